@@ -1,0 +1,146 @@
+"""The web console and JSON API. :func:`create_app` wires things up and does nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from admin_app.runtime import Runtime
+from config import load_settings
+
+csrf = CSRFProtect()
+LANGUAGES = ("vi", "en")
+
+
+def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | None = None) -> Flask:
+    """Build the Flask app from settings (defaults, instance file, ``CONGVU_*``, then ``overrides``)."""
+    overrides = dict(overrides or {})
+    instance_path = overrides.pop("instance_path", None)
+    settings = load_settings(instance_path, overrides)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=True)
+    runtime = Runtime(settings, engine)
+    app.extensions["congvu"] = runtime
+    app.config.update(
+        SECRET_KEY=runtime.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        SESSION_COOKIE_NAME="congvu_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        TESTING=settings.env == "testing",
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+    )
+    csrf.init_app(app)
+    Babel(app, locale_selector=_select_locale, timezone_selector=lambda: settings.timezone)
+
+    from admin_app import api, auth, filters, views
+
+    filters.register(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # bearer tokens, not cookies: cross-site requests carry no credentials
+    for code in (400, 401, 403, 404, 405, 413, 500):
+        app.register_error_handler(code, _error_page)
+    app.after_request(_finish_unit_of_work)
+    app.teardown_request(_close_session)
+    app.after_request(_security_headers)
+    return app
+
+
+def _error_page(exc: Exception) -> Any:
+    from flask import jsonify, render_template
+    from flask_babel import gettext as _
+    from werkzeug.exceptions import HTTPException, InternalServerError
+
+    http = exc if isinstance(exc, HTTPException) else InternalServerError()
+    code = http.code or 500
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"code": http.name.lower().replace(" ", "_"), "message": http.description}}), code
+    titles = {
+        400: _("Bad request"),
+        401: _("Sign-in needed"),
+        403: _("Not allowed"),
+        404: _("Not found"),
+        405: _("Not allowed"),
+        413: _("File too large"),
+        500: _("Server error"),
+    }
+    messages = {
+        403: _("This page belongs to a unit outside your responsibility."),
+        404: _("The page or object does not exist."),
+    }
+    return render_template(
+        "error.html",
+        code=code,
+        title=titles.get(code, http.name),
+        message=messages.get(code, http.description),
+    ), code
+
+
+def _select_locale() -> str:
+    lang = session.get("lang")
+    if lang in LANGUAGES:
+        return lang
+    return runtime_of().settings.default_locale
+
+
+def runtime_of() -> Runtime:
+    from flask import current_app
+
+    return current_app.extensions["congvu"]
+
+
+def db() -> Session:
+    """The request's session; committed once after the view unless the response is an error."""
+    if "db" not in g:
+        g.db = runtime_of().session_factory()
+    return g.db
+
+
+def _finish_unit_of_work(response: Any) -> Any:
+    session_: Session | None = g.pop("db", None)
+    if session_ is None:
+        return response
+    try:
+        if response.status_code < 400 or g.get("commit_on_error"):
+            changed = session_.info.pop("directory_changed", False)
+            session_.commit()
+            if changed:
+                runtime_of().sync_directory()
+        else:
+            session_.rollback()
+    finally:
+        session_.close()
+    return response
+
+
+def _close_session(exc: BaseException | None) -> None:
+    session_: Session | None = g.pop("db", None)
+    if session_ is not None:
+        session_.rollback()
+        session_.close()
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,77 @@
+"""Template filters: dates as dd/mm/yyyy in the province's time zone, numbers with Vietnamese grouping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+from flask_babel import format_decimal
+
+
+def local(value: dt.datetime) -> dt.datetime:
+    from admin_app import runtime_of
+
+    return value.astimezone(runtime_of().settings.tz)
+
+
+def date_filter(value: dt.datetime | dt.date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = local(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def datetime_filter(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return local(value).strftime("%d/%m/%Y %H:%M")
+
+
+def number_filter(value: int | float | None) -> str:
+    if value is None:
+        return ""
+    return str(format_decimal(value))
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(date_filter, "date")
+    app.add_template_filter(datetime_filter, "datetime")
+    app.add_template_filter(number_filter, "number")
+    register_globals(app)
+
+
+def unit_kind_label(kind: str) -> str:
+    from flask_babel import gettext as _
+
+    labels = {
+        "province": _("Province"),
+        "office": _("Office"),
+        "department": _("Department"),
+        "district": _("District"),
+        "commune": _("Commune"),
+    }
+    return labels.get(kind, kind)
+
+
+def status_label(status: str) -> str:
+    from flask_babel import gettext as _
+
+    labels = {"active": _("Active"), "disabled": _("Disabled"), "archived": _("Archived")}
+    return labels.get(status, status)
+
+
+def reject_page(args: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in args.items() if k != "page"}
+
+
+def register_globals(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from admin_app.auth import current_actor
+
+    app.add_template_global(current_actor, "current_actor")
+    app.add_template_global(get_locale, "get_locale")
+    app.add_template_global(unit_kind_label, "unit_kind_label")
+    app.add_template_global(status_label, "status_label")
+    app.add_template_filter(reject_page, "reject_page")

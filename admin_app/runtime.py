@@ -1,0 +1,71 @@
+"""What the web app, the CLI and the scheduler share: settings, engine, session factory, directory.
+
+Built lazily: constructing a :class:`Runtime` opens no connection and binds to nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings, ensure_secret_file
+from provisioning.db import make_engine, make_session_factory, unit_of_work
+from provisioning.directory import Directory, DirectoryConfig, DirectoryError
+from provisioning.signin import ThrottlePolicy
+from provisioning.sync import SyncResult, apply_pending
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self._engine = engine
+
+    @cached_property
+    def engine(self) -> Engine:
+        return self._engine or make_engine(self.settings.effective_database_url)
+
+    @cached_property
+    def session_factory(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @cached_property
+    def directory(self) -> Directory:
+        s = self.settings
+        return Directory(
+            DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password, s.ldap_timeout_seconds)
+        )
+
+    @cached_property
+    def secret_key(self) -> str:
+        if self.settings.secret_key:
+            return self.settings.secret_key
+        # Development and tests: a per-instance random key, created once and kept in the instance folder.
+        return ensure_secret_file(self.settings.instance_path, "secret_key")
+
+    @property
+    def throttle_policy(self) -> ThrottlePolicy:
+        import datetime as dt
+
+        return ThrottlePolicy(
+            self.settings.login_max_failures, dt.timedelta(minutes=self.settings.login_lockout_minutes)
+        )
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        with unit_of_work(self.session_factory) as session:
+            yield session
+
+    def sync_directory(self) -> SyncResult:
+        """Apply pending directory jobs now; a directory that is down leaves them pending."""
+        try:
+            return apply_pending(self.session_factory, self.directory, self.settings.ldap_base_dn, self.secret_key)
+        except DirectoryError as exc:
+            log.warning("directory sync stopped: %s", exc)
+            return SyncResult(unavailable=True)

@@ -1,0 +1,182 @@
+"""Console pages: dashboard, units, staff, audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import func, or_, select
+
+from admin_app import db, runtime_of
+from admin_app.auth import current_actor, login_required
+from meetings.models import BridgePoint, Meeting
+from provisioning.actors import SYSTEM, Actor, PermissionDenied
+from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
+from provisioning.queries import get_staff_for, get_unit_for, read_paths, visible_staff, visible_units
+from provisioning.trail import AuditEntry
+
+bp = Blueprint("console", __name__)
+PAGE_SIZE = 100
+
+
+def _actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    return actor
+
+
+def _week_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    local = now.astimezone(runtime_of().settings.tz)
+    monday = (local - dt.timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    return monday, monday + dt.timedelta(days=7)
+
+
+@bp.route("/")
+@login_required
+def dashboard() -> Any:
+    actor = _actor()
+    session = db()
+    # Headline counts are not sensitive: roles without a unit scope (secretaries) see the province's.
+    scope = actor if read_paths(actor) != [] else SYSTEM
+    units = visible_units(scope).subquery()
+    unit_count = session.scalar(select(func.count()).select_from(units))
+    mailbox_count = session.scalar(
+        select(func.count()).select_from(
+            visible_staff(scope).where(Staff.status == AccountStatus.ACTIVE).order_by(None).subquery()
+        )
+    )
+    point_count = session.scalar(select(func.count(BridgePoint.id)).where(BridgePoint.is_active.is_(True)))
+    start, end = _week_bounds(dt.datetime.now(dt.UTC))
+    meeting_count = session.scalar(
+        select(func.count(Meeting.id)).where(
+            Meeting.starts_at >= start, Meeting.starts_at < end, Meeting.is_cancelled.is_(False)
+        )
+    )
+    pending = session.scalar(select(func.count(DirectoryJob.id)).where(DirectoryJob.status != DirectoryJobStatus.DONE))
+    return render_template(
+        "dashboard.html",
+        mailbox_count=mailbox_count,
+        unit_count=unit_count,
+        point_count=point_count,
+        meeting_count=meeting_count,
+        week_start=start,
+        week_end=end - dt.timedelta(days=1),
+        pending=pending,
+        actor=actor,
+    )
+
+
+@bp.route("/units")
+@login_required
+def units() -> Any:
+    actor = _actor()
+    if read_paths(actor) == []:
+        abort(403)
+    rows = db().scalars(visible_units(actor)).all()
+    counts = dict(db().execute(select(Staff.unit_id, func.count(Staff.id)).group_by(Staff.unit_id)).all())
+    return render_template("units.html", units=rows, counts=counts)
+
+
+@bp.route("/units/<int:unit_id>")
+@login_required
+def unit_detail(unit_id: int) -> Any:
+    actor = _actor()
+    try:
+        unit = get_unit_for(db(), actor, unit_id)
+    except PermissionDenied:
+        abort(403)
+    if unit is None:
+        abort(404)
+    staff = db().scalars(visible_staff(actor, unit=unit).limit(PAGE_SIZE)).all()
+    return render_template("unit.html", unit=unit, staff=staff, can_admin=actor.can(Role.UNIT_ADMIN, unit))
+
+
+@bp.route("/staff")
+@login_required
+def staff_list() -> Any:
+    actor = _actor()
+    if read_paths(actor) == []:
+        abort(403)
+    q = request.args.get("q", "")[:200]
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    stmt = visible_staff(actor, q)
+    total = db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db().scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    return render_template("staff.html", staff=rows, q=q, page=page, total=total, page_size=PAGE_SIZE)
+
+
+@bp.route("/staff/<int:staff_id>")
+@login_required
+def staff_detail(staff_id: int) -> Any:
+    actor = _actor()
+    try:
+        person = get_staff_for(db(), actor, staff_id)
+    except PermissionDenied:
+        abort(403)
+    if person is None:
+        abort(404)
+    return render_template("staff_detail.html", person=person)
+
+
+def _parse_day(raw: str | None) -> dt.date | None:
+    if not raw:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+@bp.route("/audit")
+@login_required
+def audit_trail() -> Any:
+    actor = _actor()
+    paths = read_paths(actor)
+    if paths == []:
+        abort(403)
+    session = db()
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if paths is not None:
+        allowed = select(Unit.id).where(or_(*[Unit.path.startswith(p) for p in paths]))
+        stmt = stmt.where(AuditEntry.unit_id.in_(allowed))
+    f_actor = request.args.get("actor", "").strip()[:200]
+    f_action = request.args.get("action", "").strip()[:60]
+    f_unit = request.args.get("unit", type=int)
+    tz = runtime_of().settings.tz
+    day_from = _parse_day(request.args.get("from"))
+    day_to = _parse_day(request.args.get("to"))
+    if f_actor:
+        stmt = stmt.where(AuditEntry.actor.contains(f_actor, autoescape=True))
+    if f_action:
+        stmt = stmt.where(AuditEntry.action == f_action)
+    if f_unit:
+        unit = session.get(Unit, f_unit)
+        if unit is not None:
+            stmt = stmt.where(AuditEntry.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
+    if day_from:
+        stmt = stmt.where(AuditEntry.occurred_at >= dt.datetime.combine(day_from, dt.time(), tz))
+    if day_to:
+        stmt = stmt.where(AuditEntry.occurred_at < dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(), tz))
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    entries = session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    actions = session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    unit_choices = session.scalars(visible_units(actor)).all()
+    return render_template(
+        "audit.html",
+        entries=entries[:PAGE_SIZE],
+        has_more=len(entries) > PAGE_SIZE,
+        page=page,
+        actions=actions,
+        units=unit_choices,
+        filters={
+            "actor": f_actor,
+            "action": f_action,
+            "unit": f_unit,
+            "from": day_from.isoformat() if day_from else "",
+            "to": day_to.isoformat() if day_to else "",
+        },
+    )

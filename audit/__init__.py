@@ -1,0 +1,1 @@
+"""Usage auditing and reports: who uses their mailbox, meetings held and attended, per unit."""

@@ -1,0 +1,171 @@
+"""Settings: versioned defaults, then the instance file, then ``CONGVU_*`` environment variables.
+
+Nothing here runs at import time; :func:`load_settings` is called by the app factory, the CLI and the
+scheduler. Every problem is reported as :class:`SettingsError` naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+ENV_PREFIX = "CONGVU_"
+INSTANCE_FILE = "congvu.toml"
+# Secrets may also live as one file each in the instance folder (mode 600), e.g. instance/secret_key.
+SECRET_NAMES = ("secret_key", "ldap_bind_password", "events_token")
+DEV_SECRET_MARKERS = {"", "dev", "change-me", "changeme", "secret"}
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    env: str = "development"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_locale: str = "vi"
+    province_name: str = "Gia Lai"
+    database_url: str = ""
+    ldap_url: str = "ldap://127.0.0.1:3389"
+    ldap_base_dn: str = "dc=gialai,dc=gov,dc=vn"
+    ldap_bind_dn: str = "cn=admin,dc=gialai,dc=gov,dc=vn"
+    ldap_bind_password: str = field(default="", repr=False)
+    ldap_timeout_seconds: int = 5
+    mail_domain: str = "gialai.gov.vn"
+    services_dir: str = ""
+    imap_port: int = 3143
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    scheduler_lease_seconds: int = 30
+    directory_sync_seconds: int = 60
+    secret_key: str = field(default="", repr=False)
+    events_token: str = field(default="", repr=False)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def services_path(self) -> Path:
+        return Path(self.services_dir) if self.services_dir else self.instance_path / "services"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.instance_path / 'congvu.db'}"
+
+
+def _coerce(name: str, raw: Any, kind: type) -> Any:
+    if kind is int:
+        if isinstance(raw, bool):
+            raise SettingsError(f"Setting {name!r}: expected a whole number, got {raw!r}")
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"Setting {name!r}: expected a whole number, got {raw!r}") from None
+    if not isinstance(raw, str):
+        raise SettingsError(f"Setting {name!r}: expected text, got {raw!r}")
+    return raw
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"Settings file {path}: {exc}") from exc
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("CONGVU_INSTANCE_PATH", "instance")).resolve()
+
+
+def load_settings(
+    instance_path: Path | str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge defaults, the instance file, secret files, the environment and ``overrides``; validate."""
+    environ = os.environ if environ is None else environ
+    if instance_path is None:
+        instance_path = environ.get("CONGVU_INSTANCE_PATH") or "instance"
+    instance = Path(instance_path).resolve()
+    known = {f.name: f for f in fields(Settings) if f.name != "instance_path"}
+    values: dict[str, Any] = dict(_read_toml(DEFAULTS_FILE))
+
+    instance_file = instance / INSTANCE_FILE
+    if instance_file.is_file():
+        values.update(_read_toml(instance_file))
+    for name in SECRET_NAMES:
+        secret_file = instance / name
+        if secret_file.is_file():
+            values[name] = secret_file.read_text(encoding="utf-8").strip()
+    for key, raw in environ.items():
+        # CONGVU_TEST_* belongs to the test suite (which database to run on), not to the application.
+        if key.startswith(ENV_PREFIX) and key != "CONGVU_INSTANCE_PATH" and not key.startswith("CONGVU_TEST_"):
+            values[key[len(ENV_PREFIX) :].lower()] = raw
+    values.update(overrides or {})
+
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise SettingsError(f"Unknown setting {unknown[0]!r} (environment CONGVU_{unknown[0].upper()})")
+    kinds = {"int": int, "str": str}
+    coerced = {n: _coerce(n, v, kinds[str(known[n].type)]) for n, v in values.items()}
+    settings = Settings(instance_path=instance, **coerced)
+    return validate(settings)
+
+
+def validate(settings: Settings) -> Settings:
+    """Refuse settings that cannot work, naming the setting."""
+    if settings.env not in ENVIRONMENTS:
+        raise SettingsError(f"Setting 'env' must be one of {', '.join(ENVIRONMENTS)}; got {settings.env!r}")
+    try:
+        zoneinfo.ZoneInfo(settings.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"Setting 'timezone': unknown time zone {settings.timezone!r}") from None
+    if settings.default_locale not in ("vi", "en"):
+        raise SettingsError(f"Setting 'default_locale' must be 'vi' or 'en'; got {settings.default_locale!r}")
+    if not settings.ldap_url.startswith(("ldap://", "ldaps://", "ldapi://")):
+        raise SettingsError(
+            f"Setting 'ldap_url' must start with ldap://, ldaps:// or ldapi://; got {settings.ldap_url!r}"
+        )
+    for name in ("login_max_failures", "login_lockout_minutes", "scheduler_lease_seconds", "imap_port"):
+        if getattr(settings, name) <= 0:
+            raise SettingsError(f"Setting {name!r} must be positive")
+    if settings.is_production:
+        if settings.secret_key.strip().lower() in DEV_SECRET_MARKERS or len(settings.secret_key) < 32:
+            raise SettingsError(
+                "Setting 'secret_key' is missing or a development default; production needs at least 32 random "
+                "characters in CONGVU_SECRET_KEY or the file <instance>/secret_key"
+            )
+        if not settings.ldap_bind_password:
+            raise SettingsError(
+                "Setting 'ldap_bind_password' is missing (CONGVU_LDAP_BIND_PASSWORD or <instance>/ldap_bind_password)"
+            )
+    return settings
+
+
+def ensure_secret_file(instance_path: Path, name: str, nbytes: int = 32) -> str:
+    """Create ``<instance>/<name>`` with a random value if absent (mode 600) and return its content."""
+    path = Path(instance_path) / name
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value + "\n")
+    return value

@@ -1,0 +1,1 @@
+"""Online meetings across bridge points (điểm cầu) on a self-hosted Jitsi Meet."""

@@ -1,0 +1,1 @@
+"""People and units: units, staff, mailboxes, the LDAP directory, the database base and the audit trail."""

@@ -1,0 +1,307 @@
+"""The OpenLDAP directory through ldap3: DN building with escaping, idempotent upserts, password checks.
+
+Every value that reaches a DN goes through ``escape_rdn`` and every value in a filter through
+``escape_filter_chars``; nothing else builds DNs or filters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlparse
+
+import ldap3
+from ldap3.core.exceptions import (
+    LDAPCommunicationError,
+    LDAPException,
+    LDAPSessionTerminatedByServerError,
+    LDAPSocketOpenError,
+    LDAPSocketReceiveError,
+    LDAPSocketSendError,
+)
+from ldap3.utils.conv import escape_filter_chars
+from ldap3.utils.dn import escape_rdn
+
+from provisioning.models import Staff, Unit
+
+T = TypeVar("T")
+UNAVAILABLE = (
+    LDAPCommunicationError,
+    LDAPSessionTerminatedByServerError,
+    LDAPSocketOpenError,
+    LDAPSocketReceiveError,
+    LDAPSocketSendError,
+)
+PERSON_CLASSES = ("top", "inetOrgPerson", "congvuMailbox")
+UNIT_CLASSES = ("top", "organizationalUnit", "congvuUnit")
+PERSON_ATTRS = (
+    "cn",
+    "sn",
+    "givenName",
+    "displayName",
+    "mail",
+    "employeeNumber",
+    "title",
+    "telephoneNumber",
+    "congvuMailStatus",
+    "congvuMailQuota",
+    "congvuMailAlias",
+    "congvuAccountKind",
+    "congvuStaffNumber",
+)
+UNIT_ATTRS = ("ou", "description", "congvuUnitCode")
+
+
+class DirectoryError(RuntimeError):
+    """The directory refused an operation; the message names the entry."""
+
+
+class DirectoryUnavailable(DirectoryError):
+    """slapd cannot be reached; the change stays pending and is retried."""
+
+
+@dataclass(frozen=True)
+class DirectoryConfig:
+    url: str
+    base_dn: str
+    bind_dn: str
+    bind_password: str
+    timeout_seconds: int = 5
+
+
+def unit_dn(unit: Unit, base_dn: str) -> str:
+    """The province root is the base entry; every other unit is an OU under its parent."""
+    if unit.parent is None:
+        return base_dn
+    return f"ou={escape_rdn(unit.code)},{unit_dn(unit.parent, base_dn)}"
+
+
+def staff_dn(staff: Staff, base_dn: str) -> str:
+    return f"uid={escape_rdn(staff.email)},{unit_dn(staff.unit, base_dn)}"
+
+
+def unit_attributes(unit: Unit) -> dict[str, list[str]]:
+    return {"ou": [unit.code], "description": [unit.name], "congvuUnitCode": [unit.code]}
+
+
+def staff_attributes(staff: Staff, aliases: Iterable[str] = ()) -> dict[str, list[str]]:
+    def one(value: str | None) -> list[str]:
+        return [value] if value else []
+
+    return {
+        "cn": [staff.full_name],
+        "sn": [staff.family_name or staff.full_name],
+        "givenName": one(staff.given_name),
+        "displayName": [staff.full_name],
+        "mail": [staff.email],
+        "employeeNumber": one(staff.staff_number),
+        "title": one(staff.title),
+        "telephoneNumber": one(staff.phone),
+        "congvuMailStatus": [staff.status],
+        "congvuMailQuota": [str(staff.quota_mb)],
+        "congvuMailAlias": sorted(aliases),
+        "congvuAccountKind": [staff.kind],
+        "congvuStaffNumber": one(staff.staff_number),
+    }
+
+
+def mail_filter(address: str) -> str:
+    return f"(&(objectClass=congvuMailbox)(mail={escape_filter_chars(address)}))"
+
+
+class Directory:
+    """A thread-safe admin connection to slapd, opened lazily and reopened after a failure."""
+
+    def __init__(self, config: DirectoryConfig) -> None:
+        self.config = config
+        self._conn: ldap3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _server(self) -> ldap3.Server:
+        return ldap3.Server(self.config.url, connect_timeout=self.config.timeout_seconds, get_info=ldap3.NONE)
+
+    def _probe(self) -> None:
+        """Refuse fast, with our own socket: ldap3 leaks its socket when the connect is refused."""
+        parsed = urlparse(self.config.url)
+        if parsed.scheme == "ldapi":
+            return
+        port = parsed.port or (636 if parsed.scheme == "ldaps" else 389)
+        try:
+            with socket.create_connection((parsed.hostname or "localhost", port), self.config.timeout_seconds):
+                pass
+        except OSError as exc:
+            raise DirectoryUnavailable(f"directory {self.config.url} is unreachable: {exc}") from exc
+
+    def _connect(self) -> ldap3.Connection:
+        self._probe()
+        conn = ldap3.Connection(
+            self._server(),
+            user=self.config.bind_dn,
+            password=self.config.bind_password,
+            receive_timeout=self.config.timeout_seconds,
+            raise_exceptions=True,
+        )
+        try:
+            conn.open()
+            conn.bind()
+        except UNAVAILABLE as exc:
+            conn.unbind()  # ldap3 leaves the half-open socket behind otherwise
+            raise DirectoryUnavailable(f"directory {self.config.url} is unreachable: {exc}") from exc
+        except LDAPException as exc:
+            conn.unbind()
+            raise DirectoryError(f"cannot bind to {self.config.url} as {self.config.bind_dn}: {exc}") from exc
+        return conn
+
+    @property
+    def conn(self) -> ldap3.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _attempt(self, fn: Callable[[ldap3.Connection], T]) -> T:
+        conn = self.conn
+        return fn(conn)
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(LDAPException):
+                self._conn.unbind()
+            self._conn = None
+
+    def _call(self, what: str, fn: Callable[[ldap3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                return self._attempt(fn)
+            except UNAVAILABLE:
+                # A connection opened before slapd restarted is dead; one fresh attempt tells.
+                self._drop()
+                try:
+                    return self._attempt(fn)
+                except UNAVAILABLE as exc:
+                    self._drop()
+                    raise DirectoryUnavailable(f"{what}: directory {self.config.url} is unreachable") from exc
+            except LDAPException as exc:
+                if self._conn is not None and self._conn.closed:
+                    self._conn = None
+                raise DirectoryError(f"{what}: {exc}") from exc
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def read(self, dn: str, attributes: Iterable[str] = ("*",)) -> dict[str, list[str]] | None:
+        """Attributes of one entry, or None if it does not exist."""
+
+        def run(conn: ldap3.Connection) -> dict[str, list[str]] | None:
+            try:
+                conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=list(attributes))
+            except ldap3.core.exceptions.LDAPNoSuchObjectResult:
+                return None
+            if not conn.entries:
+                return None
+            return {k: [str(v) for v in vals] for k, vals in conn.entries[0].entry_attributes_as_dict.items()}
+
+        return self._call(f"read {dn}", run)
+
+    def find_by_mail(self, address: str) -> str | None:
+        def run(conn: ldap3.Connection) -> str | None:
+            conn.search(self.config.base_dn, mail_filter(address), ldap3.SUBTREE, attributes=[])
+            return conn.entries[0].entry_dn if conn.entries else None
+
+        return self._call(f"find {address}", run)
+
+    def search(
+        self, base: str, filter_: str, attributes: Iterable[str] = ("*",), scope: str = ldap3.SUBTREE
+    ) -> list[tuple[str, dict[str, list[str]]]]:
+        def run(conn: ldap3.Connection) -> list[tuple[str, dict[str, list[str]]]]:
+            gen = conn.extend.standard.paged_search(
+                base, filter_, scope, attributes=list(attributes), paged_size=500, generator=True
+            )
+            out = []
+            for item in gen:
+                if item.get("type") == "searchResEntry":
+                    attrs = {
+                        k: [str(v) for v in (vals if isinstance(vals, list) else [vals])]
+                        for k, vals in item["attributes"].items()
+                    }
+                    out.append((item["dn"], attrs))
+            return out
+
+        return self._call(f"search {base}", run)
+
+    def check_password(self, address: str, password: str) -> str | None:
+        """Bind as the mailbox owner: the DN if slapd accepts the password, else None. Never reads userPassword."""
+        if not password:
+            return None  # an empty password would be an unauthenticated bind that "succeeds"
+        dn = self.find_by_mail(address)
+        if dn is None:
+            return None
+        user_conn = ldap3.Connection(
+            self._server(), user=dn, password=password, receive_timeout=self.config.timeout_seconds
+        )
+        try:
+            is_bound = user_conn.bind()
+        except UNAVAILABLE as exc:
+            raise DirectoryUnavailable(f"directory {self.config.url} is unreachable") from exc
+        except LDAPException:
+            is_bound = False
+        finally:
+            user_conn.unbind()  # closes the socket whether or not the bind succeeded
+        if not is_bound:
+            return None
+        return dn
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def upsert(self, dn: str, object_classes: Iterable[str], attributes: Mapping[str, list[str]]) -> str:
+        """Make the entry at ``dn`` carry exactly ``attributes`` (empty list = absent). Returns what it did."""
+        current = self.read(dn, [*list(attributes), "objectClass"])
+        if current is None:
+            wanted = {k: v for k, v in attributes.items() if v}
+            self._call(f"add {dn}", lambda c: c.add(dn, list(object_classes), wanted))
+            return "added"
+        changes: dict[str, list[tuple[str, list[str]]]] = {}
+        missing_classes = [
+            oc for oc in object_classes if oc.lower() not in {v.lower() for v in current.get("objectClass", [])}
+        ]
+        if missing_classes:
+            changes["objectClass"] = [(ldap3.MODIFY_ADD, missing_classes)]
+        for name, values in attributes.items():
+            have = current.get(name, [])
+            if sorted(have) == sorted(values):
+                continue
+            if values:
+                changes[name] = [(ldap3.MODIFY_REPLACE, list(values))]
+            elif have:
+                changes[name] = [(ldap3.MODIFY_DELETE, [])]
+        if not changes:
+            return "unchanged"
+        self._call(f"modify {dn}", lambda c: c.modify(dn, changes))
+        return "modified"
+
+    def move(self, old_dn: str, new_dn: str) -> None:
+        rdn, _, superior = new_dn.partition(",")
+        self._call(f"move {old_dn}", lambda c: c.modify_dn(old_dn, rdn, new_superior=superior))
+
+    def delete(self, dn: str) -> bool:
+        def run(conn: ldap3.Connection) -> bool:
+            try:
+                conn.delete(dn)
+            except ldap3.core.exceptions.LDAPNoSuchObjectResult:
+                return False
+            return True
+
+        return self._call(f"delete {dn}", run)
+
+    def set_password(self, dn: str, new_password: str) -> None:
+        """LDAP Password Modify extended operation: slapd hashes the password with its configured scheme."""
+        self._call(
+            f"set password of {dn}",
+            lambda c: c.extend.standard.modify_password(user=dn, new_password=new_password),
+        )

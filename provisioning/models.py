@@ -1,0 +1,248 @@
+"""People and units: the organisation tree, staff with their mailboxes, roles, sign-in state, API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from provisioning.db import Base, utcnow
+
+
+class UnitKind(enum.StrEnum):
+    PROVINCE = "province"
+    OFFICE = "office"
+    DEPARTMENT = "department"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+
+class AccountKind(enum.StrEnum):
+    PERSONAL = "personal"
+    FUNCTIONAL = "functional"
+    SERVICE = "service"
+    TEST = "test"
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    ARCHIVED = "archived"
+
+
+class Role(enum.StrEnum):
+    SYSTEM_ADMIN = "system_admin"
+    UNIT_ADMIN = "unit_admin"
+    SECRETARY = "secretary"
+    AUDITOR = "auditor"
+
+
+def _values(enum_cls: type[enum.StrEnum]) -> str:
+    return ", ".join(f"'{m.value}'" for m in enum_cls)
+
+
+class Unit(Base):
+    """A node of the government tree (đơn vị): the province, its office, departments, districts, communes."""
+
+    __tablename__ = "units"
+    __table_args__ = (CheckConstraint(f"kind IN ({_values(UnitKind)})", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    mail_domain: Mapped[str | None] = mapped_column(String(200))
+    # Materialised path of ids ("/1/4/9/"): subtree checks and queries are a prefix match.
+    path: Mapped[str] = mapped_column(String(400), default="/", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(back_populates="parent")
+    staff: Mapped[list[Staff]] = relationship(back_populates="unit")
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.id} {self.code!r} {self.name!r}>"
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 2
+
+    def is_within(self, other: Unit) -> bool:
+        """True if this unit is ``other`` or lies in its subtree."""
+        return self.path.startswith(other.path)
+
+    def effective_mail_domain(self, default: str) -> str:
+        unit: Unit | None = self
+        while unit is not None:
+            if unit.mail_domain:
+                return unit.mail_domain
+            unit = unit.parent
+        return default
+
+    def ancestors(self) -> list[Unit]:
+        chain: list[Unit] = []
+        unit = self.parent
+        while unit is not None:
+            chain.append(unit)
+            unit = unit.parent
+        return chain[::-1]
+
+
+class Staff(Base):
+    """A member of staff and their official mailbox (one mailbox per record; functional mailboxes too)."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_values(AccountKind)})", name="kind"),
+        CheckConstraint(f"status IN ({_values(AccountStatus)})", name="status"),
+        CheckConstraint("quota_mb > 0", name="quota_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(100), default="")
+    middle_name: Mapped[str] = mapped_column(String(100), default="")
+    given_name: Mapped[str] = mapped_column(String(100), default="")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    staff_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    kind: Mapped[str] = mapped_column(String(20), default=AccountKind.PERSONAL)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=AccountStatus.ACTIVE, index=True)
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+    quota_mb: Mapped[int] = mapped_column(default=2048)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[Unit] = relationship(back_populates="staff")
+    roles: Mapped[list[RoleGrant]] = relationship(back_populates="staff", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<Staff {self.id} {self.email!r}>"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == AccountStatus.ACTIVE
+
+
+class RoleGrant(Base):
+    """A role held by a member of staff, optionally limited to one unit's subtree."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "role", "unit_id"),
+        CheckConstraint(f"role IN ({_values(Role)})", name="role"),
+        # A unit IT admin without a unit would be a system admin by accident.
+        CheckConstraint("role != 'unit_admin' OR unit_id IS NOT NULL", name="unit_admin_has_unit"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    staff: Mapped[Staff] = relationship(back_populates="roles")
+    unit: Mapped[Unit | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<RoleGrant {self.role} staff={self.staff_id} unit={self.unit_id}>"
+
+
+class LocalAdmin(Base):
+    """The break-glass administrator who can sign in when the directory is down. Argon2 hash."""
+
+    __tablename__ = "local_admins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<LocalAdmin {self.username!r}>"
+
+
+class SignInThrottle(Base):
+    """Failures in a row per sign-in name; shared by every web worker because it lives in the database."""
+
+    __tablename__ = "sign_in_throttle"
+
+    login: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column()
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
+
+    def __repr__(self) -> str:
+        return f"<SignInThrottle {self.login!r} failures={self.failures}>"
+
+
+class ApiToken(Base):
+    """A bearer token for /api/v1, issued to a principal and scoped like them. Only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("(staff_id IS NULL) != (local_admin_id IS NULL)", name="one_owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    local_admin_id: Mapped[int | None] = mapped_column(ForeignKey("local_admins.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} {self.label!r}>"
+
+
+class DirectoryJobStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DirectoryJob(Base):
+    """A recorded intent to bring one directory object in line with the database.
+
+    Written in the same transaction as the change; applied after the commit by the sync worker. The job
+    names an object, not a diff, so applying it twice converges on the same entry.
+    """
+
+    __tablename__ = "directory_jobs"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_values(DirectoryJobStatus)})", name="status"),
+        Index("ix_directory_jobs_pending", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(40))  # sync_unit | sync_staff | delete_dn
+    object_id: Mapped[int | None] = mapped_column()
+    payload: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default=DirectoryJobStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column()
+
+    def __repr__(self) -> str:
+        return f"<DirectoryJob {self.id} {self.action} {self.object_id} {self.status}>"
+
+
+def subtree_unit_ids(session: Session, unit: Unit) -> list[int]:
+    return list(session.scalars(select(Unit.id).where(Unit.path.startswith(unit.path))))

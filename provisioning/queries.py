@@ -1,0 +1,79 @@
+"""Read queries limited to what an actor may see. Views, API and CLI share them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from provisioning.actors import Actor, PermissionDenied
+from provisioning.models import Role, Staff, Unit
+from provisioning.names import normalize_text
+
+READ_ROLES = (Role.UNIT_ADMIN, Role.AUDITOR)
+
+
+def read_paths(actor: Actor) -> list[str] | None:
+    """Unit paths the actor may read (None = all). Unit admins and auditors read within their scope."""
+    if actor.is_system_admin:
+        return None
+    paths: list[str] = []
+    for role in READ_ROLES:
+        if not actor.has_role(role):
+            continue
+        scope = actor.scope_paths(role)
+        if scope is None:
+            return None
+        paths.extend(scope)
+    return paths
+
+
+def _in_paths(column: object, paths: list[str]) -> object:
+    if not paths:
+        return False
+    return or_(*[column.startswith(p) for p in paths])  # type: ignore[attr-defined]
+
+
+def visible_units(actor: Actor) -> Select[tuple[Unit]]:
+    stmt = select(Unit).order_by(Unit.path)
+    paths = read_paths(actor)
+    return stmt if paths is None else stmt.where(_in_paths(Unit.path, paths))
+
+
+def visible_staff(actor: Actor, search: str = "", unit: Unit | None = None) -> Select[tuple[Staff]]:
+    stmt = select(Staff).join(Staff.unit).order_by(Staff.full_name, Staff.id)
+    paths = read_paths(actor)
+    if paths is not None:
+        stmt = stmt.where(_in_paths(Unit.path, paths))
+    if unit is not None:
+        stmt = stmt.where(Unit.path.startswith(unit.path))
+    term = normalize_text(search.strip())
+    if term:
+        # autoescape: '%', '_' and '*' in a search are literal characters, not wildcards
+        stmt = stmt.where(
+            or_(
+                Staff.full_name.contains(term, autoescape=True),
+                Staff.email.contains(term.lower(), autoescape=True),
+                Staff.staff_number.contains(term, autoescape=True),
+            )
+        )
+    return stmt
+
+
+def can_read_unit(actor: Actor, unit: Unit) -> bool:
+    paths = read_paths(actor)
+    return paths is None or any(unit.path.startswith(p) for p in paths)
+
+
+def get_unit_for(session: Session, actor: Actor, unit_id: int) -> Unit | None:
+    """The unit if it exists; PermissionDenied if the actor may not read it."""
+    unit = session.get(Unit, unit_id)
+    if unit is not None and not can_read_unit(actor, unit):
+        raise PermissionDenied(f"{actor.name} may not see unit {unit_id}")
+    return unit
+
+
+def get_staff_for(session: Session, actor: Actor, staff_id: int) -> Staff | None:
+    staff = session.get(Staff, staff_id)
+    if staff is not None and not can_read_unit(actor, staff.unit):
+        raise PermissionDenied(f"{actor.name} may not see staff {staff_id}")
+    return staff

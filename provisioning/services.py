@@ -1,0 +1,311 @@
+"""A private OpenLDAP slapd and Dovecot on loopback, as ordinary processes with state in one folder.
+
+``congvu services start`` and the test suite use this. Nothing touches /etc or system services: slapd runs
+with its own cn=config folder, Dovecot with a generated config file; both write their logs in the folder.
+The processes outlive the Python process that started them; pid files let a later process stop them.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+SLAPD = "/usr/sbin/slapd"
+SLAPADD = "/usr/sbin/slapadd"
+DOVECOT = "/usr/sbin/dovecot"
+START_TIMEOUT = 20.0
+
+
+class ServiceError(RuntimeError):
+    """A service failed to start or stop; the message says which and shows the end of its log."""
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    state_dir: Path
+    base_dn: str
+    admin_dn: str
+    admin_password: str
+    organization: str = "Ủy ban nhân dân tỉnh Gia Lai"
+    ldap_port: int = 3389
+    imap_port: int = 3143
+    pop3_port: int = 3110
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    is_running: bool
+    pid: int | None
+    address: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0): look at its state (an orphan's zombie is reaped by init, or not).
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _spawn_detached(argv: list[str], log_path: Path) -> None:
+    """Start ``argv`` in a new session via a shell that exits at once; output appended to ``log_path``."""
+    subprocess.run(
+        ["/bin/sh", "-c", 'setsid "$@" >>"$0" 2>&1 </dev/null &', str(log_path), *argv],
+        check=True,
+    )
+
+
+def _render(template: str, **values: object) -> str:
+    return string.Template(template).substitute({k: str(v) for k, v in values.items()})
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+class Services:
+    """Start, stop and inspect the private slapd and Dovecot described by a :class:`ServiceConfig`."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.root = Path(config.state_dir).resolve()
+        self.slapd_dir = self.root / "slapd"
+        self.dovecot_dir = self.root / "dovecot"
+
+    # -- addresses and files -------------------------------------------------------------------------
+
+    @property
+    def ldap_url(self) -> str:
+        return f"ldap://127.0.0.1:{self.config.ldap_port}"
+
+    @property
+    def slapd_log_path(self) -> Path:
+        return self.slapd_dir / "slapd.log"
+
+    @property
+    def dovecot_log_path(self) -> Path:
+        return self.dovecot_dir / "dovecot.log"
+
+    @property
+    def dovecot_dn(self) -> str:
+        return f"cn=dovecot,ou=services,{self.config.base_dn}"
+
+    def _dovecot_password(self) -> str:
+        path = self.root / "dovecot-ldap.secret"
+        if not path.exists():
+            _write_private(path, secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
+    # -- slapd ---------------------------------------------------------------------------------------
+
+    def _initialise_slapd(self) -> None:
+        """First start: cn=config from the template, then the base entries, both with slapadd (offline)."""
+        config_dir = self.slapd_dir / "slapd.d"
+        if (config_dir / "cn=config.ldif").exists():
+            return
+        shutil.rmtree(config_dir, ignore_errors=True)
+        (self.slapd_dir / "data").mkdir(parents=True, exist_ok=True)
+        config_dir.mkdir(parents=True)
+        os.chmod(self.slapd_dir, 0o700)
+        shutil.copy(CONFIG_DIR / "ldap" / "congvu.ldif", self.slapd_dir / "congvu.ldif")
+        hasher = PasswordHasher()
+        config_ldif = _render(
+            (CONFIG_DIR / "ldap" / "slapd.ldif.in").read_text(encoding="utf-8"),
+            state=self.slapd_dir,
+            base_dn=self.config.base_dn,
+            admin_dn=self.config.admin_dn,
+            rootpw="{ARGON2}" + hasher.hash(self.config.admin_password),
+            dovecot_dn=self.dovecot_dn,
+        )
+        _write_private(self.slapd_dir / "config.ldif", config_ldif)
+        first_rdn = self.config.base_dn.split(",")[0]
+        base_ldif = _render(
+            (CONFIG_DIR / "ldap" / "base.ldif.in").read_text(encoding="utf-8"),
+            base_dn=self.config.base_dn,
+            dc=first_rdn.partition("=")[2],
+            organization_b64=base64.b64encode(self.config.organization.encode()).decode(),
+            dovecot_dn=self.dovecot_dn,
+            dovecot_pw_hash="{ARGON2}" + hasher.hash(self._dovecot_password()),
+        )
+        _write_private(self.slapd_dir / "base.ldif", base_ldif)
+        for args in (
+            ["-n0", "-F", str(config_dir), "-l", str(self.slapd_dir / "config.ldif")],
+            ["-n1", "-F", str(config_dir), "-l", str(self.slapd_dir / "base.ldif")],
+        ):
+            result = subprocess.run([SLAPADD, *args], capture_output=True, text=True)
+            if result.returncode != 0:
+                shutil.rmtree(config_dir, ignore_errors=True)
+                raise ServiceError(f"slapadd {args[0]} failed: {result.stderr.strip()[-2000:]}")
+
+    def _slapd_pid(self) -> int | None:
+        pid = _read_pid(self.slapd_dir / "slapd.pid")
+        return pid if _pid_alive(pid) else None
+
+    def start_slapd(self) -> None:
+        """Start slapd if it is not running; wait until it answers."""
+        self._initialise_slapd()
+        if self._slapd_pid():
+            return
+        # -d keeps slapd in the foreground so its log goes to our file; it is started detached so it
+        # outlives us (and is not our child to reap).
+        _spawn_detached(
+            [SLAPD, "-h", f"{self.ldap_url}/", "-F", str(self.slapd_dir / "slapd.d"), "-d", "stats"],
+            self.slapd_log_path,
+        )
+        self._wait(
+            lambda: self._slapd_pid() is not None and _port_open(self.config.ldap_port), "slapd", self.slapd_log_path
+        )
+
+    def stop_slapd(self) -> None:
+        self._stop_pid(self._slapd_pid(), "slapd")
+        (self.slapd_dir / "slapd.pid").unlink(missing_ok=True)
+
+    # -- Dovecot -------------------------------------------------------------------------------------
+
+    def _dovecot_conf(self) -> Path:
+        mail_user = pwd.getpwnam("mail")
+        for sub in ("run", "lib", "mail"):
+            (self.dovecot_dir / sub).mkdir(parents=True, exist_ok=True)
+        # Dovecot's mail processes run as 'mail' and must traverse to the mail folder.
+        os.chmod(self.dovecot_dir, 0o755)  # noqa: S103
+        os.chmod(self.root, 0o755)  # noqa: S103
+        if os.geteuid() == 0:
+            os.chown(self.dovecot_dir / "mail", mail_user.pw_uid, mail_user.pw_gid)
+        values = {
+            "state": self.dovecot_dir,
+            "instance_name": f"congvu-{self.config.imap_port}",
+            "imap_port": self.config.imap_port,
+            "pop3_port": self.config.pop3_port,
+            "mail_uid": mail_user.pw_uid,
+            "mail_gid": mail_user.pw_gid,
+            "ldap_url": self.ldap_url,
+            "base_dn": self.config.base_dn,
+            "dovecot_dn": self.dovecot_dn,
+            "dovecot_pw": self._dovecot_password(),
+        }
+        conf = self.dovecot_dir / "dovecot.conf"
+        _write_private(
+            conf, _render((CONFIG_DIR / "dovecot" / "dovecot.conf.in").read_text(encoding="utf-8"), **values)
+        )
+        _write_private(
+            self.dovecot_dir / "dovecot-ldap.conf.ext",
+            _render((CONFIG_DIR / "dovecot" / "dovecot-ldap.conf.ext.in").read_text(encoding="utf-8"), **values),
+        )
+        return conf
+
+    def _dovecot_pid(self) -> int | None:
+        pid = _read_pid(self.dovecot_dir / "run" / "master.pid")
+        return pid if _pid_alive(pid) else None
+
+    def start_dovecot(self) -> None:
+        if self._dovecot_pid():
+            return
+        conf = self._dovecot_conf()
+        startup_log = self.dovecot_dir / "startup.log"
+        # Not a pipe: the daemon would inherit it and we would wait for EOF forever.
+        with startup_log.open("wb") as out:
+            result = subprocess.run([DOVECOT, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+        if result.returncode != 0:
+            raise ServiceError(f"dovecot failed to start: {_tail(startup_log)}\n{_tail(self.dovecot_log_path)}")
+        self._wait(
+            lambda: self._dovecot_pid() is not None and _port_open(self.config.imap_port),
+            "dovecot",
+            self.dovecot_log_path,
+        )
+
+    def stop_dovecot(self) -> None:
+        self._stop_pid(self._dovecot_pid(), "dovecot")
+
+    # -- both ----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start slapd then Dovecot (idempotent); initialise the directory on first start."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.start_slapd()
+        self.start_dovecot()
+
+    def stop(self) -> None:
+        self.stop_dovecot()
+        self.stop_slapd()
+
+    def status(self) -> list[ServiceStatus]:
+        slapd, dovecot = self._slapd_pid(), self._dovecot_pid()
+        return [
+            ServiceStatus("slapd", slapd is not None, slapd, self.ldap_url),
+            ServiceStatus("dovecot", dovecot is not None, dovecot, f"imap://127.0.0.1:{self.config.imap_port}"),
+        ]
+
+    def _wait(self, ready: object, name: str, log: Path) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if ready():  # type: ignore[operator]
+                return
+            time.sleep(0.1)
+        raise ServiceError(f"{name} did not start within {START_TIMEOUT:.0f} s; log {log}:\n{_tail(log)}")
+
+    @staticmethod
+    def _stop_pid(pid: int | None, name: str) -> None:
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if not _pid_alive(pid):
+                return
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        if _pid_alive(pid):
+            raise ServiceError(f"{name} (pid {pid}) did not stop")
