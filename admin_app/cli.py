@@ -34,6 +34,7 @@ def _create_app() -> Flask:
 def main() -> None:
     """congvu: official mailboxes, online meetings and usage reports."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def runtime() -> Runtime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from provisioning.names import clean_name
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -10,6 +9,7 @@ from meetings.models import BridgePoint
 from provisioning import trail
 from provisioning.actors import Actor, PermissionDenied
 from provisioning.models import Role, Unit
+from provisioning.names import clean_name
 
 
 class MeetingsError(ValueError):
