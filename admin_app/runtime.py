@@ -6,7 +6,7 @@ Built lazily: constructing a :class:`Runtime` opens no connection and binds to n
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 
@@ -62,7 +62,7 @@ class Runtime:
         with unit_of_work(self.session_factory) as session:
             yield session
 
-    def sync_directory(self) -> SyncResult:
+    def sync_directory(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
         """Apply pending directory jobs now; a directory that is down leaves them pending."""
         try:
             return apply_pending(self.session_factory, self.directory, self.settings.ldap_base_dn, self.secret_key)

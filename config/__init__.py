@@ -42,6 +42,10 @@ class Settings:
     ldap_bind_password: str = field(default="", repr=False)
     ldap_timeout_seconds: int = 5
     mail_domain: str = "gialai.gov.vn"
+    address_policy: str = "given_initials"
+    default_quota_mb: int = 2048
+    password_min_length: int = 10
+    archive_retention_days: int = 90
     services_dir: str = ""
     imap_port: int = 3143
     login_max_failures: int = 5
@@ -142,7 +146,20 @@ def validate(settings: Settings) -> Settings:
         raise SettingsError(
             f"Setting 'ldap_url' must start with ldap://, ldaps:// or ldapi://; got {settings.ldap_url!r}"
         )
-    for name in ("login_max_failures", "login_lockout_minutes", "scheduler_lease_seconds", "imap_port"):
+    if settings.address_policy not in ("given_initials", "given.family", "family_given", "full"):
+        raise SettingsError(
+            "Setting 'address_policy' must be one of given_initials, given.family, family_given, full; "
+            f"got {settings.address_policy!r}"
+        )
+    for name in (
+        "login_max_failures",
+        "login_lockout_minutes",
+        "scheduler_lease_seconds",
+        "imap_port",
+        "default_quota_mb",
+        "password_min_length",
+        "archive_retention_days",
+    ):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"Setting {name!r} must be positive")
     if settings.is_production:

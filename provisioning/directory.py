@@ -54,6 +54,7 @@ PERSON_ATTRS = (
     "congvuStaffNumber",
 )
 UNIT_ATTRS = ("ou", "description", "congvuUnitCode")
+LIST_CLASSES = ("top", "groupOfNames", "congvuMailingList")
 
 
 class DirectoryError(RuntimeError):
@@ -106,6 +107,23 @@ def staff_attributes(staff: Staff, aliases: Iterable[str] = ()) -> dict[str, lis
         "congvuMailAlias": sorted(aliases),
         "congvuAccountKind": [staff.kind],
         "congvuStaffNumber": one(staff.staff_number),
+    }
+
+
+def list_dn(unit: Unit, base_dn: str) -> str:
+    return f"cn={escape_rdn('dl-' + unit.code.lower())},{unit_dn(unit, base_dn)}"
+
+
+def list_address(unit: Unit, default_domain: str) -> str:
+    return f"dl-{unit.code.lower()}@{unit.effective_mail_domain(default_domain)}"
+
+
+def list_attributes(unit: Unit, default_domain: str, members: list[str]) -> dict[str, list[str]]:
+    return {
+        "cn": ["dl-" + unit.code.lower()],
+        "description": [f"Danh sách thư {unit.name}"],
+        "mail": [list_address(unit, default_domain)] if default_domain else [],
+        "member": sorted(members),
     }
 
 
@@ -298,6 +316,23 @@ class Directory:
             return True
 
         return self._call(f"delete {dn}", run)
+
+    def set_must_change(self, dn: str, must_change: bool) -> None:
+        """Set or clear ppolicy's pwdReset: the owner must change the password at first use."""
+
+        def run(conn: ldap3.Connection) -> None:
+            conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["pwdReset"])
+            has = bool(conn.entries) and "pwdReset" in conn.entries[0].entry_attributes_as_dict
+            if must_change:
+                conn.modify(dn, {"pwdReset": [(ldap3.MODIFY_REPLACE, ["TRUE"])]})
+            elif has:
+                conn.modify(dn, {"pwdReset": [(ldap3.MODIFY_DELETE, [])]})
+
+        self._call(f"set pwdReset of {dn}", run)
+
+    def must_change(self, dn: str) -> bool:
+        entry = self.read(dn, ["pwdReset"])
+        return bool(entry) and entry.get("pwdReset", ["FALSE"])[0].upper() == "TRUE"  # type: ignore[union-attr]
 
     def set_password(self, dn: str, new_password: str) -> None:
         """LDAP Password Modify extended operation: slapd hashes the password with its configured scheme."""

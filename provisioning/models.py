@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     UniqueConstraint,
     select,
@@ -67,6 +68,8 @@ class Unit(Base):
     # Materialised path of ids ("/1/4/9/"): subtree checks and queries are a prefix match.
     path: Mapped[str] = mapped_column(String(400), default="/", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Where the sync worker last wrote this unit; lets a move or rename find the old entry.
+    directory_dn: Mapped[str | None] = mapped_column(String(1000))
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")
@@ -126,9 +129,16 @@ class Staff(Base):
     quota_mb: Mapped[int] = mapped_column(default=2048)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[dt.datetime | None] = mapped_column()
+    # Set once the directory entry has been removed after the archive retention.
+    removed_from_directory_at: Mapped[dt.datetime | None] = mapped_column()
+    directory_dn: Mapped[str | None] = mapped_column(String(1000))
 
     unit: Mapped[Unit] = relationship(back_populates="staff")
     roles: Mapped[list[RoleGrant]] = relationship(back_populates="staff", cascade="all, delete-orphan")
+    aliases: Mapped[list[MailAlias]] = relationship(
+        back_populates="staff", cascade="all, delete-orphan", order_by="MailAlias.address"
+    )
 
     def __repr__(self) -> str:
         return f"<Staff {self.id} {self.email!r}>"
@@ -136,6 +146,51 @@ class Staff(Base):
     @property
     def is_active(self) -> bool:
         return self.status == AccountStatus.ACTIVE
+
+
+class MailAlias(Base):
+    """Another address delivered to a mailbox: chosen, or kept after a domain change. Never reissued."""
+
+    __tablename__ = "mail_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(254), unique=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    staff: Mapped[Staff] = relationship(back_populates="aliases")
+
+    def __repr__(self) -> str:
+        return f"<MailAlias {self.address!r} → {self.staff_id}>"
+
+
+class ImportBatch(Base):
+    """One uploaded staff list: its preview, then (all or nothing) its application. Progress for the bar."""
+
+    __tablename__ = "import_batches"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('uploaded', 'previewing', 'previewed', 'applying', 'applied', 'failed')", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    filename: Mapped[str] = mapped_column(String(300))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    actor: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="uploaded")
+    total_rows: Mapped[int] = mapped_column(default=0)
+    done_rows: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+
+    unit: Mapped[Unit] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ImportBatch {self.id} {self.filename!r} {self.status}>"
 
 
 class RoleGrant(Base):

@@ -6,6 +6,7 @@ recorded here are applied (see :mod:`provisioning.sync`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -19,13 +20,21 @@ from provisioning.models import (
     AccountKind,
     AccountStatus,
     LocalAdmin,
+    MailAlias,
     Role,
     RoleGrant,
     Staff,
     Unit,
     UnitKind,
 )
-from provisioning.names import clean_name, generate_local_part, split_name, unique_local_part
+from provisioning.names import (
+    InvalidNameError,
+    clean_name,
+    generate_local_part,
+    split_name,
+    unique_local_part,
+    validate_local_part,
+)
 
 UNIT_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 
@@ -127,18 +136,44 @@ class StaffInput:
     quota_mb: int = 2048
 
 
-def _address_taken(session: Session, address: str) -> bool:
-    return bool(session.scalar(select(exists().where(Staff.email == address))))
+def address_in_use(session: Session, address: str) -> bool:
+    """Taken as a primary address or an alias, by anyone, archived mailboxes included."""
+    return bool(
+        session.scalar(select(exists().where(Staff.email == address)))
+        or session.scalar(select(exists().where(MailAlias.address == address)))
+    )
 
 
-def create_staff(session: Session, actor: Actor, unit: Unit, data: StaffInput, default_domain: str) -> Staff:
-    """Create a member of staff with a mailbox address generated from the name (or the given local part)."""
+def create_staff(
+    session: Session,
+    actor: Actor,
+    unit: Unit,
+    data: StaffInput,
+    default_domain: str,
+    policy: str = "given_initials",
+    is_taken: Callable[[str], bool] | None = None,
+) -> Staff:
+    """Create a member of staff with a mailbox address generated from the name under ``policy``.
+
+    A local part given by the person is used as it is (refused if taken); a generated one is numbered
+    on collision (annv, annv2…). ``is_taken`` lets a bulk import check addresses from memory.
+    """
     actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
-    full_name = clean_name(data.full_name)
-    parts = split_name(full_name)
-    domain = unit.effective_mail_domain(default_domain)
-    local = data.local_part or generate_local_part(full_name)
-    address = unique_local_part(local, lambda lp: _address_taken(session, f"{lp}@{domain}"))
+    try:
+        full_name = clean_name(data.full_name)
+        parts = split_name(full_name)
+        domain = unit.effective_mail_domain(default_domain)
+        taken = is_taken or (lambda address: address_in_use(session, address))
+        if data.local_part:
+            local = validate_local_part(data.local_part)
+            if taken(f"{local}@{domain}"):
+                raise ProvisioningError(f"address {local}@{domain} is already in use")
+            address = local
+        else:
+            local = generate_local_part(full_name, policy)
+            address = unique_local_part(local, lambda lp: taken(f"{lp}@{domain}"))
+    except InvalidNameError as exc:
+        raise ProvisioningError(str(exc)) from None
     if data.kind not in set(AccountKind):
         raise ProvisioningError(f"account kind {data.kind!r}: must be one of {', '.join(AccountKind)}")
     staff = Staff(

@@ -11,25 +11,30 @@ import base64
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select
+from ldap3.utils.conv import escape_filter_chars
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from provisioning.db import unit_of_work, utcnow
 from provisioning.directory import (
+    LIST_CLASSES,
     PERSON_CLASSES,
     UNIT_CLASSES,
     Directory,
     DirectoryError,
     DirectoryUnavailable,
+    list_attributes,
+    list_dn,
     staff_attributes,
     staff_dn,
     unit_attributes,
     unit_dn,
 )
-from provisioning.models import DirectoryJob, DirectoryJobStatus, Staff, Unit
+from provisioning.models import AccountKind, AccountStatus, DirectoryJob, DirectoryJobStatus, Staff, Unit
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 600
@@ -48,9 +53,11 @@ def enqueue(session: Session, action: str, object_id: int | None, **payload: str
     return job
 
 
-def enqueue_password(session: Session, staff: Staff, password: str, secret_key: str) -> DirectoryJob:
+def enqueue_password(
+    session: Session, staff: Staff, password: str, secret_key: str, *, must_change: bool = False
+) -> DirectoryJob:
     token = _fernet(secret_key).encrypt(password.encode()).decode()
-    return enqueue(session, "set_password", staff.id, password=token)
+    return enqueue(session, "set_password", staff.id, password=token, must_change="1" if must_change else "0")
 
 
 @dataclass
@@ -63,8 +70,15 @@ class SyncResult:
 
 class Applier:
     def __init__(
-        self, session: Session, directory: Directory, base_dn: str, secret_key: str, ensured: set[int]
+        self,
+        session: Session,
+        directory: Directory,
+        base_dn: str,
+        secret_key: str,
+        ensured: set[int],
+        default_domain: str = "",
     ) -> None:
+        self.default_domain = default_domain
         self.ensured = ensured  # units already brought in line during this run
         self.session = session
         self.directory = directory
@@ -89,21 +103,82 @@ class Applier:
     def _ensure_unit(self, unit: Unit) -> None:
         if unit.parent is None or unit.id in self.ensured:
             return  # the province root is the base entry, created with the directory itself
+        dn = unit_dn(unit, self.base_dn)
+        old = unit.directory_dn
+        if old and old.lower() != dn.lower() and self.directory.read(old, ["ou"]) is not None:
+            # A move (or a merge of its parent): the subtree goes along in one modify_dn.
+            self.directory.move(old, dn)
+            self._rebase_descendants(old, dn)
+        self.directory.upsert(dn, UNIT_CLASSES, unit_attributes(unit))
+        unit.directory_dn = dn
         self.ensured.add(unit.id)
-        self.directory.upsert(unit_dn(unit, self.base_dn), UNIT_CLASSES, unit_attributes(unit))
+
+    def _rebase_descendants(self, old: str, new: str) -> None:
+        """After a subtree move, remember the new place of everything that was under ``old``."""
+        suffix = "," + old.lower()
+        for model in (Unit, Staff):
+            rows = self.session.scalars(select(model).where(model.directory_dn.isnot(None)))
+            for row in rows:
+                if row.directory_dn and row.directory_dn.lower().endswith(suffix):
+                    row.directory_dn = row.directory_dn[: -len(suffix)] + "," + new
 
     def _apply_sync_staff(self, job: DirectoryJob) -> None:
         staff = self.session.get(Staff, job.object_id)
         if staff is None:
             return
         dn = staff_dn(staff, self.base_dn)
+        if staff.removed_from_directory_at is not None:
+            # Archived past the retention: the entry goes, the record and the address stay.
+            for candidate in {staff.directory_dn, dn} - {None}:
+                self.directory.delete(candidate)  # type: ignore[arg-type]
+            staff.directory_dn = None
+            return
         for ancestor in [*staff.unit.ancestors(), staff.unit]:
             self._ensure_unit(ancestor)
         if self.directory.read(dn, ["mail"]) is None:
-            old_dn = self.directory.find_by_mail(staff.email)
+            old_dn = staff.directory_dn if staff.directory_dn and staff.directory_dn.lower() != dn.lower() else None
+            if old_dn is not None and self.directory.read(old_dn, ["mail"]) is None:
+                old_dn = None
+            if old_dn is None:
+                old_dn = self.directory.find_by_mail(staff.email)
             if old_dn is not None and old_dn.lower() != dn.lower():
                 self.directory.move(old_dn, dn)
-        self.directory.upsert(dn, PERSON_CLASSES, staff_attributes(staff))
+        self.directory.upsert(dn, PERSON_CLASSES, staff_attributes(staff, [a.address for a in staff.aliases]))
+        staff.directory_dn = dn
+
+    def _apply_sync_list(self, job: DirectoryJob) -> None:
+        """The unit's distribution list: a group of its active personal and functional mailboxes."""
+        unit = self.session.get(Unit, job.object_id)
+        if unit is None:
+            return
+        for ancestor in [*unit.ancestors(), unit]:
+            self._ensure_unit(ancestor)
+        members = self.session.scalars(
+            select(Staff).where(
+                Staff.unit_id == unit.id,
+                Staff.status == AccountStatus.ACTIVE,
+                Staff.kind.in_([AccountKind.PERSONAL, AccountKind.FUNCTIONAL]),
+            )
+        ).all()
+        dn = list_dn(unit, self.base_dn)
+        if not members:
+            self.directory.delete(dn)  # groupOfNames needs a member; an empty list is no list
+            return
+        attributes = list_attributes(unit, self.default_domain, [staff_dn(m, self.base_dn) for m in members])
+        self.directory.upsert(dn, LIST_CLASSES, attributes)
+
+    def _apply_delete_unit(self, job: DirectoryJob) -> None:
+        dn = job.payload.get("dn") or ""
+        if not dn:
+            found = self.directory.search(
+                self.base_dn, f"(congvuUnitCode={escape_filter_chars(job.payload.get('code', ''))})", ["ou"]
+            )
+            dn = found[0][0] if found else ""
+        if not dn:
+            return
+        for child_dn, _attrs in self.directory.search(dn, "(objectClass=groupOfNames)", ["cn"]):
+            self.directory.delete(child_dn)  # the unit's own distribution list
+        self.directory.delete(dn)
 
     def _apply_set_password(self, job: DirectoryJob) -> None:
         staff = self.session.get(Staff, job.object_id)
@@ -114,7 +189,11 @@ class Applier:
             password = _fernet(self.secret_key).decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise DirectoryError(f"job {job.id}: the password cannot be decrypted; set it again") from exc
-        self.directory.set_password(staff_dn(staff, self.base_dn), password)
+        dn = staff_dn(staff, self.base_dn)
+        self.directory.set_password(dn, password)
+        # ppolicy marks a password set by an administrator as reset (must change at first use);
+        # an admin-chosen password without that flag clears the mark.
+        self.directory.set_must_change(dn, job.payload.get("must_change") == "1")
         job.payload = {}  # the secret is not kept once slapd has it
 
     def _apply_delete_dn(self, job: DirectoryJob) -> None:
@@ -129,27 +208,39 @@ def apply_pending(
     *,
     limit: int = 10_000,
     now: dt.datetime | None = None,
+    default_domain: str = "",
+    progress: Callable[[int, int], None] | None = None,
 ) -> SyncResult:
     """Apply due jobs in order, each in its own transaction. Stops at the first sign that slapd is down."""
     result = SyncResult()
     ensured: set[int] = set()
     now = now or utcnow()
     with unit_of_work(factory) as session:
-        ids = list(
-            session.scalars(
-                select(DirectoryJob.id)
-                .where(DirectoryJob.status != DirectoryJobStatus.DONE, DirectoryJob.next_attempt_at <= now)
-                .order_by(DirectoryJob.id)
-                .limit(limit)
+        rows = session.execute(
+            select(DirectoryJob.id, DirectoryJob.action, DirectoryJob.object_id)
+            .where(DirectoryJob.status != DirectoryJobStatus.DONE, DirectoryJob.next_attempt_at <= now)
+            .order_by(DirectoryJob.id)
+            .limit(limit)
+        ).all()
+        # A list job rebuilds the whole list from the database: only the last one per unit matters
+        # (a 2,000-row import queues 2,000 of them).
+        last_list_job = {obj: job_id for job_id, action, obj in rows if action == "sync_list"}
+        superseded = [job_id for job_id, action, obj in rows if action == "sync_list" and last_list_job[obj] != job_id]
+        for chunk in range(0, len(superseded), 500):
+            session.execute(
+                update(DirectoryJob)
+                .where(DirectoryJob.id.in_(superseded[chunk : chunk + 500]))
+                .values(status=DirectoryJobStatus.DONE, done_at=utcnow(), last_error="superseded")
             )
-        )
+        skip = set(superseded)
+        ids = [job_id for job_id, _action, _obj in rows if job_id not in skip]
     for job_id in ids:
         with unit_of_work(factory) as session:
             job = session.get(DirectoryJob, job_id, with_for_update=True)
             if job is None or job.status == DirectoryJobStatus.DONE:
                 continue
             try:
-                Applier(session, directory, base_dn, secret_key, ensured).apply(job)
+                Applier(session, directory, base_dn, secret_key, ensured, default_domain).apply(job)
             except DirectoryError as exc:
                 ensured.clear()
                 job.attempts += 1
@@ -167,6 +258,8 @@ def apply_pending(
             job.done_at = utcnow()
             job.last_error = ""
             result.applied += 1
+        if progress is not None:
+            progress(result.applied + result.failed, len(ids))
     with unit_of_work(factory) as session:
         result.pending = len(
             session.scalars(select(DirectoryJob.id).where(DirectoryJob.status != DirectoryJobStatus.DONE)).all()

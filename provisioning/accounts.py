@@ -1,0 +1,294 @@
+"""Mailbox lifecycle: disable, enable, archive, passwords, quota, aliases, moves.
+
+Every verb checks the actor against the mailbox's unit, records before/after in the audit trail and
+queues the directory change; the boundary commits, then the directory follows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from provisioning import sync, trail
+from provisioning.actors import Actor
+from provisioning.db import utcnow
+from provisioning.models import AccountKind, AccountStatus, MailAlias, Role, Staff, Unit
+from provisioning.names import InvalidNameError, clean_name, split_name, validate_local_part
+from provisioning.operations import ProvisioningError, address_in_use, staff_snapshot
+from provisioning.passwords import WeakPasswordError, check_password, one_time_password
+
+
+def _require(actor: Actor, staff: Staff) -> None:
+    actor.require(Role.UNIT_ADMIN, staff.unit, f"mailbox {staff.email}")
+
+
+def _change_status(session: Session, actor: Actor, staff: Staff, status: str, reason: str, action: str) -> None:
+    _require(actor, staff)
+    before = staff_snapshot(staff) | {"status_reason": staff.status_reason}
+    staff.status = status
+    staff.status_reason = reason.strip()[:500]
+    staff.updated_at = utcnow()
+    session.flush()
+    sync.enqueue(session, "sync_staff", staff.id)
+    sync.enqueue(session, "sync_list", staff.unit_id)
+    trail.record(
+        session,
+        actor,
+        action,
+        "staff",
+        staff.id,
+        target_label=staff.email,
+        unit_id=staff.unit_id,
+        before=before,
+        after=staff_snapshot(staff) | {"status_reason": staff.status_reason},
+    )
+
+
+def disable(session: Session, actor: Actor, staff: Staff, reason: str) -> None:
+    """No IMAP/POP3/SMTP or console sign-in; mail is still accepted. The reason is required and kept."""
+    if not reason.strip():
+        raise ProvisioningError(f"disable {staff.email}: give a reason (e.g. 'nghỉ hưu từ 01/12/2026')")
+    if staff.status == AccountStatus.ARCHIVED:
+        raise ProvisioningError(f"{staff.email} is archived; it cannot be disabled")
+    _change_status(session, actor, staff, AccountStatus.DISABLED, reason, "staff.disable")
+
+
+def enable(session: Session, actor: Actor, staff: Staff) -> None:
+    """Let a disabled or archived mailbox sign in again (an archived one gets its entry back)."""
+    if staff.status == AccountStatus.ACTIVE:
+        raise ProvisioningError(f"{staff.email} is already active")
+    staff.archived_at = None
+    staff.removed_from_directory_at = None
+    _change_status(session, actor, staff, AccountStatus.ACTIVE, "", "staff.enable")
+
+
+def archive(session: Session, actor: Actor, staff: Staff, reason: str) -> None:
+    """Archive: cannot sign in; the directory entry is removed after the retention; the record and the
+    address stay in the database so the address is never given to someone else by accident."""
+    if staff.status == AccountStatus.ARCHIVED:
+        raise ProvisioningError(f"{staff.email} is already archived")
+    staff.archived_at = utcnow()
+    _change_status(session, actor, staff, AccountStatus.ARCHIVED, reason or "archived", "staff.archive")
+
+
+def expire_archives(session: Session, actor: Actor, retention: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Remove directory entries of mailboxes archived longer than ``retention`` (the nightly job)."""
+    cutoff = (now or utcnow()) - retention
+    due = session.scalars(
+        select(Staff).where(
+            Staff.status == AccountStatus.ARCHIVED,
+            Staff.archived_at <= cutoff,
+            Staff.removed_from_directory_at.is_(None),
+        )
+    ).all()
+    for staff in due:
+        staff.removed_from_directory_at = utcnow()
+        sync.enqueue(session, "sync_staff", staff.id)
+        trail.record(
+            session,
+            actor,
+            "staff.remove_from_directory",
+            "staff",
+            staff.id,
+            target_label=staff.email,
+            unit_id=staff.unit_id,
+            after={"archived_at": staff.archived_at},
+        )
+    session.flush()
+    return len(due)
+
+
+def _personal(staff: Staff) -> tuple[str, ...]:
+    return (staff.family_name, staff.middle_name, staff.given_name, staff.email.split("@")[0])
+
+
+def set_password(
+    session: Session,
+    actor: Actor,
+    staff: Staff,
+    password: str,
+    *,
+    secret_key: str,
+    min_length: int,
+    must_change: bool = False,
+) -> None:
+    """Set a password chosen by the admin; slapd hashes it. ``must_change`` forces a change at first use."""
+    _require(actor, staff)
+    if staff.status == AccountStatus.ARCHIVED:
+        raise ProvisioningError(f"{staff.email} is archived; enable it first")
+    try:
+        check_password(password, min_length=min_length, personal=_personal(staff))
+    except WeakPasswordError as exc:
+        raise ProvisioningError(str(exc)) from None
+    sync.enqueue_password(session, staff, password, secret_key, must_change=must_change)
+    trail.record(
+        session,
+        actor,
+        "staff.set_password",
+        "staff",
+        staff.id,
+        target_label=staff.email,
+        unit_id=staff.unit_id,
+        after={"must_change": must_change},
+    )
+
+
+def reset_password(session: Session, actor: Actor, staff: Staff, *, secret_key: str) -> str:
+    """A strong one-time password, returned once to show the admin; the owner must change it at first use."""
+    password = one_time_password()
+    set_password(session, actor, staff, password, secret_key=secret_key, min_length=12, must_change=True)
+    return password
+
+
+def set_quota(session: Session, actor: Actor, staff: Staff, quota_mb: int) -> None:
+    _require(actor, staff)
+    if not 1 <= quota_mb <= 1_048_576:
+        raise ProvisioningError(f"quota of {staff.email}: between 1 and 1048576 MB")
+    before = {"quota_mb": staff.quota_mb}
+    staff.quota_mb = quota_mb
+    session.flush()
+    sync.enqueue(session, "sync_staff", staff.id)
+    trail.record(
+        session,
+        actor,
+        "staff.set_quota",
+        "staff",
+        staff.id,
+        target_label=staff.email,
+        unit_id=staff.unit_id,
+        before=before,
+        after={"quota_mb": quota_mb},
+    )
+
+
+def add_alias(session: Session, actor: Actor, staff: Staff, address: str, reason: str = "") -> MailAlias:
+    _require(actor, staff)
+    local, sep, domain = address.strip().lower().partition("@")
+    try:
+        local = validate_local_part(local)
+    except InvalidNameError as exc:
+        raise ProvisioningError(str(exc)) from None
+    if not sep or "." not in domain:
+        raise ProvisioningError(f"alias {address!r}: give a full address (name@domain)")
+    full = f"{local}@{domain}"
+    if address_in_use(session, full):
+        raise ProvisioningError(f"alias {full}: the address is already in use")
+    alias = MailAlias(staff=staff, address=full, reason=reason.strip()[:200])
+    session.add(alias)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise ProvisioningError(f"alias {full}: the address is already in use") from None
+    sync.enqueue(session, "sync_staff", staff.id)
+    trail.record(
+        session,
+        actor,
+        "staff.add_alias",
+        "staff",
+        staff.id,
+        target_label=staff.email,
+        unit_id=staff.unit_id,
+        after={"alias": full},
+    )
+    return alias
+
+
+def remove_alias(session: Session, actor: Actor, staff: Staff, address: str) -> None:
+    _require(actor, staff)
+    alias = next((a for a in staff.aliases if a.address == address.strip().lower()), None)
+    if alias is None:
+        raise ProvisioningError(f"{staff.email} has no alias {address!r}")
+    staff.aliases.remove(alias)
+    session.flush()
+    sync.enqueue(session, "sync_staff", staff.id)
+    trail.record(
+        session,
+        actor,
+        "staff.remove_alias",
+        "staff",
+        staff.id,
+        target_label=staff.email,
+        unit_id=staff.unit_id,
+        before={"alias": alias.address},
+    )
+
+
+EDITABLE = ("full_name", "title", "phone", "staff_number", "kind")
+
+
+def update_staff(session: Session, actor: Actor, staff: Staff, changes: dict[str, str | None]) -> bool:
+    """Change record fields; the address stays (it is not regenerated when a name is corrected)."""
+    _require(actor, staff)
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ProvisioningError(f"field {sorted(unknown)[0]!r} cannot be changed here")
+    before = staff_snapshot(staff)
+    if "full_name" in changes:
+        name = clean_name(changes["full_name"] or "")
+        if not name:
+            raise ProvisioningError(f"{staff.email}: full name must not be empty")
+        parts = split_name(name)
+        staff.full_name, staff.family_name, staff.middle_name, staff.given_name = (
+            name,
+            parts.family,
+            parts.middle,
+            parts.given,
+        )
+    if "kind" in changes and changes["kind"] not in set(AccountKind):
+        raise ProvisioningError(f"kind {changes['kind']!r}: must be one of {', '.join(AccountKind)}")
+    for key in ("title", "phone", "kind"):
+        if key in changes:
+            setattr(staff, key, (changes[key] or "").strip())
+    if "staff_number" in changes:
+        staff.staff_number = (changes["staff_number"] or "").strip() or None
+    after = staff_snapshot(staff)
+    if after == before:
+        return False
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise ProvisioningError(f"staff number {staff.staff_number!r} belongs to someone else") from None
+    sync.enqueue(session, "sync_staff", staff.id)
+    trail.record(
+        session,
+        actor,
+        "staff.update",
+        "staff",
+        staff.id,
+        target_label=staff.email,
+        unit_id=staff.unit_id,
+        before=before,
+        after=after,
+    )
+    return True
+
+
+def move_staff(session: Session, actor: Actor, staff: Staff, unit: Unit) -> None:
+    """Move a mailbox to another unit; both units must be within the actor's scope. The address stays."""
+    _require(actor, staff)
+    actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
+    if staff.unit_id == unit.id:
+        return
+    before = {"unit_id": staff.unit_id}
+    old_unit_id = staff.unit_id
+    staff.unit = unit
+    session.flush()
+    sync.enqueue(session, "sync_staff", staff.id)
+    sync.enqueue(session, "sync_list", old_unit_id)
+    sync.enqueue(session, "sync_list", unit.id)
+    trail.record(
+        session,
+        actor,
+        "staff.move",
+        "staff",
+        staff.id,
+        target_label=staff.email,
+        unit_id=unit.id,
+        before=before,
+        after={"unit_id": unit.id},
+    )
