@@ -45,15 +45,17 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
     csrf.init_app(app)
     Babel(app, locale_selector=_select_locale, timezone_selector=lambda: settings.timezone)
 
-    from admin_app import api, auth, filters, views
+    from admin_app import accounts_views, api, auth, filters, views
 
     filters.register(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(accounts_views.bp)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: cross-site requests carry no credentials
     for code in (400, 401, 403, 404, 405, 413, 500):
         app.register_error_handler(code, _error_page)
+    app.before_request(_mark_read_only)
     app.after_request(_finish_unit_of_work)
     app.teardown_request(_close_session)
     app.after_request(_security_headers)
@@ -110,6 +112,12 @@ def db() -> Session:
     return g.db
 
 
+def _mark_read_only() -> None:
+    from provisioning.db import READ_ONLY
+
+    g.read_only_token = READ_ONLY.set(request.method in ("GET", "HEAD", "OPTIONS"))
+
+
 def _finish_unit_of_work(response: Any) -> Any:
     session_: Session | None = g.pop("db", None)
     if session_ is None:
@@ -128,6 +136,11 @@ def _finish_unit_of_work(response: Any) -> Any:
 
 
 def _close_session(exc: BaseException | None) -> None:
+    from provisioning.db import READ_ONLY
+
+    token = g.pop("read_only_token", None)
+    if token is not None:
+        READ_ONLY.reset(token)
     session_: Session | None = g.pop("db", None)
     if session_ is not None:
         session_.rollback()

@@ -117,7 +117,7 @@ def staff_detail(staff_id: int) -> Any:
         abort(403)
     if person is None:
         abort(404)
-    return render_template("staff_detail.html", person=person)
+    return render_template("staff_detail.html", person=person, can_admin=actor.can(Role.UNIT_ADMIN, person.unit))
 
 
 def _parse_day(raw: str | None) -> dt.date | None:

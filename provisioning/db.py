@@ -9,11 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+# Set by the web layer for GET requests: their transactions only read (SQLite begins them deferred).
+READ_ONLY: ContextVar[bool] = ContextVar("congvu_read_only", default=False)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -72,9 +76,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # A write lock at the start of every transaction: serialises writers instead of failing them
-            # with "database is locked" on upgrade from a read lock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock at the start: they queue (busy timeout) instead of failing on a
+            # read-to-write upgrade. Read-only work (page views) begins deferred and, with WAL, never
+            # waits for a long import to finish.
+            conn.exec_driver_sql("BEGIN" if READ_ONLY.get() else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -155,10 +155,7 @@ def actor_for_token(session: Session, secret: str, client_address: str = "") -> 
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None
     principal = f"staff:{token.staff_id}" if token.staff_id is not None else f"local:{token.local_admin_id}"
-    actor = resolve_principal(session, principal, client_address)
-    if actor is not None:
-        token.last_used_at = now
-    return actor
+    return resolve_principal(session, principal, client_address)
 
 
 def new_secret(nbytes: int = 24) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,3 +179,53 @@ def verify(session: Session, batch: int = 2000) -> VerifyResult:
     if head is None and checked:
         return VerifyResult(False, checked, last_id, "the chain head record was deleted")
     return VerifyResult(True, checked)
+
+
+def record_many(
+    session: Session,
+    actor: Actor,
+    items: list[tuple[str, str, object, str, int | None, dict[str, Any] | None, dict[str, Any] | None]],
+) -> None:
+    """Append many entries (action, target_type, target_id, label, unit_id, before, after) in one go.
+
+    Bulk imports write thousands of entries; they get ids from one insert, then are chained in order.
+    """
+    if not items:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7316001)"))
+    head = session.get(AuditHead, 1, with_for_update=True)
+    now = utcnow()
+    entries = [
+        AuditEntry(
+            occurred_at=now,
+            actor=actor.label,
+            client_address=actor.client_address,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            target_label=label,
+            unit_id=unit_id,
+            before=_jsonable(before),
+            after=_jsonable(after),
+            prev_hash="",
+            entry_hash=uuid.uuid4().hex,  # unique placeholder until the id is known
+        )
+        for action, target_type, target_id, label, unit_id, before, after in items
+    ]
+    session.add_all(entries)
+    session.flush()
+    prev_hash = head.last_hash if head else GENESIS
+    for entry in sorted(entries, key=lambda e: e.id):
+        entry.prev_hash = prev_hash
+        entry.entry_hash = entry.compute_hash()
+        prev_hash = entry.entry_hash
+    last = max(entries, key=lambda e: e.id)
+    if head is None:
+        session.add(AuditHead(id=1, last_entry_id=last.id, last_hash=last.entry_hash))
+    else:
+        head.last_entry_id = last.id
+        head.last_hash = last.entry_hash
+    session.flush()
+    for entry in entries:
+        session.expunge(entry)

@@ -1,0 +1,325 @@
+"""Console pages that change mailboxes and units: create, lifecycle, passwords, aliases, import, export."""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from admin_app import db, runtime_of
+from admin_app.auth import current_actor, login_required
+from admin_app.exports import export_accounts
+from provisioning import accounts
+from provisioning.actors import Actor, PermissionDenied
+from provisioning.db import utcnow
+from provisioning.importing import ImportError_, ImportRefused, Preview, apply, preview
+from provisioning.models import ImportBatch, Role, Staff, Unit
+from provisioning.operations import ProvisioningError, StaffInput, create_staff
+from provisioning.queries import get_staff_for, get_unit_for
+from provisioning.tabular import read_table
+from provisioning.units import change_mail_domain, merge_units, move_unit, rename_unit
+
+bp = Blueprint("accounts", __name__)
+# Progress of running imports in this process: batch id → (rows done, rows in file).
+PROGRESS: dict[int, tuple[int, int]] = {}
+
+
+def _actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    return actor
+
+
+def _staff(staff_id: int) -> Staff:
+    try:
+        person = get_staff_for(db(), _actor(), staff_id)
+    except PermissionDenied:
+        abort(403)
+    if person is None:
+        abort(404)
+    return person
+
+
+def _unit(unit_id: int) -> Unit:
+    try:
+        unit = get_unit_for(db(), _actor(), unit_id)
+    except PermissionDenied:
+        abort(403)
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def _admin_unit(unit_id: int) -> Unit:
+    unit = _unit(unit_id)
+    if not _actor().can(Role.UNIT_ADMIN, unit):
+        abort(403)
+    return unit
+
+
+@bp.route("/staff/<int:staff_id>/action", methods=["POST"])
+@login_required
+def staff_action(staff_id: int) -> Any:
+    """One endpoint for the buttons on a mailbox's page; each verb checks the actor itself."""
+    person = _staff(staff_id)
+    actor = _actor()
+    verb = request.form.get("verb", "")
+    runtime = runtime_of()
+    try:
+        if verb == "disable":
+            accounts.disable(db(), actor, person, request.form.get("reason", ""))
+            flash(_("Mailbox %(email)s disabled.", email=person.email), "success")
+        elif verb == "enable":
+            accounts.enable(db(), actor, person)
+            flash(_("Mailbox %(email)s enabled.", email=person.email), "success")
+        elif verb == "archive":
+            if request.form.get("confirm") != "yes":
+                raise ProvisioningError(_("Tick the box to confirm archiving."))
+            accounts.archive(db(), actor, person, request.form.get("reason", ""))
+            flash(_("Mailbox %(email)s archived.", email=person.email), "success")
+        elif verb == "reset_password":
+            password = accounts.reset_password(db(), actor, person, secret_key=runtime.secret_key)
+            response = Response(render_template("password_once.html", person=person, password=password))
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        elif verb == "quota":
+            accounts.set_quota(db(), actor, person, request.form.get("quota_mb", type=int) or 0)
+            flash(_("Quota saved."), "success")
+        elif verb == "add_alias":
+            accounts.add_alias(db(), actor, person, request.form.get("alias", ""))
+            flash(_("Alias added."), "success")
+        elif verb == "remove_alias":
+            accounts.remove_alias(db(), actor, person, request.form.get("alias", ""))
+            flash(_("Alias removed."), "success")
+        else:
+            abort(400)
+    except PermissionDenied:
+        abort(403)
+    except ProvisioningError as exc:
+        return render_template(
+            "staff_detail.html", person=person, error=str(exc), can_admin=actor.can(Role.UNIT_ADMIN, person.unit)
+        ), 422
+    return redirect(url_for("console.staff_detail", staff_id=person.id))
+
+
+@bp.route("/units/<int:unit_id>/staff/new", methods=["GET", "POST"])
+@login_required
+def create_account(unit_id: int) -> Any:
+    unit = _admin_unit(unit_id)
+    error = None
+    if request.method == "POST":
+        s = runtime_of().settings
+        try:
+            person = create_staff(
+                db(),
+                _actor(),
+                unit,
+                StaffInput(
+                    request.form.get("full_name", ""),
+                    request.form.get("title", ""),
+                    request.form.get("staff_number") or None,
+                    request.form.get("phone", ""),
+                    request.form.get("kind", "personal"),
+                    request.form.get("local_part") or None,
+                    s.default_quota_mb,
+                ),
+                s.mail_domain,
+                s.address_policy,
+            )
+            password = accounts.reset_password(db(), _actor(), person, secret_key=runtime_of().secret_key)
+        except ProvisioningError as exc:
+            error = str(exc)
+        else:
+            response = Response(render_template("password_once.html", person=person, password=password))
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return render_template("account_new.html", unit=unit, error=error, form=request.form), (422 if error else 200)
+
+
+@bp.route("/units/<int:unit_id>/manage", methods=["GET", "POST"])
+@login_required
+def manage_unit(unit_id: int) -> Any:
+    """Rename, move, merge, change domain: reorganisations, each confirmed first."""
+    unit = _admin_unit(unit_id)
+    error = None
+    if request.method == "POST":
+        verb = request.form.get("verb")
+        s = runtime_of().settings
+        try:
+            if verb == "rename":
+                rename_unit(
+                    db(), _actor(), unit, name=request.form.get("name", ""), short_name=request.form.get("short_name")
+                )
+                flash(_("Unit renamed."), "success")
+            elif verb in ("move", "merge"):
+                other = _unit(request.form.get("target", type=int) or 0)
+                if request.form.get("confirm") != "yes":
+                    raise ProvisioningError(_("Tick the box to confirm."))
+                if verb == "move":
+                    move_unit(db(), _actor(), unit, other)
+                    flash(_("Unit moved."), "success")
+                else:
+                    moved = merge_units(db(), _actor(), unit, other)
+                    flash(_("Merged: %(n)d mailboxes moved to %(name)s.", n=moved, name=other.name), "success")
+                    return redirect(url_for("console.unit_detail", unit_id=other.id))
+            elif verb == "domain":
+                if request.form.get("confirm") != "yes":
+                    raise ProvisioningError(_("Tick the box to confirm."))
+                n = change_mail_domain(db(), _actor(), unit, request.form.get("domain", ""), s.mail_domain)
+                flash(_("%(n)d addresses changed; the old addresses stay as aliases.", n=n), "success")
+            else:
+                abort(400)
+        except PermissionDenied:
+            abort(403)
+        except ProvisioningError as exc:
+            error = str(exc)
+        else:
+            return redirect(url_for("console.unit_detail", unit_id=unit.id))
+    from provisioning.queries import visible_units
+
+    targets = [u for u in db().scalars(visible_units(_actor())) if u.id != unit.id]
+    return render_template("unit_manage.html", unit=unit, targets=targets, error=error), (422 if error else 200)
+
+
+@bp.route("/staff/export.<fmt>")
+@login_required
+def export(fmt: str) -> Any:
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    unit_id = request.args.get("unit", type=int)
+    unit = _unit(unit_id) if unit_id else None
+    data = export_accounts(db(), _actor(), unit, fmt)
+    mime = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )
+    name = f"hop-thu-{(unit.code if unit else 'tat-ca').lower()}-{utcnow():%Y%m%d}.{fmt}"
+    return Response(data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# -- import ------------------------------------------------------------------------------------------
+
+
+def _options() -> dict[str, Any]:
+    s = runtime_of().settings
+    return {"default_domain": s.mail_domain, "policy": s.address_policy, "default_quota": s.default_quota_mb}
+
+
+def _run_import(batch_id: int, actor: Actor, do_apply: bool) -> None:
+    """Preview or apply one uploaded file in its own unit of work; the page polls for progress."""
+    runtime = runtime_of()
+    with runtime.unit_of_work() as session:
+        batch = session.get(ImportBatch, batch_id)
+        assert batch is not None
+        content, filename, unit_id = batch.content, batch.filename, batch.unit_id
+    total = 0
+    try:
+        total = sum(1 for _ in read_table(io.BytesIO(content), filename))
+        PROGRESS[batch_id] = (0, total)
+        session = runtime.session_factory()
+        try:
+            unit = session.get(Unit, unit_id)
+            assert unit is not None
+
+            def tick(n: int) -> None:
+                PROGRESS[batch_id] = (n, total)
+
+            rows = read_table(io.BytesIO(content), filename)
+            if do_apply:
+                result: Preview = apply(session, actor, unit, rows, progress=tick, batch_label=filename, **_options())
+            else:
+                result = preview(session, actor, unit, rows, progress=tick, **_options())
+            changed = session.info.pop("directory_changed", False)
+            session.commit() if do_apply else session.rollback()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        status, summary = ("applied" if do_apply else "previewed"), result.as_dict()
+        if do_apply and changed:
+            runtime.sync_directory()
+    except ImportRefused as exc:
+        status, summary = "previewed", exc.preview.as_dict()
+    except (ImportError_, PermissionDenied, ValueError) as exc:
+        status, summary = "failed", {"error": str(exc)}
+    finally:
+        PROGRESS.pop(batch_id, None)
+    with runtime.unit_of_work() as session:
+        batch = session.get(ImportBatch, batch_id)
+        assert batch is not None
+        batch.status, batch.summary, batch.total_rows = status, summary, total
+        batch.done_rows, batch.finished_at = total, utcnow()
+
+
+def start_import(batch_id: int, actor: Actor, do_apply: bool) -> None:
+    """Run in a background thread with the app context; tests may replace this with a direct call."""
+    from flask import current_app
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def target() -> None:
+        with app.app_context():
+            _run_import(batch_id, actor, do_apply)
+
+    runner = app.config.get("CONGVU_RUN_BACKGROUND")
+    if runner is not None:
+        runner(target)
+    else:
+        threading.Thread(target=target, name=f"import-{batch_id}", daemon=True).start()
+
+
+@bp.route("/units/<int:unit_id>/import", methods=["GET", "POST"])
+@login_required
+def upload(unit_id: int) -> Any:
+    unit = _admin_unit(unit_id)
+    if request.method == "POST":
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            return render_template("import_upload.html", unit=unit, error=_("Choose a CSV or XLSX file.")), 422
+        if not file.filename.lower().endswith((".csv", ".xlsx")):
+            return render_template("import_upload.html", unit=unit, error=_("Use a .csv or .xlsx file.")), 422
+        batch = ImportBatch(unit_id=unit.id, filename=file.filename, content=file.read(), actor=_actor().label)
+        db().add(batch)
+        db().commit()
+        start_import(batch.id, _actor(), do_apply=False)
+        return redirect(url_for("accounts.batch", batch_id=batch.id))
+    return render_template("import_upload.html", unit=unit, error=None)
+
+
+def _batch(batch_id: int) -> ImportBatch:
+    batch = db().get(ImportBatch, batch_id)
+    if batch is None:
+        abort(404)
+    _admin_unit(batch.unit_id)
+    return batch
+
+
+@bp.route("/imports/<int:batch_id>")
+@login_required
+def batch(batch_id: int) -> Any:
+    item = _batch(batch_id)
+    done, total = PROGRESS.get(batch_id, (item.done_rows, item.total_rows))
+    is_running = item.status in ("uploaded", "applying")
+    return render_template("import_batch.html", batch=item, done=done, total=total, is_running=is_running)
+
+
+@bp.route("/imports/<int:batch_id>/apply", methods=["POST"])
+@login_required
+def apply_batch(batch_id: int) -> Any:
+    item = _batch(batch_id)
+    if item.status != "previewed" or item.summary.get("errors"):
+        flash(_("Only a file without bad rows can be applied."), "error")
+        return redirect(url_for("accounts.batch", batch_id=batch_id))
+    if request.form.get("confirm") != "yes":
+        flash(_("Tick the box to confirm."), "error")
+        return redirect(url_for("accounts.batch", batch_id=batch_id))
+    item.status = "applying"
+    db().commit()
+    start_import(batch_id, _actor(), do_apply=True)
+    return redirect(url_for("accounts.batch", batch_id=batch_id))
