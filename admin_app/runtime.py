@@ -65,7 +65,14 @@ class Runtime:
     def sync_directory(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
         """Apply pending directory jobs now; a directory that is down leaves them pending."""
         try:
-            return apply_pending(self.session_factory, self.directory, self.settings.ldap_base_dn, self.secret_key)
+            return apply_pending(
+                self.session_factory,
+                self.directory,
+                self.settings.ldap_base_dn,
+                self.secret_key,
+                default_domain=self.settings.mail_domain,
+                progress=progress,
+            )
         except DirectoryError as exc:
             log.warning("directory sync stopped: %s", exc)
             return SyncResult(unavailable=True)

@@ -331,8 +331,8 @@ class Directory:
         self._call(f"set pwdReset of {dn}", run)
 
     def must_change(self, dn: str) -> bool:
-        entry = self.read(dn, ["pwdReset"])
-        return bool(entry) and entry.get("pwdReset", ["FALSE"])[0].upper() == "TRUE"  # type: ignore[union-attr]
+        entry = self.read(dn, ["pwdReset"]) or {}
+        return (entry.get("pwdReset") or ["FALSE"])[0].upper() == "TRUE"
 
     def set_password(self, dn: str, new_password: str) -> None:
         """LDAP Password Modify extended operation: slapd hashes the password with its configured scheme."""

@@ -199,6 +199,7 @@ def create_staff(
             f"staff number {data.staff_number!r} or address {staff.email!r} belongs to someone else"
         ) from None
     sync.enqueue(session, "sync_staff", staff.id)
+    sync.enqueue(session, "sync_list", unit.id)
     trail.record(
         session,
         actor,

@@ -1,6 +1,6 @@
 """Fill Vietnamese translations from a Python dict file (msgid → msgstr) into the vi catalog, then compile.
 
-    python scripts/fill_vi.py translations.py
+python scripts/fill_vi.py translations.py
 """
 
 from __future__ import annotations

@@ -1,0 +1,289 @@
+"""Mailbox lifecycle against the real slapd and Dovecot: what an IMAP client notices."""
+
+import contextlib
+import imaplib
+import unicodedata
+
+import pytest
+from sqlalchemy import select
+
+from provisioning import accounts
+from provisioning.actors import SYSTEM
+from provisioning.directory import Directory, DirectoryConfig, staff_dn
+from provisioning.models import AccountStatus, Staff, Unit
+from provisioning.operations import ProvisioningError, StaffInput, create_staff
+from provisioning.units import change_mail_domain, merge_units, move_unit
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def directory(runtime):
+    s = runtime.settings
+    d = Directory(DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password, 3))
+    yield d
+    d.close()
+
+
+def _unit(db, code: str) -> Unit:
+    return db.scalar(select(Unit).where(Unit.code == code))
+
+
+def _imap_login(services, address: str, password: str) -> bool:
+    imap = imaplib.IMAP4("127.0.0.1", services.config.imap_port)
+    try:
+        imap.login(address, password)
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        with contextlib.suppress(imaplib.IMAP4.abort):
+            imap.logout()
+    return True
+
+
+def _commit_and_sync(db, runtime) -> None:
+    db.commit()
+    result = runtime.sync_directory()
+    assert not result.unavailable
+    assert result.failed == 0, result
+
+
+def test_created_mailbox_logs_in_disabled_is_refused_enabled_again_reset_changes_password(
+    db, runtime, services
+) -> None:
+    person = create_staff(
+        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Kpă Thuyên", staff_number="T-LIFE-1"), "gialai.gov.vn"
+    )
+    first = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
+    _commit_and_sync(db, runtime)
+    assert person.email == "thuyenk@gialai.gov.vn" or person.email.startswith("thuyenk")
+    assert _imap_login(services, person.email, first)
+
+    accounts.disable(db, SYSTEM, person, "nghỉ hưu")
+    _commit_and_sync(db, runtime)
+    assert not _imap_login(services, person.email, first)
+
+    accounts.enable(db, SYSTEM, person)
+    _commit_and_sync(db, runtime)
+    assert _imap_login(services, person.email, first)
+
+    second = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
+    _commit_and_sync(db, runtime)
+    assert second != first
+    assert not _imap_login(services, person.email, first)
+    assert _imap_login(services, person.email, second)
+
+
+def test_reset_password_must_be_changed_at_first_use(db, runtime, directory) -> None:
+    person = create_staff(
+        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Nay Blum", staff_number="T-PWD-1"), "gialai.gov.vn"
+    )
+    accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
+    _commit_and_sync(db, runtime)
+    assert directory.must_change(staff_dn(person, runtime.settings.ldap_base_dn))
+    accounts.set_password(db, SYSTEM, person, "Chosen-Pass-2026!", secret_key=runtime.secret_key, min_length=10)
+    _commit_and_sync(db, runtime)
+    assert not directory.must_change(staff_dn(person, runtime.settings.ldap_base_dn))
+    stored = directory.read(staff_dn(person, runtime.settings.ldap_base_dn), ["userPassword"])
+    assert stored["userPassword"][0].startswith("{ARGON2}")
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [("Short1!", "at least 10"), ("alllowercase1", "three of"), ("Blum-Secret-2026", "Blum")],
+)
+def test_password_policy_names_the_rule(db, runtime, password: str, problem: str) -> None:
+    person = create_staff(
+        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Nay Blum", staff_number="T-PWD-2"), "gialai.gov.vn"
+    )
+    with pytest.raises(ProvisioningError, match=problem):
+        accounts.set_password(db, SYSTEM, person, password, secret_key=runtime.secret_key, min_length=10)
+
+
+def test_archived_address_is_never_reissued(db, runtime) -> None:
+    unit = _unit(db, "STTTT")
+    first = create_staff(db, SYSTEM, unit, StaffInput("Đặng Đức Đạt", staff_number="T-ARC-1"), "gialai.gov.vn")
+    accounts.archive(db, SYSTEM, first, "chuyển công tác")
+    second = create_staff(db, SYSTEM, unit, StaffInput("Đặng Đức Đạt", staff_number="T-ARC-2"), "gialai.gov.vn")
+    assert first.email.split("@")[0].startswith("datdd")
+    assert second.email != first.email
+    assert first.status == AccountStatus.ARCHIVED
+
+
+def test_archive_leaves_directory_after_retention(db, runtime, directory) -> None:
+    import datetime as dt
+
+    person = create_staff(
+        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Siu H'Mai", staff_number="T-ARC-3"), "gialai.gov.vn"
+    )
+    _commit_and_sync(db, runtime)
+    dn = staff_dn(person, runtime.settings.ldap_base_dn)
+    accounts.archive(db, SYSTEM, person, "nghỉ việc")
+    _commit_and_sync(db, runtime)
+    assert directory.read(dn, ["congvuMailStatus"])["congvuMailStatus"] == ["archived"]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=91)
+    assert accounts.expire_archives(db, SYSTEM, dt.timedelta(days=90), now=later) == 1
+    _commit_and_sync(db, runtime)
+    assert directory.read(dn, ["mail"]) is None
+    assert db.get(Staff, person.id).email == person.email  # the record and the address stay
+
+
+SPECIAL = ' Nguyễn, Văn+ "An" \\ <Bình> ; * ( ) = #'
+# Every Vietnamese vowel letter with every tone, both cases (144 letters), and Đ/đ.
+ALL_VOWELS = (
+    "".join(
+        unicodedata.normalize("NFC", base + tone)
+        for base in "aăâeêioôơuưyAĂÂEÊIOÔƠUƯY"
+        for tone in ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+    )
+    + "Đđ"
+)
+
+
+def test_ldap_special_characters_and_every_diacritic_round_trip(db, runtime, directory, sign_in_as) -> None:
+    unit = _unit(db, "STTTT")
+    tricky = create_staff(
+        db, SYSTEM, unit, StaffInput(SPECIAL, staff_number="T-SPEC-1", local_part="spec.one"), "gialai.gov.vn"
+    )
+    vowels = create_staff(
+        db,
+        SYSTEM,
+        unit,
+        StaffInput(f"Trần {ALL_VOWELS} Đức", staff_number="T-SPEC-2", local_part="spec.two"),
+        "gialai.gov.vn",
+    )
+    _commit_and_sync(db, runtime)
+    assert tricky.full_name == SPECIAL.strip()  # stored as typed (outer spaces trimmed)
+    for person in (tricky, vowels):
+        entry = directory.read(staff_dn(person, runtime.settings.ldap_base_dn), ["cn"])
+        assert entry["cn"] == [person.full_name]
+    client = sign_in_as("system_admin")
+    page = client.get("/staff", query_string={"q": "<Bình>"}).get_data(as_text=True)
+    assert "&lt;Bình&gt;" in page  # shown escaped, found by its odd characters
+    star = client.get("/staff", query_string={"q": "*"}).get_data(as_text=True)
+    assert "spec.one@gialai.gov.vn" in star
+    assert "spec.two@gialai.gov.vn" not in star  # '*' is a character, not a wildcard
+    assert ALL_VOWELS in client.get(f"/staff/{vowels.id}").get_data(as_text=True)
+    found = directory.search(runtime.settings.ldap_base_dn, "(cn=*\\2a*)", ["mail"])
+    assert {attrs["mail"][0] for _, attrs in found} == {"spec.one@gialai.gov.vn"}
+
+
+def test_domain_change_keeps_old_address_as_alias(db, runtime, directory, services) -> None:
+    from provisioning.operations import create_unit
+
+    # A unit of its own: the directory is shared by the whole run, the database is rolled back per test.
+    district = create_unit(
+        db, SYSTEM, code="T-DOMAIN", name="Huyện Thử Tên Miền", kind="district", parent=_unit(db, "GIALAI")
+    )
+    person = create_staff(db, SYSTEM, district, StaffInput("Đinh Văn Hyun", staff_number="T-DOM-1"), "gialai.gov.vn")
+    password = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
+    _commit_and_sync(db, runtime)
+    old = person.email
+    changed = change_mail_domain(db, SYSTEM, district, "kbang.gialai.gov.vn", "gialai.gov.vn")
+    _commit_and_sync(db, runtime)
+    assert changed >= 1
+    assert person.email == old.replace("@gialai.gov.vn", "@kbang.gialai.gov.vn")
+    assert old in [a.address for a in person.aliases]
+    entry = directory.read(staff_dn(person, runtime.settings.ldap_base_dn), ["mail", "congvuMailAlias"])
+    assert entry["mail"] == [person.email]
+    assert old in entry["congvuMailAlias"]
+    assert _imap_login(services, person.email, password)
+
+
+def test_move_and_merge_lose_no_mailbox(db, runtime, directory) -> None:
+    root = _unit(db, "GIALAI")
+    from provisioning.operations import create_unit
+
+    a = create_unit(db, SYSTEM, code="T-MERGE-A", name="Phòng Thử A", kind="department", parent=root)
+    b = create_unit(db, SYSTEM, code="T-MERGE-B", name="Phòng Thử B", kind="department", parent=root)
+    sub = create_unit(db, SYSTEM, code="T-MERGE-A1", name="Tổ Thử A1", kind="department", parent=a)
+    people = [
+        create_staff(db, SYSTEM, unit, StaffInput(name, staff_number=f"T-MRG-{i}"), "gialai.gov.vn")
+        for i, (unit, name) in enumerate([(a, "Lê Thị Hoa"), (sub, "Puih Nhứ"), (a, "Ksor Y Phước")])
+    ]
+    _commit_and_sync(db, runtime)
+    move_unit(db, SYSTEM, sub, b)
+    _commit_and_sync(db, runtime)
+    assert sub.path.startswith(b.path)
+    assert directory.read(staff_dn(people[1], runtime.settings.ldap_base_dn), ["mail"]) is not None
+    moved = merge_units(db, SYSTEM, a, b)
+    _commit_and_sync(db, runtime)
+    assert moved == 2
+    base = runtime.settings.ldap_base_dn
+    for person in people:
+        db.refresh(person)
+        assert person.unit_id in (b.id, sub.id)
+        assert directory.read(staff_dn(person, base), ["mail"])["mail"] == [person.email]
+    assert directory.search(base, "(congvuUnitCode=T-MERGE-A)", ["ou"]) == []
+
+
+def test_unit_distribution_list_follows_its_mailboxes(db, runtime, directory) -> None:
+    from provisioning.directory import list_dn
+    from provisioning.operations import create_unit
+
+    unit = create_unit(db, SYSTEM, code="T-LIST", name="Phòng Danh sách", kind="department", parent=_unit(db, "GIALAI"))
+    one = create_staff(db, SYSTEM, unit, StaffInput("Rah Lan Chung", staff_number="T-DL-1"), "gialai.gov.vn")
+    two = create_staff(db, SYSTEM, unit, StaffInput("Hồ Thị Lan", staff_number="T-DL-2"), "gialai.gov.vn")
+    _commit_and_sync(db, runtime)
+    dn = list_dn(unit, runtime.settings.ldap_base_dn)
+    members = directory.read(dn, ["member", "mail"])
+    assert len(members["member"]) == 2
+    assert members["mail"] == ["dl-t-list@gialai.gov.vn"]
+    accounts.disable(db, SYSTEM, two, "nghỉ phép dài hạn")
+    _commit_and_sync(db, runtime)
+    assert directory.read(dn, ["member"])["member"] == [staff_dn(one, runtime.settings.ldap_base_dn)]
+    member_of = directory.read(staff_dn(one, runtime.settings.ldap_base_dn), ["memberOf"])
+    assert member_of["memberOf"] == [dn]
+
+
+def test_console_disable_needs_a_reason_and_archive_a_confirmation(sign_in_as, db) -> None:
+    client = sign_in_as("unit_admin")
+    person = db.scalar(
+        select(Staff)
+        .join(Staff.unit)
+        .where(Unit.code == "H-CHUPAH", Staff.kind == "personal")
+        .order_by(Staff.id.desc())
+        .limit(1)
+    )
+    url = f"/staff/{person.id}/action"
+    token = csrf_token(client, f"/staff/{person.id}")
+    no_reason = client.post(url, data={"verb": "disable", "reason": "", "csrf_token": token})
+    assert no_reason.status_code == 422
+    no_confirm = client.post(url, data={"verb": "archive", "reason": "x", "csrf_token": token})
+    assert no_confirm.status_code == 422
+    assert db.get(Staff, person.id).status == "active"
+    done = client.post(url, data={"verb": "disable", "reason": "nghỉ hưu", "csrf_token": token})
+    assert done.status_code == 302
+    db.expire_all()
+    assert db.get(Staff, person.id).status == "disabled"
+    page = client.post(url, data={"verb": "reset_password", "csrf_token": token})
+    assert page.headers["Cache-Control"] == "no-store"
+    assert 'id="one-time-password"' in page.get_data(as_text=True)
+
+
+def test_unit_admin_cannot_touch_accounts_outside_their_subtree(sign_in_as, client, db, api_token) -> None:
+    outsider = db.scalar(select(Staff).join(Staff.unit).where(Unit.code.like("%IAPA%")).limit(1))
+    iapa = _unit(db, "H-IAPA")
+    headers = {"Authorization": f"Bearer {api_token('unit_admin')}"}
+    assert client.get(f"/api/v1/accounts/{outsider.id}", headers=headers).status_code == 403
+    assert (
+        client.post(f"/api/v1/accounts/{outsider.id}/disable", headers=headers, json={"reason": "x"}).status_code == 403
+    )
+    assert client.post(f"/api/v1/accounts/{outsider.id}/reset-password", headers=headers).status_code == 403
+    created = client.post("/api/v1/accounts", headers=headers, json={"unit_id": iapa.id, "full_name": "Nay Blum"})
+    assert created.status_code == 403
+    own = _unit(db, "H-CHUPAH")
+    ok = client.post("/api/v1/accounts", headers=headers, json={"unit_id": own.id, "full_name": "Nay Blum"})
+    assert ok.status_code == 201, ok.get_json()
+    assert ok.get_json()["one_time_password"]
+    browser = sign_in_as("unit_admin")
+    token = csrf_token(browser, "/")
+    assert (
+        browser.post(
+            f"/staff/{outsider.id}/action", data={"verb": "disable", "reason": "x", "csrf_token": token}
+        ).status_code
+        == 403
+    )
+    assert browser.get(f"/units/{iapa.id}/staff/new").status_code == 403
+    assert browser.get(f"/units/{iapa.id}/import").status_code == 403
+    db.expire_all()
+    assert db.get(Staff, outsider.id).status == "active"
