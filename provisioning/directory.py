@@ -317,6 +317,13 @@ class Directory:
 
         return self._call(f"delete {dn}", run)
 
+    def delete_tree(self, dn: str) -> int:
+        """Delete an entry and everything under it, deepest first. Returns how many entries went."""
+        entries = [d for d, _ in self.search(dn, "(objectClass=*)", ["1.1"])]
+        for entry_dn in sorted(entries, key=lambda d: d.count(","), reverse=True):
+            self.delete(entry_dn)
+        return len(entries)
+
     def set_must_change(self, dn: str, must_change: bool) -> None:
         """Set or clear ppolicy's pwdReset: the owner must change the password at first use."""
 

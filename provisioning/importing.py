@@ -425,6 +425,8 @@ def apply(
                 for uid in units_touched
             ],
         )
+    if not (result.creates or result.updates):
+        return result  # the same file again: nothing changed, nothing to record
     session.info["directory_changed"] = True
     trail.record(
         session,

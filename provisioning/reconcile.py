@@ -87,7 +87,8 @@ def repair(session: Session, actor: Actor, drifts: list[Drift]) -> int:
         if drift.kind == "extra":
             key = ("delete_dn", drift.dn)
             if key not in queued:
-                sync.enqueue(session, "delete_dn", None, dn=drift.dn)
+                # An extra unit goes with whatever lies under it (its list, stray entries).
+                sync.enqueue(session, "delete_dn", None, dn=drift.dn, subtree="1")
         else:
             kind, _, object_id = drift.object.partition(" ")
             key = (kind, object_id)

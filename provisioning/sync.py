@@ -176,9 +176,8 @@ class Applier:
             dn = found[0][0] if found else ""
         if not dn:
             return
-        for child_dn, _attrs in self.directory.search(dn, "(objectClass=groupOfNames)", ["cn"]):
-            self.directory.delete(child_dn)  # the unit's own distribution list
-        self.directory.delete(dn)
+        # By now its mailboxes and subunits have moved away; what is left is its own distribution list.
+        self.directory.delete_tree(dn)
 
     def _apply_set_password(self, job: DirectoryJob) -> None:
         staff = self.session.get(Staff, job.object_id)
@@ -197,7 +196,10 @@ class Applier:
         job.payload = {}  # the secret is not kept once slapd has it
 
     def _apply_delete_dn(self, job: DirectoryJob) -> None:
-        self.directory.delete(job.payload["dn"])
+        if job.payload.get("subtree") == "1":
+            self.directory.delete_tree(job.payload["dn"])
+        else:
+            self.directory.delete(job.payload["dn"])
 
 
 def apply_pending(

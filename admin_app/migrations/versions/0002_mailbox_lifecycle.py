@@ -57,6 +57,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_mail_aliases_staff_id"), ["staff_id"], unique=False)
 
     with op.batch_alter_table("staff", schema=None) as batch_op:
+        # Name parts may be as long as the full name (200): Central Highlands names can be long.
+        for column in ("family_name", "middle_name", "given_name"):
+            batch_op.alter_column(column, type_=sa.String(length=200), existing_type=sa.String(length=100))
         batch_op.add_column(sa.Column("archived_at", provisioning.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(
             sa.Column("removed_from_directory_at", provisioning.db.UTCDateTime(timezone=True), nullable=True)
@@ -75,6 +78,8 @@ def downgrade() -> None:
         batch_op.drop_column("directory_dn")
 
     with op.batch_alter_table("staff", schema=None) as batch_op:
+        for column in ("family_name", "middle_name", "given_name"):
+            batch_op.alter_column(column, type_=sa.String(length=100), existing_type=sa.String(length=200))
         batch_op.drop_column("directory_dn")
         batch_op.drop_column("removed_from_directory_at")
         batch_op.drop_column("archived_at")

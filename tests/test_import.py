@@ -1,0 +1,221 @@
+"""Bulk import: preview, all-or-nothing apply, idempotent re-import, slapd stopping half-way."""
+
+import codecs
+import datetime as dt
+import io
+import threading
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from provisioning.actors import SYSTEM
+from provisioning.directory import Directory, DirectoryConfig
+from provisioning.importing import ImportError_, ImportRefused, apply, preview
+from provisioning.models import Staff, Unit
+from provisioning.sync import apply_pending
+from provisioning.tabular import read_table
+from provisioning.trail import AuditEntry
+from tests.conftest import csrf_token
+
+HEADER = "mã_cán_bộ,họ_và_tên,mã_đơn_vị,chức_vụ,điện_thoại\n"
+NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Kpă Thuyên", "Ksor Y Phước", "Rơ Châm H'Yao", "Siu H'Mai", "Nay Blum"]
+
+
+def csv_file(rows: list[str], bom: bool = True) -> io.BytesIO:
+    text = HEADER + "".join(r + "\n" for r in rows)
+    return io.BytesIO((codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
+
+
+def people(prefix: str, n: int, unit_code: str = "") -> list[str]:
+    return [f"{prefix}{i:05d},{NAMES[i % len(NAMES)]},{unit_code},Chuyên viên,0905{i:06d}" for i in range(n)]
+
+
+@pytest.fixture
+def directory(runtime):
+    s = runtime.settings
+    d = Directory(DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password, 3))
+    yield d
+    d.close()
+
+
+def _unit(db, code: str) -> Unit:
+    return db.scalar(select(Unit).where(Unit.code == code))
+
+
+def _options(runtime) -> dict:
+    return {"default_domain": runtime.settings.mail_domain}
+
+
+def _table(data: io.BytesIO, name: str = "ds.csv"):
+    return read_table(io.BytesIO(data.getvalue()), name)
+
+
+def test_preview_apply_and_the_same_file_again_changes_nothing(db, runtime, directory) -> None:
+    unit = _unit(db, "H-DUCCO")
+    data = csv_file(people("T-IMP-A", 60))
+    first = preview(db, SYSTEM, unit, _table(data), **_options(runtime))
+    assert (first.total, first.creates, first.updates, first.unchanged, first.errors) == (60, 60, 0, 0, [])
+    assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-A%"))) == 0
+    apply(db, SYSTEM, unit, _table(data), **_options(runtime))
+    db.commit()
+    runtime.sync_directory()
+    emails = set(db.scalars(select(Staff.email).where(Staff.staff_number.like("T-IMP-A%"))))
+    assert len(emails) == 60  # collisions were numbered, not merged
+    found = directory.search(runtime.settings.ldap_base_dn, "(congvuStaffNumber=T-IMP-A*)", ["mail"])
+    assert {a["mail"][0] for _, a in found} == emails
+
+    audit_before = db.scalar(select(func.count(AuditEntry.id)))
+    again = preview(db, SYSTEM, unit, _table(data), **_options(runtime))
+    assert (again.creates, again.updates, again.unchanged) == (0, 0, 60)
+    result = apply(db, SYSTEM, unit, _table(data), **_options(runtime))
+    db.commit()
+    assert (result.creates, result.updates) == (0, 0)
+    assert db.scalar(select(func.count(AuditEntry.id))) == audit_before
+
+
+def test_changed_row_is_an_update_with_before_and_after(db, runtime) -> None:
+    unit = _unit(db, "H-DUCCO")
+    apply(db, SYSTEM, unit, _table(csv_file(people("T-IMP-B", 3))), **_options(runtime))
+    rows = people("T-IMP-B", 3)
+    rows[1] = rows[1].replace("Chuyên viên", "Trưởng phòng")
+    result = preview(db, SYSTEM, unit, _table(csv_file(rows)), **_options(runtime))
+    assert (result.creates, result.updates, result.unchanged) == (0, 1, 2)
+    assert result.samples[0]["changes"] == {"title": ["Chuyên viên", "Trưởng phòng"]}
+    apply(db, SYSTEM, unit, _table(csv_file(rows)), **_options(runtime))
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "staff.update").order_by(AuditEntry.id.desc()))
+    assert entry.before["title"] == "Chuyên viên"
+    assert entry.after["title"] == "Trưởng phòng"
+
+
+def test_three_bad_rows_apply_nothing_and_are_all_named(db, runtime) -> None:
+    unit = _unit(db, "H-DUCCO")
+    rows = people("T-IMP-C", 8)
+    rows[1] = "T-IMP-C90001,,,Chuyên viên,0905"  # row 3: no name
+    rows[3] = rows[2]  # row 5: staff number again
+    rows[5] = "T-IMP-C90002,Lê Văn Tám,H-IAPA,Chuyên viên,0905"  # row 7: unit outside Đức Cơ
+    before = db.scalar(select(func.count(Staff.id)))
+    with pytest.raises(ImportRefused) as refused:
+        apply(db, SYSTEM, unit, _table(csv_file(rows)), **_options(runtime))
+    errors = refused.value.preview.errors
+    assert [(e.row, e.column) for e in errors] == [(3, "họ_và_tên"), (5, "mã_cán_bộ"), (7, "mã_đơn_vị")]
+    assert "row 3" in str(refused.value)
+    db.rollback()
+    assert db.scalar(select(func.count(Staff.id))) == before
+
+
+def test_unknown_column_and_bad_encoding_are_clear(db, runtime) -> None:
+    unit = _unit(db, "H-DUCCO")
+    with pytest.raises(ImportError_, match="unknown column 'ho_tenn'"):
+        preview(db, SYSTEM, unit, _table(io.BytesIO(b"ma_can_bo,ho_tenn\n1,x\n")), **_options(runtime))
+    legacy = "ma_can_bo,ho_ten\nT1,Đinh Văn Hưng\n".encode("cp1258")
+    with pytest.raises(ImportError_, match="not valid UTF-8"):
+        preview(db, SYSTEM, unit, _table(io.BytesIO(legacy)), **_options(runtime))
+
+
+def test_xlsx_import(db, runtime) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Mã cán bộ", "Họ và tên", "Chức vụ"])
+    ws.append(["T-IMP-X1", "Rơ Mah Hloanh", "Văn thư"])
+    ws.append([12345, "Đinh Văn Hyun", None])
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = apply(db, SYSTEM, _unit(db, "H-DUCCO"), _table(buf, "ds.xlsx"), **_options(runtime))
+    assert result.creates == 2
+    assert db.scalar(select(Staff).where(Staff.staff_number == "12345")).full_name == "Đinh Văn Hyun"
+
+
+def test_slapd_stopped_in_the_middle_every_row_lands_exactly_once(db, runtime, services, directory) -> None:
+    unit = _unit(db, "H-IAGRAI")
+    apply(db, SYSTEM, unit, _table(csv_file(people("T-IMP-S", 2000))), **_options(runtime))
+    db.commit()
+    stopped = threading.Event()
+
+    def stop_half_way(done: int, _total: int) -> None:
+        if done >= 700 and not stopped.is_set():
+            stopped.set()
+            services.stop_slapd()
+
+    try:
+        first = apply_pending(
+            runtime.session_factory,
+            runtime.directory,
+            runtime.settings.ldap_base_dn,
+            runtime.secret_key,
+            default_domain="gialai.gov.vn",
+            progress=stop_half_way,
+        )
+    finally:
+        services.start_slapd()
+    assert first.unavailable
+    assert 700 <= first.applied < 2000
+    assert first.pending > 0
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    second = apply_pending(
+        runtime.session_factory,
+        runtime.directory,
+        runtime.settings.ldap_base_dn,
+        runtime.secret_key,
+        default_domain="gialai.gov.vn",
+        now=later,
+    )
+    assert second.pending == 0
+    found = directory.search(
+        runtime.settings.ldap_base_dn, "(congvuStaffNumber=T-IMP-S*)", ["mail", "congvuStaffNumber"]
+    )
+    numbers = [a["congvuStaffNumber"][0] for _, a in found]
+    assert len(numbers) == 2000
+    assert len(set(numbers)) == 2000
+
+
+def test_console_import_preview_then_apply(sign_in_as, db, app) -> None:
+    app.config["CONGVU_RUN_BACKGROUND"] = lambda fn: fn()  # run the worker inline, same code path
+    try:
+        client = sign_in_as("unit_admin")
+        unit = _unit(db, "H-CHUPAH")
+        token = csrf_token(client, f"/units/{unit.id}/import")
+        response = client.post(
+            f"/units/{unit.id}/import",
+            data={"file": (csv_file(people("T-IMP-W", 5)), "danh-sach.csv"), "csrf_token": token},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 302
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert 'id="creates">5<' in page
+        assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-W%"))) == 0
+        apply_url = response.headers["Location"] + "/apply"
+        assert client.post(apply_url, data={"csrf_token": token}).status_code == 302  # not confirmed
+        assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-W%"))) == 0
+        done = client.post(apply_url, data={"csrf_token": token, "confirm": "yes"})
+        assert done.status_code == 302
+        db.expire_all()
+        assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-W%"))) == 5
+    finally:
+        app.config.pop("CONGVU_RUN_BACKGROUND", None)
+
+
+def test_export_cells_cannot_run_as_formulas(sign_in_as, db) -> None:
+    from openpyxl import load_workbook
+
+    from provisioning.operations import StaffInput, create_staff
+
+    create_staff(
+        db,
+        SYSTEM,
+        _unit(db, "H-CHUPAH"),
+        StaffInput("Nguyễn Văn An", title='=HYPERLINK("http://x")', staff_number="T-EXP-1"),
+        "gialai.gov.vn",
+    )
+    db.commit()
+    client = sign_in_as("unit_admin")
+    unit = _unit(db, "H-CHUPAH")
+    xlsx = client.get(f"/staff/export.xlsx?unit={unit.id}")
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    titles = [row[5] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert '\'=HYPERLINK("http://x")' in titles
+    assert not any(isinstance(t, str) and t.startswith("=") for t in titles)
+    codes = {row[3] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert all(code.startswith(("H-CHUPAH", "X-CHUPAH")) for code in codes)  # only their subtree
+    csv_text = client.get(f"/staff/export.csv?unit={unit.id}").data.decode("utf-8-sig")
+    assert "'=HYPERLINK" in csv_text
