@@ -33,6 +33,31 @@ def _directory_sync(runtime: Runtime) -> str:
     return f"applied={result.applied} failed={result.failed} pending={result.pending} unavailable={result.unavailable}"
 
 
+def _directory_reconcile(runtime: Runtime) -> str:
+    """Nightly: report drift between the database and the directory (repairs are an admin's decision)."""
+    from provisioning.reconcile import find_drift
+
+    with runtime.unit_of_work() as session:
+        drifts = find_drift(session, runtime.directory, runtime.settings.ldap_base_dn)
+    for drift in drifts[:200]:
+        log.warning("directory drift: %s", drift)
+    kinds = {k: sum(d.kind == k for d in drifts) for k in ("missing", "extra", "differs")}
+    return f"drifts={len(drifts)} " + " ".join(f"{k}={v}" for k, v in kinds.items())
+
+
+def _expire_archives(runtime: Runtime) -> str:
+    """Nightly: archived mailboxes past the retention leave the directory (records and addresses stay)."""
+    import datetime as dt
+
+    from provisioning.accounts import expire_archives
+    from provisioning.actors import SYSTEM
+
+    with runtime.unit_of_work() as session:
+        count = expire_archives(session, SYSTEM, dt.timedelta(days=runtime.settings.archive_retention_days))
+    runtime.sync_directory()
+    return f"removed={count}"
+
+
 def registry(runtime: Runtime) -> dict[str, JobSpec]:
     s = runtime.settings
     specs = [
@@ -42,6 +67,20 @@ def registry(runtime: Runtime) -> dict[str, JobSpec]:
             "Apply pending directory changes to slapd",
             "interval",
             (("seconds", s.directory_sync_seconds),),
+        ),
+        JobSpec(
+            "directory.reconcile",
+            _directory_reconcile,
+            "Report drift between the database and the directory (nightly, 02:30)",
+            "cron",
+            (("hour", 2), ("minute", 30)),
+        ),
+        JobSpec(
+            "accounts.expire_archives",
+            _expire_archives,
+            "Remove archived mailboxes past the retention from the directory (nightly, 03:00)",
+            "cron",
+            (("hour", 3), ("minute", 0)),
         ),
     ]
     return {spec.name: spec for spec in specs}

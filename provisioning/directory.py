@@ -10,6 +10,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlparse
@@ -17,6 +18,7 @@ from urllib.parse import urlparse
 import ldap3
 from ldap3.core.exceptions import (
     LDAPCommunicationError,
+    LDAPEntryAlreadyExistsResult,
     LDAPException,
     LDAPSessionTerminatedByServerError,
     LDAPSocketOpenError,
@@ -31,6 +33,7 @@ from provisioning.models import Staff, Unit
 T = TypeVar("T")
 UNAVAILABLE = (
     LDAPCommunicationError,
+    LDAPEntryAlreadyExistsResult,
     LDAPSessionTerminatedByServerError,
     LDAPSocketOpenError,
     LDAPSocketReceiveError,
@@ -302,6 +305,48 @@ class Directory:
             return "unchanged"
         self._call(f"modify {dn}", lambda c: c.modify(dn, changes))
         return "modified"
+
+    def add_many(
+        self, entries: list[tuple[str, Iterable[str], Mapping[str, list[str]]]], workers: int = 4
+    ) -> list[str | DirectoryError]:
+        """Add entries over ``workers`` parallel connections; per entry 'added', 'exists' or the error.
+
+        ldapadd waits for each answer before sending the next entry; a few connections in parallel keep
+        slapd busy while Python prepares the next request."""
+        local = threading.local()
+        opened: list[ldap3.Connection] = []
+        lock = threading.Lock()
+
+        def connection() -> ldap3.Connection:
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = self._connect()
+                local.conn = conn
+                with lock:
+                    opened.append(conn)
+            return conn
+
+        def add(entry: tuple[str, Iterable[str], Mapping[str, list[str]]]) -> str | DirectoryError:
+            dn, classes, attributes = entry
+            try:
+                connection().add(dn, list(classes), {k: v for k, v in attributes.items() if v})
+            except LDAPEntryAlreadyExistsResult:
+                return "exists"
+            except DirectoryError as exc:
+                return exc
+            except UNAVAILABLE as exc:
+                return DirectoryUnavailable(f"add {dn}: directory {self.config.url} is unreachable: {exc}")
+            except LDAPException as exc:
+                return DirectoryError(f"add {dn}: {exc}")
+            return "added"
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ldap-add") as pool:
+                return list(pool.map(add, entries))
+        finally:
+            for conn in opened:
+                with contextlib.suppress(LDAPException):
+                    conn.unbind()
 
     def move(self, old_dn: str, new_dn: str) -> None:
         rdn, _, superior = new_dn.partition(",")

@@ -122,6 +122,20 @@ class Applier:
                 if row.directory_dn and row.directory_dn.lower().endswith(suffix):
                     row.directory_dn = row.directory_dn[: -len(suffix)] + "," + new
 
+    def new_mailbox(self, job: DirectoryJob) -> tuple[Staff, str, dict[str, list[str]]] | None:
+        """(staff, dn, attributes) if the job adds a mailbox never written before, else None.
+
+        Such entries need no compare; they can go to slapd in parallel (bulk imports)."""
+        if job.action != "sync_staff":
+            return None
+        staff = self.session.get(Staff, job.object_id)
+        if staff is None or staff.directory_dn is not None or staff.removed_from_directory_at is not None:
+            return None
+        for ancestor in [*staff.unit.ancestors(), staff.unit]:
+            self._ensure_unit(ancestor)
+        attrs = staff_attributes(staff, [a.address for a in staff.aliases])
+        return staff, staff_dn(staff, self.base_dn), attrs
+
     def _apply_sync_staff(self, job: DirectoryJob) -> None:
         staff = self.session.get(Staff, job.object_id)
         if staff is None:
@@ -202,6 +216,89 @@ class Applier:
             self.directory.delete(job.payload["dn"])
 
 
+CHUNK = 200  # jobs per database transaction
+
+
+def _record_failure(job: DirectoryJob, exc: DirectoryError, result: SyncResult, ensured: set[int]) -> bool:
+    """Note a failed attempt with backoff; True if the directory is down (stop for now)."""
+    ensured.clear()
+    job.attempts += 1
+    job.last_error = str(exc)[:1000]
+    delay = min(MAX_BACKOFF_SECONDS, 2 ** min(job.attempts, 10))
+    job.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
+    if isinstance(exc, DirectoryUnavailable):
+        result.unavailable = True
+        return True
+    job.status = DirectoryJobStatus.FAILED
+    result.failed += 1
+    return False
+
+
+def _record_success(job: DirectoryJob, result: SyncResult) -> None:
+    job.status = DirectoryJobStatus.DONE
+    job.done_at = utcnow()
+    job.last_error = ""
+    result.applied += 1
+
+
+def _apply_chunk(
+    session: Session, applier: Applier, chunk_ids: list[int], result: SyncResult, ensured: set[int]
+) -> bool:
+    """Apply one chunk of jobs in order; runs of new mailboxes are added over parallel connections.
+
+    Returns True if the directory went away (the rest stays pending)."""
+    jobs = session.scalars(
+        select(DirectoryJob).where(DirectoryJob.id.in_(chunk_ids)).order_by(DirectoryJob.id).with_for_update()
+    ).all()
+    adds: list[tuple[DirectoryJob, Staff, str, dict[str, list[str]]]] = []
+
+    def flush_adds() -> bool:
+        if not adds:
+            return False
+        outcomes = applier.directory.add_many([(dn, PERSON_CLASSES, attrs) for _, _, dn, attrs in adds])
+        is_down = False
+        for (job, staff, dn, _attrs), outcome in zip(adds, outcomes, strict=True):
+            if is_down:
+                break
+            if outcome == "added":
+                staff.directory_dn = dn
+                _record_success(job, result)
+                continue
+            try:
+                if isinstance(outcome, DirectoryError):
+                    raise outcome
+                applier.apply(job)  # it existed already: the ordinary compare-and-modify path
+            except DirectoryError as exc:
+                is_down = _record_failure(job, exc, result, ensured)
+                continue
+            _record_success(job, result)
+        adds.clear()
+        return is_down
+
+    for job in jobs:
+        if job.status == DirectoryJobStatus.DONE:
+            continue
+        try:
+            fresh = applier.new_mailbox(job)
+        except DirectoryError as exc:
+            if _record_failure(job, exc, result, ensured):
+                return True
+            continue
+        if fresh is not None:
+            adds.append((job, *fresh))
+            continue
+        if flush_adds():
+            return True
+        try:
+            applier.apply(job)
+        except DirectoryError as exc:
+            if _record_failure(job, exc, result, ensured):
+                return True
+            continue
+        _record_success(job, result)
+    return flush_adds()
+
+
 def apply_pending(
     factory: sessionmaker[Session],
     directory: Directory,
@@ -236,32 +333,16 @@ def apply_pending(
             )
         skip = set(superseded)
         ids = [job_id for job_id, _action, _obj in rows if job_id not in skip]
-    for job_id in ids:
+    for start in range(0, len(ids), CHUNK):
+        chunk_ids = ids[start : start + CHUNK]
         with unit_of_work(factory) as session:
-            job = session.get(DirectoryJob, job_id, with_for_update=True)
-            if job is None or job.status == DirectoryJobStatus.DONE:
-                continue
-            try:
-                Applier(session, directory, base_dn, secret_key, ensured, default_domain).apply(job)
-            except DirectoryError as exc:
-                ensured.clear()
-                job.attempts += 1
-                job.last_error = str(exc)[:1000]
-                delay = min(MAX_BACKOFF_SECONDS, 2 ** min(job.attempts, 10))
-                job.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
-                if isinstance(exc, DirectoryUnavailable):
-                    result.unavailable = True
-                    log.warning("directory unavailable; %s jobs stay pending", len(ids) - result.applied)
-                    break
-                job.status = DirectoryJobStatus.FAILED
-                result.failed += 1
-                continue
-            job.status = DirectoryJobStatus.DONE
-            job.done_at = utcnow()
-            job.last_error = ""
-            result.applied += 1
+            applier = Applier(session, directory, base_dn, secret_key, ensured, default_domain)
+            is_stopped = _apply_chunk(session, applier, chunk_ids, result, ensured)
         if progress is not None:
             progress(result.applied + result.failed, len(ids))
+        if is_stopped:
+            log.warning("directory unavailable; %s jobs stay pending", len(ids) - result.applied - result.failed)
+            break
     with unit_of_work(factory) as session:
         result.pending = len(
             session.scalars(select(DirectoryJob.id).where(DirectoryJob.status != DirectoryJobStatus.DONE)).all()

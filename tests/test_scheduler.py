@@ -104,3 +104,16 @@ def test_waiting_scheduler_takes_over_when_the_leader_stops(scheduler_env) -> No
     finally:
         follower.terminate()
         follower.communicate(timeout=20)
+
+
+def test_nightly_jobs_run_and_report(app, runtime, db) -> None:
+    from admin_app.jobs import execute, registry
+
+    assert {"directory.sync", "directory.reconcile", "accounts.expire_archives"} <= set(registry(runtime))
+    run = execute(runtime, "directory.reconcile")
+    db.expire_all()
+    stored = db.get(JobRun, run.id)
+    assert stored.is_ok, stored.message
+    assert stored.message.startswith("drifts=")
+    run = execute(runtime, "accounts.expire_archives")
+    assert db.get(JobRun, run.id).message == "removed=0"
