@@ -130,6 +130,13 @@ def list_attributes(unit: Unit, default_domain: str, members: list[str]) -> dict
     }
 
 
+def _text(value: object) -> str:
+    # Binary values (a password hash with stray bytes, as slapd 2.5's argon2 module stores it) come as bytes.
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
 def mail_filter(address: str) -> str:
     return f"(&(objectClass=congvuMailbox)(mail={escape_filter_chars(address)}))"
 
@@ -226,7 +233,7 @@ class Directory:
                 return None
             if not conn.entries:
                 return None
-            return {k: [str(v) for v in vals] for k, vals in conn.entries[0].entry_attributes_as_dict.items()}
+            return {k: [_text(v) for v in vals] for k, vals in conn.entries[0].entry_attributes_as_dict.items()}
 
         return self._call(f"read {dn}", run)
 

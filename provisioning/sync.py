@@ -265,9 +265,11 @@ def _apply_chunk(
                 _record_success(job, result)
                 continue
             try:
-                if isinstance(outcome, DirectoryError):
+                if isinstance(outcome, DirectoryUnavailable):
                     raise outcome
-                applier.apply(job)  # it existed already: the ordinary compare-and-modify path
+                # Refused (the entry or its address exists, maybe stale at another place): take the careful
+                # path, which compares, moves a stale entry holding the address, and modifies.
+                applier.apply(job)
             except DirectoryError as exc:
                 is_down = _record_failure(job, exc, result, ensured)
                 continue

@@ -52,7 +52,7 @@ def _table(data: io.BytesIO, name: str = "ds.csv"):
 
 
 def test_preview_apply_and_the_same_file_again_changes_nothing(db, runtime, directory) -> None:
-    unit = _unit(db, "H-DUCCO")
+    unit = _own_unit(db, "T-IMP-TWICE", "twice.gialai.gov.vn")
     data = csv_file(people("T-IMP-A", 60))
     first = preview(db, SYSTEM, unit, _table(data), **_options(runtime))
     assert (first.total, first.creates, first.updates, first.unchanged, first.errors) == (60, 60, 0, 0, [])
@@ -126,8 +126,18 @@ def test_xlsx_import(db, runtime) -> None:
     assert db.scalar(select(Staff).where(Staff.staff_number == "12345")).full_name == "Đinh Văn Hyun"
 
 
+def _own_unit(db, code: str, domain: str) -> Unit:
+    """A unit with a mail domain of its own: the directory is shared by the whole test run while the
+    database is rolled back per test, so big imports must not reuse another test's addresses."""
+    from provisioning.operations import create_unit
+
+    return create_unit(
+        db, SYSTEM, code=code, name=f"Đơn vị {code}", kind="department", parent=_unit(db, "GIALAI"), mail_domain=domain
+    )
+
+
 def test_slapd_stopped_in_the_middle_every_row_lands_exactly_once(db, runtime, services, directory) -> None:
-    unit = _unit(db, "H-IAGRAI")
+    unit = _own_unit(db, "T-IMP-STOP", "stop.gialai.gov.vn")
     apply(db, SYSTEM, unit, _table(csv_file(people("T-IMP-S", 2000))), **_options(runtime))
     db.commit()
     stopped = threading.Event()
@@ -160,7 +170,10 @@ def test_slapd_stopped_in_the_middle_every_row_lands_exactly_once(db, runtime, s
         default_domain="gialai.gov.vn",
         now=later,
     )
-    assert second.pending == 0
+    from provisioning.models import DirectoryJob
+
+    errors = {j.last_error for j in db.scalars(select(DirectoryJob).where(DirectoryJob.status != "done"))}
+    assert second.pending == 0, errors
     found = directory.search(
         runtime.settings.ldap_base_dn, "(congvuStaffNumber=T-IMP-S*)", ["mail", "congvuStaffNumber"]
     )
