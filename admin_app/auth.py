@@ -48,6 +48,8 @@ def login_required(view: F) -> F:
         if current_actor() is None:
             session.pop("principal", None)
             return redirect(url_for("auth.login", next=request.full_path))
+        if session.get("must_change"):
+            return redirect(url_for("auth.change_password"))
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
@@ -107,10 +109,85 @@ def login() -> Any:
             return render_template("login.html", form=form, error=error), 503
         session.clear()
         session["principal"] = principal_of(actor)
+        if actor.kind == "staff" and _must_change(actor):
+            session["must_change"] = True
+            session.permanent = True
+            return redirect(url_for("auth.change_password"))
         session.permanent = True
         flash(_("Signed in as %(name)s.", name=actor.name), "success")
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", form=form, error=error)
+
+
+def _staff_dn(actor: Actor) -> str | None:
+    from provisioning.directory import staff_dn
+    from provisioning.models import Staff
+
+    person = db().get(Staff, actor.id)
+    return staff_dn(person, runtime_of().settings.ldap_base_dn) if person else None
+
+
+def _must_change(actor: Actor) -> bool:
+    dn = _staff_dn(actor)
+    try:
+        return bool(dn) and runtime_of().directory.must_change(dn)  # type: ignore[arg-type]
+    except DirectoryUnavailable:
+        return False
+
+
+class ChangePasswordForm(FlaskForm):
+    old_password = PasswordField("old_password", validators=[DataRequired(), Length(max=512)])
+    new_password = PasswordField("new_password", validators=[DataRequired(), Length(max=512)])
+    repeat = PasswordField("repeat", validators=[DataRequired(), Length(max=512)])
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password() -> Any:
+    """Change one's own password; required after a reset (ppolicy's must-change)."""
+    from provisioning import trail
+    from provisioning.models import Staff
+    from provisioning.passwords import WeakPasswordError, check_password
+
+    actor = current_actor()
+    if actor is None or actor.kind != "staff":
+        return redirect(url_for("auth.login"))
+    form = ChangePasswordForm()
+    error = None
+    if form.validate_on_submit():
+        person = db().get(Staff, actor.id)
+        new = form.new_password.data or ""
+        try:
+            if new != form.repeat.data:
+                raise WeakPasswordError(_("The two new passwords differ."))
+            check_password(
+                new,
+                min_length=runtime_of().settings.password_min_length,
+                personal=(person.family_name, person.given_name, person.email.split("@")[0]),
+            )
+            if new == form.old_password.data:
+                raise WeakPasswordError(_("Choose a password different from the current one."))
+        except WeakPasswordError as exc:
+            error = str(exc)
+        else:
+            dn = _staff_dn(actor)
+            if dn and runtime_of().directory.change_own_password(dn, form.old_password.data or "", new):
+                trail.record(
+                    db(),
+                    actor,
+                    "staff.change_own_password",
+                    "staff",
+                    actor.id,
+                    target_label=actor.name,
+                    unit_id=person.unit_id,
+                )
+                session.pop("must_change", None)
+                flash(_("Password changed."), "success")
+                return redirect(url_for("console.dashboard"))
+            error = _("The current password is wrong.")
+    status = 422 if error else 200
+    return render_template(
+        "password_change.html", form=form, error=error, must_change=session.get("must_change", False)
+    ), status
 
 
 @bp.route("/logout", methods=["POST"])

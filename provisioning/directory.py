@@ -376,6 +376,24 @@ class Directory:
             self.delete(entry_dn)
         return len(entries)
 
+    def change_own_password(self, dn: str, old_password: str, new_password: str) -> bool:
+        """The owner changes their password, bound as themselves; ppolicy clears the must-change mark.
+        False if the old password is wrong."""
+        conn = ldap3.Connection(
+            self._server(), user=dn, password=old_password, receive_timeout=self.config.timeout_seconds
+        )
+        try:
+            if not conn.bind():
+                return False
+            # The bind proved the old password; slapd's ACL lets the owner write but not read the hash,
+            # so it could not verify an old password sent again.
+            return bool(conn.extend.standard.modify_password(dn, None, new_password))
+        except UNAVAILABLE as exc:
+            raise DirectoryUnavailable(f"directory {self.config.url} is unreachable") from exc
+        finally:
+            with contextlib.suppress(LDAPException):
+                conn.unbind()
+
     def set_must_change(self, dn: str, must_change: bool) -> None:
         """Set or clear ppolicy's pwdReset: the owner must change the password at first use."""
 

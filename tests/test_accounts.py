@@ -287,3 +287,32 @@ def test_unit_admin_cannot_touch_accounts_outside_their_subtree(sign_in_as, clie
     assert browser.get(f"/units/{iapa.id}/import").status_code == 403
     db.expire_all()
     assert db.get(Staff, outsider.id).status == "active"
+
+
+def test_after_a_reset_the_owner_must_change_the_password_first(client, db, runtime, services) -> None:
+    from tests.conftest import sign_in
+
+    person = create_staff(
+        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Rcom Thăm", staff_number="T-FIRST-1"), "gialai.gov.vn"
+    )
+    one_time = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
+    _commit_and_sync(db, runtime)
+    response = sign_in(client, person.email, one_time)
+    assert response.headers["Location"] == "/password"
+    assert client.get("/").headers["Location"] == "/password"  # nothing else until it is changed
+    page = client.get("/password").get_data(as_text=True)
+    assert "Mật khẩu của bạn đã được đặt lại" in page
+    token = csrf_token(client, "/password")
+    weak = client.post(
+        "/password",
+        data={"old_password": one_time, "new_password": "thamr123", "repeat": "thamr123", "csrf_token": token},
+    )
+    assert weak.status_code == 422
+    new = "Mua-xuan-2026!"
+    done = client.post(
+        "/password", data={"old_password": one_time, "new_password": new, "repeat": new, "csrf_token": token}
+    )
+    assert done.status_code == 302, done.get_data(as_text=True)[-1500:]
+    assert client.get("/").status_code == 200
+    assert _imap_login(services, person.email, new)
+    assert not _imap_login(services, person.email, one_time)
