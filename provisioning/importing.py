@@ -26,6 +26,7 @@ from provisioning.names import (
     unique_local_part,
     validate_local_part,
 )
+from provisioning.operations import staff_snapshot
 from provisioning.tabular import FileFormatError, Row
 
 # Accepted header names (after lower-casing and spaces → underscores); Vietnamese first.
@@ -374,7 +375,7 @@ def apply(
         trail.record_many(
             session,
             actor,
-            [("staff.create", "staff", s.id, s.email, s.unit_id, None, _snapshot(s)) for s in staff_rows],
+            [("staff.create", "staff", s.id, s.email, s.unit_id, None, staff_snapshot(s)) for s in staff_rows],
         )
         for s in staff_rows:
             session.expunge(s)  # keeps the session (and memory) small on a big file
@@ -458,25 +459,11 @@ class ImportRefused(ImportError_):
         self.preview = preview_
 
 
-def _snapshot(s: Staff) -> dict[str, Any]:
-    return {
-        "full_name": s.full_name,
-        "email": s.email,
-        "unit_id": s.unit_id,
-        "title": s.title,
-        "staff_number": s.staff_number,
-        "phone": s.phone,
-        "kind": s.kind,
-        "status": s.status,
-        "quota_mb": s.quota_mb,
-    }
-
-
 def _apply_update(session: Session, actor: Actor, planner: Planner, values: dict[str, Any]) -> None:
     staff = session.get(Staff, values["id"])
     if staff is None:  # pragma: no cover - the planner just saw it
         raise PermissionDenied(f"staff {values['staff_number']} vanished")
-    before = _snapshot(staff)
+    before = staff_snapshot(staff)
     staff.full_name = values["full_name"]
     parts = split_name(values["full_name"])
     staff.family_name, staff.middle_name, staff.given_name = parts.family, parts.middle, parts.given
@@ -499,5 +486,5 @@ def _apply_update(session: Session, actor: Actor, planner: Planner, values: dict
         target_label=staff.email,
         unit_id=staff.unit_id,
         before=before,
-        after=_snapshot(staff),
+        after=staff_snapshot(staff),
     )
