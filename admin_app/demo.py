@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,6 +10,7 @@ from sqlalchemy import exists, select
 from admin_app.demo_data import bridge_points, generate_staff, units
 from admin_app.runtime import Runtime
 from meetings.operations import create_bridge_point
+from provisioning.accounts import set_password
 from provisioning.actors import Actor
 from provisioning.models import Role, Staff, Unit
 from provisioning.operations import (
@@ -20,8 +19,8 @@ from provisioning.operations import (
     create_staff,
     create_unit,
     grant_role,
-    set_password,
 )
+from provisioning.passwords import one_time_password
 
 DEMO_ACTOR = Actor("system", None, "cli:demo load")
 
@@ -35,12 +34,6 @@ class DemoLogin:
     login: str
     password: str
     role: str
-
-
-def demo_password() -> str:
-    # Readable but strong: 4 groups of 4 from an alphabet without look-alike characters.
-    alphabet = "".join(c for c in string.ascii_letters + string.digits if c not in "0OoIl1")
-    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
 
 
 # Which demo staff get roles: (role, unit code of the person, unit code of the scope or None)
@@ -105,11 +98,18 @@ def load_demo(
             person = next(s for s in created.get(person_unit, []) if s.id not in used and s.kind == "personal")
             used.add(person.id)
             grant_role(session, DEMO_ACTOR, person, role, by_code[scope_unit] if scope_unit else None)
-            password = demo_password()
-            set_password(session, DEMO_ACTOR, person, password, runtime.secret_key)
+            password = one_time_password()
+            set_password(
+                session,
+                DEMO_ACTOR,
+                person,
+                password,
+                secret_key=runtime.secret_key,
+                min_length=runtime.settings.password_min_length,
+            )
             scope = f" ({by_code[scope_unit].name})" if scope_unit else ""
             logins.append(DemoLogin(person.email, password, f"{role}{scope}"))
-        admin_password = demo_password()
+        admin_password = one_time_password()
         create_local_admin(session, DEMO_ACTOR, "admin", admin_password)
         logins.append(DemoLogin("admin", admin_password, "local break-glass admin"))
     progress("database committed; writing the directory…")

@@ -213,23 +213,6 @@ def create_staff(
     return staff
 
 
-def set_password(session: Session, actor: Actor, staff: Staff, password: str, secret_key: str) -> None:
-    """Queue a new password for slapd to hash (Password Modify extended operation) after the commit."""
-    actor.require(Role.UNIT_ADMIN, staff.unit, f"mailbox {staff.email}")
-    if len(password) < 10:
-        raise ProvisioningError("password: at least 10 characters")
-    sync.enqueue_password(session, staff, password, secret_key)
-    trail.record(
-        session,
-        actor,
-        "staff.set_password",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=staff.unit_id,
-    )
-
-
 def grant_role(session: Session, actor: Actor, staff: Staff, role: str, unit: Unit | None) -> RoleGrant:
     """Give ``staff`` a role, limited to ``unit``'s subtree when given. Only a system admin grants roles."""
     if not actor.is_system_admin:
