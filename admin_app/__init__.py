@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
@@ -125,9 +125,12 @@ def _finish_unit_of_work(response: Any) -> Any:
     try:
         if response.status_code < 400 or g.get("commit_on_error"):
             changed = session_.info.pop("directory_changed", False)
+            mail_queued = session_.info.pop("mail_queued", False)
             session_.commit()
             if changed:
                 runtime_of().sync_directory()
+            if mail_queued and current_app.config.get("CONGVU_SEND_MAIL", True):
+                runtime_of().send_mail()
         else:
             session_.rollback()
     finally:

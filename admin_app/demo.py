@@ -77,6 +77,7 @@ def load_demo(
                 location=point.location,
                 capacity=point.capacity,
                 equipment=point.equipment,
+                contact_email=point.contact_email(settings.mail_domain),
             )
         progress(f"bridge points: {len(bridge_points())}")
         staff_specs = generate_staff(staff_count, seed)

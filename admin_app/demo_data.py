@@ -27,6 +27,10 @@ class BridgePointSpec:
     capacity: int
     equipment: str
 
+    def contact_email(self, domain: str) -> str:
+        """The point's functional mailbox (the technician on duty reads it): diemcau.<unit code>@domain."""
+        return f"diemcau.{self.unit_code.lower()}@{domain}"
+
 
 @dataclass(frozen=True)
 class StaffSpec:

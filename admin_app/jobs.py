@@ -58,6 +58,24 @@ def _expire_archives(runtime: Runtime) -> str:
     return f"removed={count}"
 
 
+def _send_mail(runtime: Runtime) -> str:
+    result = runtime.send_mail()
+    return f"sent={result.sent} failed={result.failed} pending={result.pending} unavailable={result.unavailable}"
+
+
+def _meeting_reminders(runtime: Runtime) -> str:
+    """Every minute: remind the people and points of meetings starting within the reminder lead, once each."""
+    import datetime as dt
+
+    from meetings.invitations import queue_reminders
+
+    lead = dt.timedelta(minutes=runtime.settings.meeting_reminder_minutes)
+    with runtime.unit_of_work() as session:
+        reminded = queue_reminders(session, runtime.meeting_env, now=utcnow(), lead=lead)
+    sent = runtime.send_mail() if reminded else None
+    return f"reminded={len(reminded)}" + (f" sent={sent.sent}" if sent else "")
+
+
 def registry(runtime: Runtime) -> dict[str, JobSpec]:
     s = runtime.settings
     specs = [
@@ -81,6 +99,14 @@ def registry(runtime: Runtime) -> dict[str, JobSpec]:
             "Remove archived mailboxes past the retention from the directory (nightly, 03:00)",
             "cron",
             (("hour", 3), ("minute", 0)),
+        ),
+        JobSpec("mail.send", _send_mail, "Send queued mail (retries with backoff)", "interval", (("seconds", 60),)),
+        JobSpec(
+            "meetings.reminders",
+            _meeting_reminders,
+            f"Remind meetings starting within {s.meeting_reminder_minutes} minutes (once each)",
+            "interval",
+            (("seconds", 60),),
         ),
     ]
     return {spec.name: spec for spec in specs}

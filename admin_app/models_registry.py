@@ -2,6 +2,6 @@
 
 from meetings import models as meetings_models
 from provisioning import models as provisioning_models
-from provisioning import scheduling, trail
+from provisioning import outbox, scheduling, trail
 
-__all__ = ["meetings_models", "provisioning_models", "scheduling", "trail"]
+__all__ = ["meetings_models", "outbox", "provisioning_models", "scheduling", "trail"]

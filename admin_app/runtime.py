@@ -14,8 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings, ensure_secret_file
+from meetings.jitsi import JitsiConfig
+from meetings.operations import MeetingEnv
 from provisioning.db import make_engine, make_session_factory, unit_of_work
 from provisioning.directory import Directory, DirectoryConfig, DirectoryError
+from provisioning.outbox import SendResult, SmtpConfig, send_pending
 from provisioning.signin import ThrottlePolicy
 from provisioning.sync import SyncResult, apply_pending
 
@@ -61,6 +64,33 @@ class Runtime:
     def unit_of_work(self) -> Iterator[Session]:
         with unit_of_work(self.session_factory) as session:
             yield session
+
+    @cached_property
+    def meeting_env(self) -> MeetingEnv:
+        s = self.settings
+        return MeetingEnv(
+            tz=s.tz,
+            tzid=s.timezone,
+            jitsi=JitsiConfig(
+                s.jitsi_host,
+                s.jitsi_app_id,
+                s.jitsi_app_secret,
+                s.jitsi_audience,
+                s.jitsi_domain,
+                s.jitsi_token_grace_minutes,
+            ),
+            public_url=s.public_url,
+            buffer_minutes=s.meeting_buffer_minutes,
+        )
+
+    @property
+    def smtp_config(self) -> SmtpConfig:
+        s = self.settings
+        return SmtpConfig(s.smtp_host, s.smtp_port, s.mail_from, f"congvu – {s.province_name}")
+
+    def send_mail(self) -> SendResult:
+        """Send queued mail now; an unreachable SMTP server leaves it queued for the scheduler's retry."""
+        return send_pending(self.session_factory, self.smtp_config)
 
     def sync_directory(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
         """Apply pending directory jobs now; a directory that is down leaves them pending."""

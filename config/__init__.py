@@ -6,6 +6,7 @@ scheduler. Every problem is reported as :class:`SettingsError` naming the settin
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import tomllib
@@ -19,7 +20,7 @@ DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 ENV_PREFIX = "CONGVU_"
 INSTANCE_FILE = "congvu.toml"
 # Secrets may also live as one file each in the instance folder (mode 600), e.g. instance/secret_key.
-SECRET_NAMES = ("secret_key", "ldap_bind_password", "events_token")
+SECRET_NAMES = ("secret_key", "ldap_bind_password", "events_token", "jitsi_app_secret")
 DEV_SECRET_MARKERS = {"", "dev", "change-me", "changeme", "secret"}
 ENVIRONMENTS = ("development", "testing", "production")
 
@@ -52,6 +53,24 @@ class Settings:
     login_lockout_minutes: int = 15
     scheduler_lease_seconds: int = 30
     directory_sync_seconds: int = 60
+    public_url: str = "http://127.0.0.1:5000"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    submission_port: int = 2587
+    mail_from: str = "congvu@gialai.gov.vn"
+    jitsi_host: str = "meet.gialai.gov.vn"
+    jitsi_app_id: str = "congvu"
+    jitsi_audience: str = "congvu"
+    jitsi_domain: str = "meet.gialai.gov.vn"
+    jitsi_token_grace_minutes: int = 15
+    meeting_buffer_minutes: int = 30
+    meeting_reminder_minutes: int = 60
+    working_hours: str = "07:30-11:30,13:30-17:00"
+    public_holidays: str = ""
+    usage_regular_days: int = 10
+    usage_log_files: str = ""
+    report_recipients: str = ""
+    jitsi_app_secret: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
     events_token: str = field(default="", repr=False)
 
@@ -159,9 +178,19 @@ def validate(settings: Settings) -> Settings:
         "default_quota_mb",
         "password_min_length",
         "archive_retention_days",
+        "smtp_port",
+        "submission_port",
+        "usage_regular_days",
     ):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"Setting {name!r} must be positive")
+    for name in ("jitsi_token_grace_minutes", "meeting_buffer_minutes", "meeting_reminder_minutes"):
+        if getattr(settings, name) < 0:
+            raise SettingsError(f"Setting {name!r} must not be negative")
+    if settings.jitsi_app_secret and len(settings.jitsi_app_secret) < 32:
+        raise SettingsError("Setting 'jitsi_app_secret' must be at least 32 characters (HS256 needs a 256-bit key)")
+    parse_working_hours(settings.working_hours)
+    parse_holidays(settings.public_holidays)
     if settings.is_production:
         if settings.secret_key.strip().lower() in DEV_SECRET_MARKERS or len(settings.secret_key) < 32:
             raise SettingsError(
@@ -173,6 +202,48 @@ def validate(settings: Settings) -> Settings:
                 "Setting 'ldap_bind_password' is missing (CONGVU_LDAP_BIND_PASSWORD or <instance>/ldap_bind_password)"
             )
     return settings
+
+
+def parse_working_hours(text: str) -> list[tuple[dt.time, dt.time]]:
+    """``"07:30-11:30,13:30-17:00"`` → ordered, non-overlapping (start, end) local times."""
+    spans: list[tuple[dt.time, dt.time]] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            a, b = (dt.time.fromisoformat(x.strip()) for x in part.split("-"))
+        except ValueError:
+            raise SettingsError(f"Setting 'working_hours': {part!r} is not HH:MM-HH:MM") from None
+        if b <= a or (spans and a < spans[-1][1]):
+            raise SettingsError(f"Setting 'working_hours': {part!r} is empty, reversed or overlaps the one before")
+        spans.append((a, b))
+    if not spans:
+        raise SettingsError("Setting 'working_hours' must name at least one span, e.g. 07:30-11:30")
+    return spans
+
+
+def parse_holidays(text: str) -> frozenset[dt.date]:
+    """``"2026-01-01, 2026-04-30"`` (dates, or ``from..to`` ranges) → the set of public holidays."""
+    days: set[dt.date] = set()
+    for part in (p.strip() for p in text.replace("\n", ",").split(",")):
+        if not part:
+            continue
+        try:
+            if ".." in part:
+                a, b = (dt.date.fromisoformat(x.strip()) for x in part.split(".."))
+                if b < a:
+                    raise ValueError
+                days.update(a + dt.timedelta(days=i) for i in range((b - a).days + 1))
+            else:
+                days.add(dt.date.fromisoformat(part))
+        except ValueError:
+            raise SettingsError(f"Setting 'public_holidays': {part!r} is not a date (YYYY-MM-DD) or range") from None
+    return frozenset(days)
+
+
+def split_list(text: str) -> list[str]:
+    """A comma- or newline-separated setting as a list of non-empty, stripped items."""
+    return [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
 
 
 def ensure_secret_file(instance_path: Path, name: str, nbytes: int = 32) -> str:

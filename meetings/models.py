@@ -1,10 +1,15 @@
-"""Bridge points and meetings."""
+"""Bridge points, meetings (single or in a recurring series), invited people and attendance.
+
+Times are stored in UTC. A meeting holds each of its points from ``block_start`` (start minus the set-up
+buffer) to ``ends_at``; ``meeting_points`` repeats that range per point so the database can refuse overlaps
+itself (an exclusion constraint on PostgreSQL, see migration 0003).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from provisioning.db import Base, utcnow
@@ -33,41 +38,149 @@ class BridgePoint(Base):
         return f"<BridgePoint {self.id} {self.name!r}>"
 
 
+# Longest meeting and buffer accepted: bounds the range an overlap search must look back over.
+MAX_MEETING_HOURS = 12
+MAX_BUFFER_MINUTES = 240
+
+
+class MeetingSeries(Base):
+    """A recurrence rule; its occurrences are :class:`Meeting` rows that point back to it."""
+
+    __tablename__ = "meeting_series"
+    __table_args__ = (
+        CheckConstraint("freq IN ('daily', 'weekly', 'monthly_date', 'monthly_weekday')", name="freq"),
+        CheckConstraint("interval >= 1", name="interval_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(200), unique=True)
+    freq: Mapped[str] = mapped_column(String(20))
+    interval: Mapped[int] = mapped_column(default=1)
+    weekdays: Mapped[str] = mapped_column(String(20), default="")  # "0,2" = Monday, Wednesday (weekly)
+    until: Mapped[dt.date | None] = mapped_column()
+    count: Mapped[int | None] = mapped_column()
+    sequence: Mapped[int] = mapped_column(default=0)
+    is_cancelled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    occurrences: Mapped[list[Meeting]] = relationship(back_populates="series", order_by="Meeting.occurrence_start")
+
+    def __repr__(self) -> str:
+        return f"<MeetingSeries {self.id} {self.freq}>"
+
+
 class Meeting(Base):
-    """An online meeting hosted at one bridge point and joined by others."""
+    """An online meeting hosted at one bridge point and joined by others (one occurrence of a series, or alone)."""
 
     __tablename__ = "meetings"
-    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_meetings_series_start", "series_id", "occurrence_start"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
     agenda: Mapped[str] = mapped_column(String(5000), default="")
     host_point_id: Mapped[int] = mapped_column(ForeignKey("bridge_points.id"))
     organiser_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    organiser_name: Mapped[str] = mapped_column(String(300), default="")
+    organiser_email: Mapped[str] = mapped_column(String(254), default="")
     starts_at: Mapped[dt.datetime] = mapped_column(index=True)
     ends_at: Mapped[dt.datetime] = mapped_column()
+    buffer_minutes: Mapped[int] = mapped_column(default=30)
     room_name: Mapped[str] = mapped_column(String(100), unique=True)
+    uid: Mapped[str] = mapped_column(String(200), default="")  # iCalendar UID (the series' for an occurrence)
+    sequence: Mapped[int] = mapped_column(default=0)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id"))
+    occurrence_start: Mapped[dt.datetime | None] = mapped_column()  # RECURRENCE-ID: the start the rule gave
     is_cancelled: Mapped[bool] = mapped_column(default=False)
+    reminder_sent_at: Mapped[dt.datetime | None] = mapped_column()
+    room_opened_at: Mapped[dt.datetime | None] = mapped_column()
+    room_closed_at: Mapped[dt.datetime | None] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     host_point: Mapped[BridgePoint] = relationship()
     organiser: Mapped[Staff | None] = relationship()
+    series: Mapped[MeetingSeries | None] = relationship(back_populates="occurrences")
     points: Mapped[list[MeetingPoint]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
+    invitees: Mapped[list[Invitee]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
+    attendance: Mapped[list[Attendance]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
+
+    @property
+    def block_start(self) -> dt.datetime:
+        return self.starts_at - dt.timedelta(minutes=self.buffer_minutes)
 
     def __repr__(self) -> str:
         return f"<Meeting {self.id} {self.title!r}>"
 
 
 class MeetingPoint(Base):
+    """A bridge point taking part in a meeting, holding it from the start of the buffer to the end."""
+
     __tablename__ = "meeting_points"
-    __table_args__ = (UniqueConstraint("meeting_id", "point_id"),)
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "point_id"),
+        Index("ix_meeting_points_busy", "point_id", "block_start"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     point_id: Mapped[int] = mapped_column(ForeignKey("bridge_points.id"), index=True)
+    block_start: Mapped[dt.datetime] = mapped_column()
+    block_end: Mapped[dt.datetime] = mapped_column()
+    is_active: Mapped[bool] = mapped_column(default=True)  # false once the meeting is cancelled
 
     meeting: Mapped[Meeting] = relationship(back_populates="points")
     point: Mapped[BridgePoint] = relationship()
 
     def __repr__(self) -> str:
         return f"<MeetingPoint meeting={self.meeting_id} point={self.point_id}>"
+
+
+class Invitee(Base):
+    """A person invited by mailbox (not through a bridge point)."""
+
+    __tablename__ = "meeting_invitees"
+    __table_args__ = (UniqueConstraint("meeting_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    meeting: Mapped[Meeting] = relationship(back_populates="invitees")
+
+    def __repr__(self) -> str:
+        return f"<Invitee {self.email} meeting={self.meeting_id}>"
+
+
+class Attendance(Base):
+    """One presence in a Jitsi room, from the event-sync posts: who (a point or a person), from when to when."""
+
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "occupant_jid", "joined_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    point_id: Mapped[int | None] = mapped_column(ForeignKey("bridge_points.id"), index=True)
+    invitee_email: Mapped[str] = mapped_column(String(254), default="")
+    occupant_jid: Mapped[str] = mapped_column(String(500))
+    occupant_id: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    joined_at: Mapped[dt.datetime] = mapped_column()
+    left_at: Mapped[dt.datetime | None] = mapped_column()
+
+    meeting: Mapped[Meeting] = relationship(back_populates="attendance")
+    point: Mapped[BridgePoint | None] = relationship()
+
+    @property
+    def minutes(self) -> float:
+        end = self.left_at or self.meeting.room_closed_at or self.meeting.ends_at
+        return max(0.0, (end - self.joined_at).total_seconds() / 60)
+
+    def __repr__(self) -> str:
+        return f"<Attendance {self.occupant_jid} meeting={self.meeting_id}>"

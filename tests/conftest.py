@@ -71,6 +71,10 @@ def app_overrides(instance: Path, database_url: str, services: Any) -> dict[str,
         "ldap_bind_password": services.config.admin_password,
         "imap_port": services.config.imap_port,
         "mail_domain": "gialai.gov.vn",
+        "smtp_port": getattr(services.config, "smtp_port", 2525),
+        "jitsi_app_secret": "test-jitsi-secret-that-is-long-enough-" + instance.name,
+        "events_token": "test-events-token-" + instance.name,
+        "public_holidays": "2026-12-31..2027-01-01",
     }
 
 

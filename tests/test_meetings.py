@@ -1,0 +1,336 @@
+"""Booking meetings across bridge points: conflicts (buffer included), series, find a time, Jitsi tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import icalendar
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from admin_app.runtime import Runtime
+from meetings import invitations
+from meetings.availability import find_slots
+from meetings.jitsi import person_participant, point_participant, prosody_config, token_for
+from meetings.models import BridgePoint, Meeting
+from meetings.operations import (
+    MeetingChanges,
+    MeetingConflict,
+    MeetingDraft,
+    MeetingsError,
+    book_meeting,
+    cancel_meeting,
+    change_meeting,
+    points_of_group,
+    visible_meetings,
+)
+from meetings.recurrence import Recurrence
+from provisioning.actors import Actor, PermissionDenied, actor_for_staff
+from provisioning.models import Staff
+from provisioning.outbox import MailJob
+from tests.jitsi_verifier import ProsodyTokenRules, Refused
+
+DAY = dt.date(2027, 3, 1)  # a Monday
+
+
+@pytest.fixture
+def env(runtime: Runtime) -> Any:
+    return runtime.meeting_env
+
+
+def at(env: Any, day: dt.date, hhmm: str) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tzinfo=env.tz)
+
+
+def point(db: Session, name: str) -> BridgePoint:
+    found = db.scalar(select(BridgePoint).where(BridgePoint.name == name))
+    assert found is not None, name
+    return found
+
+
+def actor_of(db: Session, demo_logins: dict[str, Any], role: str) -> Actor:
+    staff = db.scalar(select(Staff).where(Staff.email == demo_logins[role].login))
+    assert staff is not None
+    return actor_for_staff(staff)
+
+
+@pytest.fixture
+def secretary(db: Session, demo_logins: dict[str, Any]) -> Actor:
+    return actor_of(db, demo_logins, "secretary")
+
+
+def hall(db: Session) -> BridgePoint:
+    return point(db, "Hội trường UBND tỉnh")
+
+
+def districts(db: Session) -> list[BridgePoint]:
+    return points_of_group(db, "district")
+
+
+def draft(db: Session, env: Any, start: str, end: str, points: list[BridgePoint], **extra: Any) -> MeetingDraft:
+    day = extra.pop("day", DAY)
+    return MeetingDraft(
+        title=extra.pop("title", "Giao ban trực tuyến"),
+        starts_at=at(env, day, start),
+        ends_at=at(env, day, end),
+        host_point_id=hall(db).id,
+        point_ids=[p.id for p in points],
+        **extra,
+    )
+
+
+def test_district_group_is_all_seventeen(db: Session) -> None:
+    names = [p.name for p in districts(db)]
+    assert len(names) == 17
+    assert "Điểm cầu H. Chư Păh" in names
+
+
+def test_booking_holds_every_point_and_a_clash_names_each_busy_point(db: Session, env: Any, secretary: Actor) -> None:
+    seventeen = districts(db)
+    (meeting,) = book_meeting(db, secretary, env, draft(db, env, "08:00", "10:00", seventeen))
+    assert {mp.point_id for mp in meeting.points} == {hall(db).id, *(p.id for p in seventeen)}
+    assert meeting.block_start == at(env, DAY, "07:30")  # the default 30-minute set-up buffer
+    assert len(meeting.room_name) >= 30
+    assert meeting.room_name.isalnum()
+
+    # Another meeting at 10:15 with two of the same districts: its buffer (09:45) overlaps the first meeting.
+    two = [seventeen[0], seventeen[5]]
+    with pytest.raises(MeetingConflict) as refused:
+        book_meeting(
+            db,
+            secretary,
+            env,
+            MeetingDraft(
+                title="Họp chuyên đề",
+                starts_at=at(env, DAY, "10:15"),
+                ends_at=at(env, DAY, "11:00"),
+                host_point_id=point(db, "Phòng họp trực tuyến Sở TT&TT").id,
+                point_ids=[p.id for p in two],
+            ),
+        )
+    conflicts = refused.value.conflicts
+    assert {c.point_name for c in conflicts} == {seventeen[0].name, seventeen[5].name}
+    assert all(c.meeting_id == meeting.id for c in conflicts)
+    message = str(refused.value)
+    assert seventeen[0].name in message
+    assert "Giao ban trực tuyến" in message
+    assert "08:00" in message
+
+    # With no buffer the same slot is free.
+    (second,) = book_meeting(
+        db,
+        secretary,
+        env,
+        MeetingDraft(
+            title="Họp chuyên đề",
+            starts_at=at(env, DAY, "10:15"),
+            ends_at=at(env, DAY, "11:00"),
+            host_point_id=point(db, "Phòng họp trực tuyến Sở TT&TT").id,
+            point_ids=[p.id for p in two],
+            buffer_minutes=0,
+        ),
+    )
+    assert second.id != meeting.id
+
+
+def test_bad_drafts_name_the_field(db: Session, env: Any, secretary: Actor) -> None:
+    with pytest.raises(MeetingsError, match="end: must be after the start"):
+        book_meeting(db, secretary, env, draft(db, env, "10:00", "09:00", []))
+    with pytest.raises(MeetingsError, match="title"):
+        book_meeting(db, secretary, env, draft(db, env, "10:00", "11:00", [], title="  "))
+    with pytest.raises(MeetingsError, match="invited people: 'not-an-address'"):
+        book_meeting(db, secretary, env, draft(db, env, "10:00", "11:00", [], invitees=[("not-an-address", "")]))
+    assert db.scalar(select(Meeting).where(Meeting.title == "Giao ban trực tuyến")) is None
+
+
+def test_only_secretaries_and_system_admins_book(db: Session, env: Any, demo_logins: dict[str, Any]) -> None:
+    for role in ("auditor", "unit_admin"):
+        with pytest.raises(PermissionDenied):
+            book_meeting(db, actor_of(db, demo_logins, role), env, draft(db, env, "13:00", "14:00", []))
+    (ok,) = book_meeting(db, actor_of(db, demo_logins, "system_admin"), env, draft(db, env, "13:00", "14:00", []))
+    assert ok.id
+
+
+def test_weekly_series_with_one_cancelled_occurrence(db: Session, env: Any, secretary: Actor) -> None:
+    rule = Recurrence("weekly", 1, (0, 3), None, 6)  # Mondays and Thursdays, six times
+    some = districts(db)[:3]
+    series = book_meeting(db, secretary, env, draft(db, env, "14:00", "15:00", some, recurrence=rule))
+    local_days = [m.starts_at.astimezone(env.tz).strftime("%a %d/%m %H:%M") for m in series]
+    assert local_days == [
+        "Mon 01/03 14:00",
+        "Thu 04/03 14:00",
+        "Mon 08/03 14:00",
+        "Thu 11/03 14:00",
+        "Mon 15/03 14:00",
+        "Thu 18/03 14:00",
+    ]
+    assert len({m.room_name for m in series}) == 6
+    cancel_meeting(db, secretary, env, series[2], scope="one", reason="Trùng lịch tiếp dân")
+
+    # The calendar of the week of 08/03 shows Thursday only; the slot on Monday is free again.
+    week = visible_meetings(db, at(env, dt.date(2027, 3, 8), "00:00"), at(env, dt.date(2027, 3, 15), "00:00"))
+    shown = [m for m in week if m.series_id == series[0].series_id and not m.is_cancelled]
+    assert [m.starts_at.astimezone(env.tz).day for m in shown] == [11]
+    (other,) = book_meeting(
+        db, secretary, env, draft(db, env, "14:00", "15:00", some, day=dt.date(2027, 3, 8), title="Họp đột xuất")
+    )
+    assert other.id
+
+    # The series' iCalendar: RRULE with the cancelled date excluded, five remaining occurrences.
+    contact = invitations.Recipient(
+        "an@gialai.gov.vn", "An", person_participant(series[0], "an@gialai.gov.vn", "An"), "invitee"
+    )
+    cal = icalendar.Calendar.from_ical(invitations.series_calendar(series, env, contact))
+    events = [c for c in cal.walk("VEVENT")]
+    master = next(e for e in events if "RRULE" in e)
+    assert master["RRULE"]["FREQ"] == ["WEEKLY"]
+    assert master["RRULE"]["BYDAY"] == ["MO", "TH"]
+    exdates = [d.dt for ex in _as_list(master.get("EXDATE")) for d in ex.dts]
+    assert [d.strftime("%d/%m %H:%M") for d in exdates] == ["08/03 14:00"]
+    assert str(exdates[0].tzinfo) == "Asia/Ho_Chi_Minh"
+    overrides = sorted(e["RECURRENCE-ID"].dt for e in events if "RECURRENCE-ID" in e)
+    assert [d.strftime("%d/%m") for d in overrides] == ["01/03", "04/03", "11/03", "15/03", "18/03"]
+
+    # The cancellation mail for that occurrence is METHOD:CANCEL with its RECURRENCE-ID.
+    cancels = db.scalars(
+        select(MailJob).where(MailJob.kind == "cancel", MailJob.subject_ref == f"meeting:{series[2].id}")
+    ).all()
+    assert cancels, "point contacts get the cancellation"
+    cancel = icalendar.Calendar.from_ical(cancels[0].calendar)
+    assert cancel["METHOD"] == "CANCEL"
+    (vevent,) = cancel.walk("VEVENT")
+    assert vevent["RECURRENCE-ID"].dt == at(env, dt.date(2027, 3, 8), "14:00")
+    assert "Trùng lịch tiếp dân" in cancels[0].body
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def test_change_one_occurrence_raises_sequence_and_checks_conflicts(db: Session, env: Any, secretary: Actor) -> None:
+    rule = Recurrence("daily", 1, (), DAY + dt.timedelta(days=2), None)
+    series = book_meeting(db, secretary, env, draft(db, env, "09:00", "10:00", districts(db)[:2], recurrence=rule))
+    assert len(series) == 3
+    (moved,) = change_meeting(
+        db,
+        secretary,
+        env,
+        series[1],
+        MeetingChanges(starts_at=at(env, DAY + dt.timedelta(days=1), "15:00")),
+        scope="one",
+    )
+    assert moved.starts_at == at(env, DAY + dt.timedelta(days=1), "15:00")
+    assert moved.ends_at == at(env, DAY + dt.timedelta(days=1), "16:00")
+    assert moved.sequence == 1
+    assert series[0].sequence == 0
+    assert moved.occurrence_start == at(env, DAY + dt.timedelta(days=1), "09:00")  # RECURRENCE-ID unchanged
+    # Moving it onto the third occurrence's day and time clashes with the series itself.
+    with pytest.raises(MeetingConflict):
+        change_meeting(
+            db, secretary, env, series[1], MeetingChanges(starts_at=at(env, DAY + dt.timedelta(days=2), "09:30"))
+        )
+    # Whole series: new title everywhere.
+    changed = change_meeting(db, secretary, env, series[0], MeetingChanges(title="Giao ban tuần"), scope="series")
+    assert {m.title for m in changed} == {"Giao ban tuần"}
+
+
+def test_find_a_time_skips_busy_points_weekends_and_holidays(db: Session, env: Any, secretary: Actor) -> None:
+    some = districts(db)[:4]
+    # Thursday 31/12/2026 and Friday 01/01/2027 are holidays in the test settings.
+    thursday = dt.date(2026, 12, 31)
+    book_meeting(db, secretary, env, draft(db, env, "07:30", "10:00", some[:1], day=dt.date(2026, 12, 30)))
+    book_meeting(db, secretary, env, draft(db, env, "10:30", "11:30", some[2:3], day=dt.date(2026, 12, 30)))
+    working = [(dt.time(7, 30), dt.time(11, 30)), (dt.time(13, 30), dt.time(17, 0))]
+    slots = find_slots(
+        db,
+        [hall(db).id] + [p.id for p in some],
+        dt.timedelta(hours=1),
+        dt.date(2026, 12, 30),
+        dt.date(2027, 1, 5),
+        tz=env.tz,
+        working_hours=working,
+        holidays=frozenset({thursday, dt.date(2027, 1, 1)}),
+        buffer=dt.timedelta(minutes=30),
+        limit=4,
+    )
+    shown = [f"{s.start:%a %d/%m %H:%M}-{s.end:%H:%M}" for s in slots]
+    # 30/12: held 07:00–10:00 and 10:00–11:30 (with buffers), so the afternoon; then Monday 04/01.
+    assert shown == [
+        "Wed 30/12 13:30-14:30",
+        "Wed 30/12 14:30-15:30",
+        "Wed 30/12 15:30-16:30",
+        "Mon 04/01 07:30-08:30",
+    ]
+
+
+def test_tokens_follow_jitsi_rules(db: Session, env: Any, secretary: Actor, runtime: Runtime) -> None:
+    (meeting,) = book_meeting(
+        db,
+        secretary,
+        env,
+        draft(
+            db, env, "08:00", "09:00", districts(db)[:1], organiser_email="thuky@gialai.gov.vn", organiser_name="Thư ký"
+        ),
+    )
+    config_text = prosody_config(env.jitsi, runtime.settings.public_url)
+    rules = ProsodyTokenRules(
+        app_secret=runtime.settings.jitsi_app_secret,
+        accepted_issuers=tuple(re.findall(r'asap_accepted_issuers = \{ "([^"]+)" \}', config_text)),
+        accepted_audiences=tuple(re.findall(r'asap_accepted_audiences = \{ "([^"]+)" \}', config_text)),
+        domain=re.search(r'VirtualHost "([^"]+)"', config_text).group(1),  # type: ignore[union-attr]
+    )
+    assert rules.accepted_issuers == (env.jitsi.app_id,)
+    during = at(env, DAY, "08:30").timestamp()
+    host_token = token_for(env.jitsi, meeting, point_participant(meeting, hall(db)))
+    claims = rules.verify(host_token, meeting.room_name, now=during)
+    assert claims["context"]["user"] == {
+        "id": f"point-{hall(db).id}",
+        "name": "Hội trường UBND tỉnh",
+        "email": hall(db).contact_email,
+        "moderator": True,
+    }
+    assert claims["nbf"] == int(at(env, DAY, "07:30").timestamp())  # start of the set-up buffer
+    assert claims["exp"] == int(at(env, DAY, "09:00").timestamp()) + 60 * env.jitsi.grace_minutes
+    district = districts(db)[0]
+    district_claims = rules.verify(
+        token_for(env.jitsi, meeting, point_participant(meeting, district)), meeting.room_name, now=during
+    )
+    assert district_claims["context"]["user"]["moderator"] is False
+    organiser = rules.verify(
+        token_for(env.jitsi, meeting, person_participant(meeting, "thuky@gialai.gov.vn", "Thư ký")),
+        meeting.room_name,
+        now=during,
+    )
+    assert organiser["context"]["user"]["moderator"] is True
+
+    with pytest.raises(Refused, match="room"):
+        rules.verify(host_token, "cvanotherroom", now=during)
+    with pytest.raises(Refused, match="expired"):
+        rules.verify(host_token, meeting.room_name, now=at(env, DAY, "09:15").timestamp())
+    with pytest.raises(Refused, match="not yet valid"):
+        rules.verify(host_token, meeting.room_name, now=at(env, DAY, "07:29").timestamp())
+    forged = ProsodyTokenRules("another-secret", rules.accepted_issuers, rules.accepted_audiences, rules.domain)
+    with pytest.raises(Refused, match="signature"):
+        forged.verify(host_token, meeting.room_name, now=during)
+    assert "app_secret = os.getenv" in config_text
+    assert runtime.settings.jitsi_app_secret not in config_text
+
+
+def test_invitations_queue_one_mail_per_recipient_with_its_link(db: Session, env: Any, secretary: Actor) -> None:
+    some = districts(db)[:2]
+    (meeting,) = book_meeting(
+        db, secretary, env, draft(db, env, "08:00", "09:00", some, invitees=[("kpa.hoa@gialai.gov.vn", "Kpă Hoa")])
+    )
+    mails = db.scalars(select(MailJob).where(MailJob.subject_ref == f"meeting:{meeting.id}")).all()
+    recipients = sorted(m.recipient for m in mails)
+    assert recipients == sorted([hall(db).contact_email, *(p.contact_email for p in some), "kpa.hoa@gialai.gov.vn"])
+    for mail in mails:
+        assert mail.subject == "Mời họp trực tuyến: Giao ban trực tuyến – 08:00 01/03/2027"
+        link = re.search(r"https://\S+\?jwt=\S+", mail.body)
+        assert link
+        assert meeting.room_name in link.group(0)
