@@ -45,13 +45,24 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
     csrf.init_app(app)
     Babel(app, locale_selector=_select_locale, timezone_selector=lambda: settings.timezone)
 
-    from admin_app import accounts_views, api, auth, filters, views
+    from admin_app import (
+        accounts_views,
+        api,
+        auth,
+        filters,
+        meetings_api,  # noqa: F401  (registers the meetings routes on /api/v1)
+        meetings_views,
+        views,
+    )
 
     filters.register(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(meetings_views.bp)
+    app.register_blueprint(meetings_views.events_bp)
+    csrf.exempt(meetings_views.events_bp)  # Jitsi posts with a bearer token, never with the console's cookie
     csrf.exempt(api.bp)  # bearer tokens, not cookies: cross-site requests carry no credentials
     for code in (400, 401, 403, 404, 405, 413, 500):
         app.register_error_handler(code, _error_page)

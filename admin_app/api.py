@@ -10,6 +10,8 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from admin_app import db
+from meetings.operations import MeetingConflict, MeetingsError
+from meetings.recurrence import RecurrenceError
 from provisioning.actors import Actor, PermissionDenied
 from provisioning.models import Staff, Unit
 from provisioning.operations import ProvisioningError, create_unit
@@ -122,12 +124,32 @@ def endpoint(
                 return _error(403, "forbidden", str(exc))
             except ProvisioningError as exc:
                 return _error(422, "invalid", str(exc))
+            except MeetingConflict as exc:
+                response = jsonify(error={"code": "conflict", "message": str(exc), "conflicts": conflicts_json(exc)})
+                response.status_code = 409
+                return response
+            except (MeetingsError, RecurrenceError) as exc:
+                return _error(422, "invalid", str(exc))
 
         bp.add_url_rule(rule, f"{fn.__name__}_{method.lower()}", wrapped, methods=[method])
         ROUTES.append(Route(rule, method, summary, response, params or [], body, is_public))
         return wrapped
 
     return decorator
+
+
+def conflicts_json(exc: MeetingConflict) -> list[dict[str, Any]]:
+    return [
+        {
+            "point_id": c.point_id,
+            "point_name": c.point_name,
+            "meeting_id": c.meeting_id,
+            "meeting_title": c.meeting_title,
+            "starts_at": c.starts_at.isoformat(),
+            "ends_at": c.ends_at.isoformat(),
+        }
+        for c in exc.conflicts
+    ]
 
 
 def _error(status: int, code: str, message: str) -> Any:

@@ -50,12 +50,19 @@ def cli_unit_of_work() -> Iterator[Session]:
     try:
         yield session
         changed = session.info.pop("directory_changed", False)
+        mail_queued = session.info.pop("mail_queued", False)
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+    if mail_queued:
+        sent = rt.send_mail()
+        click.echo(
+            f"mail: {sent.sent} sent, {sent.pending} queued"
+            + (" (SMTP server unreachable; will retry)" if sent.unavailable else "")
+        )
     if changed:
         result = rt.sync_directory()
         click.echo(
@@ -594,3 +601,7 @@ def directory_reconcile(do_apply: bool) -> None:
             sys.exit(1)
     elif drifts:
         sys.exit(2)
+
+
+# Command groups kept in their own modules register themselves on ``main`` when imported.
+from admin_app import meetings_cli  # noqa: E402,F401

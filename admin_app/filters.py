@@ -34,7 +34,32 @@ def number_filter(value: int | float | None) -> str:
     return str(format_decimal(value))
 
 
+def time_filter(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return local(value).strftime("%H:%M")
+
+
+def weekday_name(value: dt.datetime | dt.date) -> str:
+    from flask_babel import gettext as _
+
+    if isinstance(value, dt.datetime):
+        value = local(value)
+    names = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
+    return names[value.weekday()]
+
+
+def weekday_short(index: int) -> str:
+    from flask_babel import gettext as _
+
+    return (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))[index]
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(time_filter, "time")
+    app.add_template_filter(local, "local")
+    app.add_template_global(weekday_name, "weekday_name")
+    app.add_template_global(weekday_short, "weekday_short")
     app.add_template_filter(date_filter, "date")
     app.add_template_filter(datetime_filter, "datetime")
     app.add_template_filter(number_filter, "number")

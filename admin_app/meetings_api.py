@@ -1,0 +1,287 @@
+"""/api/v1 routes for bridge points and meetings: the same operations as the console and `congvu meetings`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import jsonify, request
+from sqlalchemy import select
+
+from admin_app import db, runtime_of
+from admin_app.api import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
+from config import parse_holidays, parse_working_hours
+from meetings.attendance import point_attendance
+from meetings.availability import find_slots
+from meetings.inputs import changes_from, draft_from, parse_date, parse_int, point_ids_from
+from meetings.models import BridgePoint, Meeting
+from meetings.operations import book_meeting, cancel_meeting, change_meeting, load_meeting, visible_meetings
+
+SCHEMAS.update(
+    {
+        "BridgePoint": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "unit_id": {"type": "integer"},
+                "unit_kind": {"type": "string"},
+                "location": {"type": "string"},
+                "capacity": {"type": "integer"},
+                "contact_email": {"type": "string"},
+                "equipment": {"type": "string"},
+                "is_active": {"type": "boolean"},
+            },
+        },
+        "Meeting": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "title": {"type": "string"},
+                "agenda": {"type": "string"},
+                "starts_at": {"type": "string", "format": "date-time"},
+                "ends_at": {"type": "string", "format": "date-time"},
+                "setup_from": {"type": "string", "format": "date-time"},
+                "host_point_id": {"type": "integer"},
+                "point_ids": {"type": "array", "items": {"type": "integer"}},
+                "invitees": {"type": "array", "items": {"type": "string"}},
+                "series_id": {"type": ["integer", "null"]},
+                "is_cancelled": {"type": "boolean"},
+                "sequence": {"type": "integer"},
+                "attendance": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "MeetingInput": {
+            "type": "object",
+            "required": ["title", "date", "start", "end", "host_point_id"],
+            "properties": {
+                "title": {"type": "string"},
+                "agenda": {"type": "string"},
+                "date": {"type": "string", "description": "dd/mm/yyyy or yyyy-mm-dd, local"},
+                "start": {"type": "string", "description": "HH:MM local"},
+                "end": {"type": "string", "description": "HH:MM local"},
+                "host_point_id": {"type": "integer"},
+                "point_ids": {"type": "array", "items": {"type": "integer"}},
+                "groups": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "district | department | commune | province | unit:<code>",
+                },
+                "invitees": {"type": "array", "items": {"type": "string"}},
+                "buffer_minutes": {"type": "integer"},
+                "repeat": {"type": "string", "enum": ["daily", "weekly", "monthly_date", "monthly_weekday"]},
+                "weekdays": {"type": "array", "items": {"type": "integer"}, "description": "0 = Monday"},
+                "interval": {"type": "integer"},
+                "until": {"type": "string"},
+                "count": {"type": "integer"},
+            },
+        },
+        "MeetingChange": {
+            "type": "object",
+            "properties": {
+                "scope": {"type": "string", "enum": ["one", "following", "series"]},
+                "title": {"type": "string"},
+                "agenda": {"type": "string"},
+                "date": {"type": "string"},
+                "start": {"type": "string"},
+                "end": {"type": "string"},
+                "point_ids": {"type": "array", "items": {"type": "integer"}},
+                "invitees": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "FindTimeInput": {
+            "type": "object",
+            "required": ["from", "to"],
+            "properties": {
+                "point_ids": {"type": "array", "items": {"type": "integer"}},
+                "groups": {"type": "array", "items": {"type": "string"}},
+                "duration": {"type": "integer", "description": "minutes"},
+                "from": {"type": "string"},
+                "to": {"type": "string"},
+                "buffer_minutes": {"type": "integer"},
+                "limit": {"type": "integer"},
+            },
+        },
+        "Slot": {
+            "type": "object",
+            "properties": {"start": {"type": "string"}, "end": {"type": "string"}},
+        },
+    }
+)
+
+
+def point_json(point: BridgePoint) -> dict[str, Any]:
+    return {
+        "id": point.id,
+        "name": point.name,
+        "unit_id": point.unit_id,
+        "unit_kind": point.unit.kind,
+        "location": point.location,
+        "capacity": point.capacity,
+        "contact_email": point.contact_email,
+        "equipment": point.equipment,
+        "is_active": point.is_active,
+    }
+
+
+def meeting_json(meeting: Meeting, *, detail: bool = False) -> dict[str, Any]:
+    tz = runtime_of().settings.tz
+    out: dict[str, Any] = {
+        "id": meeting.id,
+        "title": meeting.title,
+        "agenda": meeting.agenda,
+        "starts_at": meeting.starts_at.astimezone(tz).isoformat(),
+        "ends_at": meeting.ends_at.astimezone(tz).isoformat(),
+        "setup_from": meeting.block_start.astimezone(tz).isoformat(),
+        "host_point_id": meeting.host_point_id,
+        "point_ids": sorted(mp.point_id for mp in meeting.points),
+        "series_id": meeting.series_id,
+        "is_cancelled": meeting.is_cancelled,
+        "sequence": meeting.sequence,
+    }
+    if detail:
+        out["invitees"] = [i.email for i in meeting.invitees]
+        out["attendance"] = [
+            {"point_id": a.point_id, "name": a.name, "attended": a.attended, "minutes": a.minutes}
+            for a in point_attendance(meeting)
+        ]
+    return out
+
+
+def _organiser() -> tuple[str, str]:
+    a = actor()
+    return a.name, a.name if "@" in a.name else ""
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    meeting = load_meeting(db(), meeting_id)
+    if meeting is None:
+        raise ApiError(404, "not_found", f"meeting {meeting_id} does not exist")
+    return meeting
+
+
+@endpoint("/bridge-points", summary="All bridge points", response=_json_list("BridgePoint"))
+def list_points() -> Any:
+    return jsonify([point_json(p) for p in db().scalars(select(BridgePoint).order_by(BridgePoint.name))])
+
+
+@endpoint(
+    "/meetings",
+    summary="Meetings overlapping a period (default: this week)",
+    response=_json_list("Meeting"),
+    params=[
+        ("from", "query", "string", "first day (local), yyyy-mm-dd"),
+        ("to", "query", "string", "last day (local), yyyy-mm-dd"),
+        ("point_id", "query", "integer", "only meetings holding this point"),
+    ],
+)
+def list_meetings() -> Any:
+    tz = runtime_of().settings.tz
+    today = dt.datetime.now(tz).date()
+    first = (
+        parse_date(request.args["from"], "from") if request.args.get("from") else today - dt.timedelta(today.weekday())
+    )
+    last = parse_date(request.args["to"], "to") if request.args.get("to") else first + dt.timedelta(days=6)
+    if (last - first).days > 400:
+        raise ApiError(422, "invalid", "to: at most 400 days per request")
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    point_id = parse_int(request.args.get("point_id"), "point_id")
+    return jsonify([meeting_json(m) for m in visible_meetings(db(), start, end, point_id)])
+
+
+@endpoint(
+    "/meetings", "POST", summary="Book a meeting or a series", response=_json_list("Meeting"), body="MeetingInput"
+)
+def create_meeting() -> Any:
+    env = runtime_of().meeting_env
+    draft = draft_from(db(), env, _body(), organiser=_organiser())
+    created = book_meeting(db(), actor(), env, draft)
+    response = jsonify([meeting_json(m) for m in created])
+    response.status_code = 201
+    return response
+
+
+@endpoint(
+    "/meetings/<int:meeting_id>",
+    summary="One meeting with invitees and planned-versus-attended points",
+    response="Meeting",
+    params=[("meeting_id", "path", "integer", "meeting id")],
+)
+def get_meeting(meeting_id: int) -> Any:
+    return jsonify(meeting_json(_meeting(meeting_id), detail=True))
+
+
+@endpoint(
+    "/meetings/<int:meeting_id>",
+    "PATCH",
+    summary="Change one occurrence, the following ones or the whole series (sends updates)",
+    response=_json_list("Meeting"),
+    params=[("meeting_id", "path", "integer", "meeting id")],
+    body="MeetingChange",
+)
+def patch_meeting(meeting_id: int) -> Any:
+    meeting = _meeting(meeting_id)
+    data = _body()
+    env = runtime_of().meeting_env
+    changes = changes_from(db(), env, {k: v for k, v in data.items() if k != "scope"}, meeting.starts_at)
+    changed = change_meeting(db(), actor(), env, meeting, changes, scope=str(data.get("scope") or "one"))
+    return jsonify([meeting_json(m) for m in changed])
+
+
+@endpoint(
+    "/meetings/<int:meeting_id>/cancel",
+    "POST",
+    summary="Cancel one occurrence, the following ones or the whole series (sends METHOD:CANCEL)",
+    response=_json_list("Meeting"),
+    params=[("meeting_id", "path", "integer", "meeting id")],
+    body="MeetingChange",
+)
+def cancel(meeting_id: int) -> Any:
+    meeting = _meeting(meeting_id)
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
+    cancelled = cancel_meeting(
+        db(),
+        actor(),
+        runtime_of().meeting_env,
+        meeting,
+        scope=str(data.get("scope") or "one"),
+        reason=str(data.get("reason") or ""),
+    )
+    return jsonify([meeting_json(m) for m in cancelled])
+
+
+@endpoint(
+    "/meetings/find-time",
+    "POST",
+    summary="Earliest slots when every chosen point is free",
+    response=_json_list("Slot"),
+    body="FindTimeInput",
+)
+def find_time() -> Any:
+    data = _body()
+    s = runtime_of().settings
+    ids = point_ids_from(db(), data.get("point_ids") or [], data.get("groups") or [])
+    if not ids:
+        raise ApiError(422, "invalid", "point_ids: choose at least one bridge point or group")
+    first = parse_date(data.get("from"), "from")
+    last = parse_date(data.get("to"), "to")
+    if (last - first).days > 62:
+        raise ApiError(422, "invalid", "to: search at most two months at a time")
+    slots = find_slots(
+        db(),
+        ids,
+        dt.timedelta(minutes=parse_int(data.get("duration"), "duration", 60) or 60),
+        first,
+        last,
+        tz=s.tz,
+        working_hours=parse_working_hours(s.working_hours),
+        holidays=parse_holidays(s.public_holidays),
+        buffer=dt.timedelta(
+            minutes=parse_int(data.get("buffer_minutes"), "buffer_minutes", s.meeting_buffer_minutes) or 0
+        ),
+        limit=min(20, parse_int(data.get("limit"), "limit", 5) or 5),
+    )
+    return jsonify([{"start": x.start.isoformat(), "end": x.end.isoformat()} for x in slots])

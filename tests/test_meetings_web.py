@@ -1,0 +1,307 @@
+"""Meetings through the console, the JSON API, the command line and Jitsi's event-sync posts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meetings.models import Attendance, BridgePoint, Meeting
+from meetings.operations import points_of_group
+from tests.conftest import csrf_token
+
+DAY = "2027-04-05"  # a Monday
+
+
+def _hall(db: Session) -> BridgePoint:
+    point = db.scalar(select(BridgePoint).where(BridgePoint.name == "Hội trường UBND tỉnh"))
+    assert point is not None
+    return point
+
+
+def _book_form(client: FlaskClient, db: Session, **extra: Any) -> Any:
+    data = {
+        "csrf_token": csrf_token(client, "/meetings/new"),
+        "title": "Hội nghị triển khai nhiệm vụ năm 2027",
+        "agenda": "Quán triệt; thảo luận; kết luận",
+        "date": DAY,
+        "start": "08:00",
+        "end": "11:00",
+        "host_point_id": str(_hall(db).id),
+        "groups": "district",
+        "invitees": "Kpă Hoa <kpa.hoa@gialai.gov.vn>, rcom.h@gialai.gov.vn",
+        "buffer_minutes": "30",
+    }
+    data.update(extra)
+    return client.post("/meetings/new", data=data)
+
+
+def test_secretary_books_for_all_districts_and_sees_the_meeting(sign_in_as: Any, db: Session) -> None:
+    client = sign_in_as("secretary")
+    response = _book_form(client, db)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    meeting_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
+    assert "Hội nghị triển khai nhiệm vụ năm 2027" in page
+    assert "Điểm cầu H. Chư Păh" in page
+    assert "Điểm cầu H. Ia Pa" in page
+    assert page.count("?jwt=") >= 18 + 2  # every point and both invited people have their own link
+    assert "05/04/2027 08:00" in page
+    assert "07:30" in page
+    board = client.get("/meetings?week=2027-04-05").get_data(as_text=True)
+    assert f"/meetings/{meeting_id}" in board
+
+    # The same slot again: refused, every busy point listed with the meeting holding it.
+    again = _book_form(
+        client, db, title="Họp trùng giờ", groups="", point_ids=[str(p.id) for p in points_of_group(db, "district")[:3]]
+    )
+    assert again.status_code == 409
+    text = again.get_data(as_text=True)
+    for point in points_of_group(db, "district")[:3]:
+        assert point.name in text
+    assert "Hội nghị triển khai nhiệm vụ năm 2027" in text
+    assert db.scalar(select(Meeting).where(Meeting.title == "Họp trùng giờ")) is None
+
+
+def test_bad_form_names_the_field_and_books_nothing(sign_in_as: Any, db: Session) -> None:
+    client = sign_in_as("secretary")
+    response = _book_form(client, db, title="Họp lỗi giờ", start="11:00", end="10:00")
+    assert response.status_code == 422
+    assert "end" in response.get_data(as_text=True)
+    response = _book_form(client, db, title="Họp lỗi ngày", date="31/02/2027")
+    assert response.status_code == 422
+    assert "date" in response.get_data(as_text=True)
+    assert db.scalar(select(Meeting).where(Meeting.title.like("Họp lỗi%"))) is None
+
+
+def test_auditor_sees_the_board_but_cannot_book(sign_in_as: Any) -> None:
+    client = sign_in_as("auditor")
+    assert client.get("/meetings").status_code == 200
+    assert client.get("/meetings/new").status_code == 403
+    assert client.get("/meetings/find-time").status_code == 403
+
+
+def test_cancel_needs_confirmation_and_frees_the_points(sign_in_as: Any, db: Session) -> None:
+    client = sign_in_as("secretary")
+    meeting_id = int(_book_form(client, db).headers["Location"].rsplit("/", 1)[1])
+    token = csrf_token(client, f"/meetings/{meeting_id}")
+    client.post(f"/meetings/{meeting_id}/cancel", data={"csrf_token": token, "reason": "Hoãn"})
+    assert db.get(Meeting, meeting_id).is_cancelled is False  # type: ignore[union-attr]
+    client.post(f"/meetings/{meeting_id}/cancel", data={"csrf_token": token, "reason": "Hoãn", "confirm": "yes"})
+    db.expire_all()
+    assert db.get(Meeting, meeting_id).is_cancelled is True  # type: ignore[union-attr]
+    assert _book_form(client, db, title="Họp thay thế").status_code == 302
+
+
+def _events(app: Flask) -> tuple[FlaskClient, dict[str, str]]:
+    token = app.extensions["congvu"].settings.events_token
+    return app.test_client(), {"Authorization": f"Bearer {token}"}
+
+
+def test_event_sync_posts_become_attended_points_and_minutes(app: Flask, sign_in_as: Any, db: Session) -> None:
+    client = sign_in_as("secretary")
+    meeting_id = int(_book_form(client, db).headers["Location"].rsplit("/", 1)[1])
+    meeting = db.get(Meeting, meeting_id)
+    assert meeting is not None
+    room = meeting.room_name
+    start = int(meeting.starts_at.timestamp())
+    chupah = next(p for p in points_of_group(db, "district") if p.name == "Điểm cầu H. Chư Păh")
+    hall = _hall(db)
+    jitsi, headers = _events(app)
+
+    def post(kind: str, body: Any, hdrs: dict[str, str] | None = None) -> Any:
+        return jitsi.post(f"/events/{kind}", json=body, headers=hdrs if hdrs is not None else headers)
+
+    assert (
+        post(
+            "room/created", {"room_name": f"{room}@conference.meet.gialai.gov.vn", "created_at": start - 1200}
+        ).status_code
+        == 200
+    )
+    host = {
+        "occupant_jid": f"{room}@conference/abc1",
+        "name": hall.name,
+        "id": f"point-{hall.id}",
+        "email": "",
+        "joined_at": start - 900,
+    }
+    assert post("occupant/joined", {"room_name": room, "occupant": host}).status_code == 200
+    # A district point whose device has no token identity: matched by its contact mailbox.
+    district = {
+        "occupant_jid": f"{room}@conference/def2",
+        "name": "Chư Păh",
+        "email": chupah.contact_email,
+        "joined_at": start + 60,
+    }
+    assert post("occupant/joined", {"room_name": room, "occupant": district}).status_code == 200
+    assert post("occupant/joined", {"room_name": room, "occupant": district}).status_code == 200  # repeated: once
+    person = {
+        "occupant_jid": f"{room}@conference/ghi3",
+        "name": "Kpă Hoa",
+        "id": "person-kpa.hoa@gialai.gov.vn",
+        "joined_at": start,
+    }
+    assert post("occupant/joined", {"room_name": room, "occupant": person}).status_code == 200
+    assert (
+        post(
+            "occupant/left", {"room_name": room, "occupant": {**district, "left_at": start + 60 + 45 * 60}}
+        ).status_code
+        == 200
+    )
+    assert post("room/destroyed", {"room_name": room, "destroyed_at": start + 3 * 3600}).status_code == 200
+
+    # Refusals change nothing.
+    before = db.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id)).all()
+    assert post("occupant/joined", {"room_name": "cvnosuchroom", "occupant": host}).status_code == 404
+    bad = post("occupant/joined", {"room_name": room, "occupant": {**host, "joined_at": "yesterday"}})
+    assert bad.status_code == 400
+    assert "occupant.joined_at" in bad.get_json()["error"]["message"]
+    assert (
+        post("occupant/joined", {"room_name": room, "occupant": {**host, "joined_at": start * 1000}}).status_code == 400
+    )
+    assert (
+        post("room/created", {"room_name": room, "created_at": start}, {"Authorization": "Bearer wrong"}).status_code
+        == 401
+    )
+    assert jitsi.post("/events/room/created", data="not json", headers=headers).status_code == 400
+    assert (
+        post(
+            "occupant/left", {"room_name": room, "occupant": {**person, "occupant_jid": "x@y/z", "left_at": start}}
+        ).status_code
+        == 409
+    )
+    db.expire_all()
+    assert len(db.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id)).all()) == len(before) == 3
+
+    page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
+    planned = len(points_of_group(db, "district")) + 1
+    assert re.search(rf"planned {planned}, attended 2|kế hoạch {planned}, tham dự 2", page), page[:3000]
+    row = re.search(r"Điểm cầu H\. Chư Păh</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td class=\"num\">(.*?)</td>", page)
+    assert row is not None
+    assert row.group(3) == "45"
+    hall_row = re.search(
+        r"Hội trường UBND tỉnh <span class=\"muted\">.*?</span></td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td class=\"num\">(.*?)</td>",
+        page,
+    )
+    assert hall_row is not None
+    assert hall_row.group(2) == "195"
+    assert "Kpă Hoa" in page
+
+
+def test_api_books_refuses_conflicts_finds_time_and_cancels(client: FlaskClient, api_token: Any, db: Session) -> None:
+    headers = {"Authorization": f"Bearer {api_token('secretary')}"}
+    hall = _hall(db)
+    body = {
+        "title": "Giao ban trực tuyến tháng 4",
+        "date": "06/04/2027",
+        "start": "14:00",
+        "end": "16:00",
+        "host_point_id": hall.id,
+        "groups": ["district"],
+        "invitees": ["annv@gialai.gov.vn"],
+    }
+    created = client.post("/api/v1/meetings", json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    meeting = created.get_json()[0]
+    assert meeting["starts_at"] == "2027-04-06T14:00:00+07:00"
+    assert meeting["setup_from"] == "2027-04-06T13:30:00+07:00"
+    assert len(meeting["point_ids"]) == 18
+
+    clash = client.post(
+        "/api/v1/meetings", json={**body, "title": "Trùng", "start": "15:30", "end": "16:30"}, headers=headers
+    )
+    assert clash.status_code == 409
+    conflicts = clash.get_json()["error"]["conflicts"]
+    assert len(conflicts) == 18
+    assert {c["meeting_id"] for c in conflicts} == {meeting["id"]}
+
+    bad = client.post("/api/v1/meetings", json={**body, "host_point_id": "one"}, headers=headers)
+    assert bad.status_code == 422
+    assert "host point" in bad.get_json()["error"]["message"]
+
+    slots = client.post(
+        "/api/v1/meetings/find-time",
+        json={
+            "groups": ["district"],
+            "point_ids": [hall.id],
+            "duration": 120,
+            "from": "2027-04-06",
+            "to": "2027-04-07",
+        },
+        headers=headers,
+    ).get_json()
+    assert slots[0] == {"start": "2027-04-06T07:30:00+07:00", "end": "2027-04-06T09:30:00+07:00"}
+    assert all(not (s["start"] < "2027-04-06T16:30" and s["end"] > "2027-04-06T13:30") for s in slots)
+
+    cancelled = client.post(f"/api/v1/meetings/{meeting['id']}/cancel", json={"reason": "Hoãn"}, headers=headers)
+    assert cancelled.status_code == 200
+    assert cancelled.get_json()[0]["is_cancelled"] is True
+    auditor = {"Authorization": f"Bearer {api_token('auditor')}"}
+    assert client.post("/api/v1/meetings", json=body, headers=auditor).status_code == 403
+    assert "/meetings" in str(client.get("/api/v1/openapi.json").get_json()["paths"].keys())
+
+
+def test_cli_books_lists_and_cancels(app: Flask, db: Session) -> None:
+    from flask.cli import ScriptInfo
+
+    from admin_app.cli import main
+
+    cli = app.test_cli_runner()
+
+    class Runner:
+        def invoke(self, args: list[str]) -> Any:
+            return cli.invoke(main, args, obj=ScriptInfo(create_app=lambda: app))
+
+    runner = Runner()
+    booked = runner.invoke(
+        args=[
+            "meetings", "book", "--title", "Họp Ban chỉ đạo chuyển đổi số", "--date", "07/04/2027",
+            "--start", "09:00", "--end", "10:30", "--host", "Hội trường UBND tỉnh", "--group", "unit:H-CHUPAH",
+            "--repeat", "weekly", "--count", "3",
+        ]
+    )  # fmt: skip
+    assert booked.exit_code == 0, booked.output
+    assert "and 2 more occurrences" in booked.output
+    listed = runner.invoke(args=["meetings", "list", "--from", "07/04/2027", "--to", "21/04/2027"])
+    assert listed.output.count("Họp Ban chỉ đạo chuyển đổi số") == 3
+    meeting_id = int(booked.output.split("meeting ")[1].split()[0])
+    clash = runner.invoke(
+        args=["meetings", "book", "--title", "Trùng", "--date", "2027-04-14", "--start", "09:00", "--end", "10:00",
+              "--host", str(_hall(db).id)]
+    )  # fmt: skip
+    assert clash.exit_code != 0
+    assert "Hội trường UBND tỉnh" in clash.output
+    cancelled = runner.invoke(args=["meetings", "cancel", str(meeting_id), "--scope", "series", "--yes"])
+    assert "cancelled: 3 occurrence(s)" in cancelled.output
+    found = runner.invoke(
+        args=["meetings", "find-time", "--group", "unit:H-CHUPAH", "--from", "07/04/2027", "--to", "07/04/2027"]
+    )
+    assert "07/04/2027 07:30" in found.output
+    config = runner.invoke(args=["meetings", "jitsi-config"])
+    assert 'authentication = "token"' in config.output
+
+
+def test_reminders_are_queued_once(app: Flask, db: Session, sign_in_as: Any) -> None:
+    from meetings.invitations import queue_reminders
+    from provisioning.outbox import MailJob
+
+    client = sign_in_as("secretary")
+    meeting_id = int(_book_form(client, db, title="Họp nhắc lịch").headers["Location"].rsplit("/", 1)[1])
+    meeting = db.get(Meeting, meeting_id)
+    assert meeting is not None
+    env = app.extensions["congvu"].meeting_env
+    before_start = meeting.starts_at - dt.timedelta(minutes=50)
+    first = queue_reminders(db, env, now=before_start, lead=dt.timedelta(minutes=60))
+    second = queue_reminders(db, env, now=before_start + dt.timedelta(minutes=1), lead=dt.timedelta(minutes=60))
+    assert meeting_id in first
+    assert meeting_id not in second
+    reminders = db.scalars(
+        select(MailJob).where(MailJob.kind == "reminder", MailJob.subject_ref == f"meeting:{meeting_id}")
+    ).all()
+    assert len(reminders) == 18 + 2 + 1  # every point, both invited people, the organiser
+    assert all(r.subject.startswith("Nhắc lịch họp: Họp nhắc lịch") for r in reminders)
