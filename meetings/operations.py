@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -128,9 +129,9 @@ def create_bridge_point(
         contact_email=contact_email,
         equipment=equipment.strip(),
     )
-    session.add(point)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # opened before the add: a refused insert leaves the transaction usable
+            session.add(point)
             session.flush()
     except IntegrityError:
         raise MeetingsError(f"bridge point name {name!r} is taken") from None
@@ -156,6 +157,7 @@ def update_bridge_point(session: Session, actor: Actor, point: BridgePoint, **ch
     if unknown:
         raise MeetingsError(f"bridge point: unknown field {sorted(unknown)[0]!r}")
     before = {k: getattr(point, k) for k in changes}
+    clean: dict[str, object] = {}
     for key, value in changes.items():
         if key == "name":
             value = clean_name(str(value))
@@ -167,9 +169,11 @@ def update_bridge_point(session: Session, actor: Actor, point: BridgePoint, **ch
                 raise MeetingsError(f"bridge point {point.name}: contact mailbox {value!r} is not an email address")
         if key == "capacity" and (not isinstance(value, int) or value < 0):
             raise MeetingsError(f"bridge point {point.name}: capacity must be a whole number ≥ 0")
-        setattr(point, key, value)
+        clean[key] = value
     try:
         with session.begin_nested():
+            for key, value in clean.items():
+                setattr(point, key, value)
             session.flush()
     except IntegrityError:
         raise MeetingsError(f"bridge point name {point.name!r} is taken") from None
@@ -335,32 +339,30 @@ def _insert_points(session: Session, meeting: Meeting, points: Sequence[BridgePo
         )
 
 
-def _flush_or_conflict(
+@contextmanager
+def _overlap_guard(
     session: Session, env: MeetingEnv, point_ids: Iterable[int], spans: Sequence[tuple[dt.datetime, dt.datetime]]
-) -> None:
-    """Flush; if the database's own overlap rule refused it (a concurrent booking won), say who holds what."""
+) -> Iterator[None]:
+    """Run the writes in a savepoint opened before them; if the database's own overlap rule refuses them (a
+    concurrent booking committed first), roll back to it and say who holds what."""
     try:
         with session.begin_nested():
+            yield
             session.flush()
     except IntegrityError as exc:
         if "no_overlap" not in str(exc.orig):
             raise
-        conflicts = find_conflicts(session, point_ids, spans)
-        raise MeetingConflict(conflicts, env.tz) from None
+        raise MeetingConflict(find_conflicts(session, point_ids, spans), env.tz) from None
 
 
-def book_meeting(session: Session, actor: Actor, env: MeetingEnv, draft: MeetingDraft) -> list[Meeting]:
-    """Book a meeting (or every occurrence of a series) or refuse it whole, naming every busy point."""
-    host, points = _check_draft(session, env, draft)
-    _require_secretary(actor, host.unit, f"book meetings hosted at {host.name}")
-    times = _occurrence_times(env, draft)
-    buffer = dt.timedelta(minutes=draft.buffer_minutes or 0)
-    spans = [(s - buffer, e) for s, e in times]
-    point_ids = [p.id for p in points]
-    conflicts = find_conflicts(session, point_ids, spans)
-    if conflicts:
-        raise MeetingConflict(conflicts, env.tz)
-
+def _create_occurrences(
+    session: Session,
+    actor: Actor,
+    draft: MeetingDraft,
+    host: BridgePoint,
+    points: Sequence[BridgePoint],
+    times: Sequence[tuple[dt.datetime, dt.datetime]],
+) -> list[Meeting]:
     series: MeetingSeries | None = None
     uid_base = f"{uuid.uuid4()}@congvu"
     if draft.recurrence is not None:
@@ -397,8 +399,25 @@ def book_meeting(session: Session, actor: Actor, env: MeetingEnv, draft: Meeting
             meeting.invitees.append(Invitee(email=email, name=name, staff_id=_staff_id(session, email)))
         session.add(meeting)
         created.append(meeting)
-    _flush_or_conflict(session, env, point_ids, spans)
+    return created
+
+
+def book_meeting(session: Session, actor: Actor, env: MeetingEnv, draft: MeetingDraft) -> list[Meeting]:
+    """Book a meeting (or every occurrence of a series) or refuse it whole, naming every busy point."""
+    host, points = _check_draft(session, env, draft)
+    _require_secretary(actor, host.unit, f"book meetings hosted at {host.name}")
+    times = _occurrence_times(env, draft)
+    buffer = dt.timedelta(minutes=draft.buffer_minutes or 0)
+    spans = [(s - buffer, e) for s, e in times]
+    point_ids = [p.id for p in points]
+    conflicts = find_conflicts(session, point_ids, spans)
+    if conflicts:
+        raise MeetingConflict(conflicts, env.tz)
+
+    with _overlap_guard(session, env, point_ids, spans):
+        created = _create_occurrences(session, actor, draft, host, points, times)
     first = created[0]
+    series = first.series
     trail.record(
         session,
         actor,
@@ -506,39 +525,39 @@ def change_meeting(
         conflicts = find_conflicts(session, [p.id for p in new_points], [span], ignore_meeting_ids=[target.id])
         if conflicts:
             raise MeetingConflict(conflicts, env.tz)
-        old_invitees = {i.email: i for i in target.invitees}
-        old_contacts = {p.point.contact_email: p.point.name for p in target.points if p.point.contact_email}
-        target.title = draft.title
-        target.agenda = draft.agenda.strip()
-        target.starts_at = draft.starts_at.astimezone(dt.UTC)
-        target.ends_at = draft.ends_at.astimezone(dt.UTC)
-        target.buffer_minutes = draft.buffer_minutes or 0
-        keep = {p.id for p in new_points}
-        for mp in list(target.points):
-            if mp.point_id not in keep:
-                target.points.remove(mp)
-        session.flush()
-        present = {mp.point_id for mp in target.points}
-        for mp in target.points:
-            mp.block_start = target.block_start
-            mp.block_end = target.ends_at
-        _insert_points(session, target, [p for p in new_points if p.id not in present])
-        wanted = dict(draft.invitees)
-        for email, inv in old_invitees.items():
-            if email not in wanted:
-                target.invitees.remove(inv)
-        for email, name in draft.invitees:
-            if email in old_invitees:
-                old_invitees[email].name = name
-            else:
-                target.invitees.append(Invitee(email=email, name=name, staff_id=_staff_id(session, email)))
-        new_contacts = {p.contact_email for p in new_points if p.contact_email}
-        removed_emails[target.id] = [(e, old_invitees[e].name) for e in old_invitees if e not in wanted] + [
-            (e, n) for e, n in old_contacts.items() if e not in new_contacts and e not in wanted
-        ]
-        target.sequence += 1
-        target.updated_at = dt.datetime.now(dt.UTC)
-        _flush_or_conflict(session, env, [p.id for p in new_points], [span])
+        with _overlap_guard(session, env, [p.id for p in new_points], [span]):
+            old_invitees = {i.email: i for i in target.invitees}
+            old_contacts = {p.point.contact_email: p.point.name for p in target.points if p.point.contact_email}
+            target.title = draft.title
+            target.agenda = draft.agenda.strip()
+            target.starts_at = draft.starts_at.astimezone(dt.UTC)
+            target.ends_at = draft.ends_at.astimezone(dt.UTC)
+            target.buffer_minutes = draft.buffer_minutes or 0
+            keep = {p.id for p in new_points}
+            for mp in list(target.points):
+                if mp.point_id not in keep:
+                    target.points.remove(mp)
+            session.flush()
+            present = {mp.point_id for mp in target.points}
+            for mp in target.points:
+                mp.block_start = target.block_start
+                mp.block_end = target.ends_at
+            _insert_points(session, target, [p for p in new_points if p.id not in present])
+            wanted = dict(draft.invitees)
+            for email, inv in old_invitees.items():
+                if email not in wanted:
+                    target.invitees.remove(inv)
+            for email, name in draft.invitees:
+                if email in old_invitees:
+                    old_invitees[email].name = name
+                else:
+                    target.invitees.append(Invitee(email=email, name=name, staff_id=_staff_id(session, email)))
+            new_contacts = {p.contact_email for p in new_points if p.contact_email}
+            removed_emails[target.id] = [(e, old_invitees[e].name) for e in old_invitees if e not in wanted] + [
+                (e, n) for e, n in old_contacts.items() if e not in new_contacts and e not in wanted
+            ]
+            target.sequence += 1
+            target.updated_at = dt.datetime.now(dt.UTC)
     if meeting.series is not None and scope != "one":
         meeting.series.sequence += 1
     trail.record(
