@@ -185,7 +185,8 @@ def test_event_sync_posts_become_attended_points_and_minutes(app: Flask, sign_in
     assert row is not None
     assert row.group(3) == "45"
     hall_row = re.search(
-        r"Hội trường UBND tỉnh <span class=\"muted\">.*?</span></td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td class=\"num\">(.*?)</td>",
+        r"Hội trường UBND tỉnh <span class=\"muted\">.*?</span></td>\s*<td>.*?</td>"
+        r"\s*<td>(.*?)</td>\s*<td class=\"num\">(.*?)</td>",
         page,
     )
     assert hall_row is not None
