@@ -14,12 +14,33 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from meetings import ical
-from meetings.jitsi import Participant, join_link, person_participant, point_participant
+from meetings.jitsi import JitsiConfig, Participant, person_participant, point_participant
+from meetings.jitsi import join_link as _sign_link
 from meetings.models import Meeting, MeetingPoint
 from provisioning import outbox
 
 if TYPE_CHECKING:
     from meetings.operations import MeetingEnv
+
+_LINKS: dict[tuple[JitsiConfig, int, Participant, str], str] = {}
+
+
+def join_link(config: JitsiConfig, meeting: Meeting, who: Participant) -> str:
+    """Signed join links, remembered per (meeting, participant, validity) within the process: an invitation
+    needs each link twice (text and calendar), and a series update rebuilds all of them."""
+    key = (
+        config,
+        meeting.id,
+        who,
+        f"{meeting.room_name}|{meeting.starts_at}|{meeting.ends_at}|{meeting.buffer_minutes}",
+    )
+    link = _LINKS.get(key)
+    if link is None:
+        if len(_LINKS) > 20_000:
+            _LINKS.clear()
+        link = _LINKS[key] = _sign_link(config, meeting, who)
+    return link
+
 
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 MAX_LISTED_OCCURRENCES = 30
