@@ -124,6 +124,8 @@ def service_config(rt: Runtime) -> Any:
         organization=f"Ủy ban nhân dân tỉnh {s.province_name}",
         ldap_port=port,
         imap_port=s.imap_port,
+        smtp_port=s.smtp_port,
+        submission_port=s.submission_port,
         pop3_port=s.imap_port - 33,
     )
 

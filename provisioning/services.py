@@ -1,13 +1,15 @@
-"""A private OpenLDAP slapd and Dovecot on loopback, as ordinary processes with state in one folder.
+"""A private OpenLDAP slapd, Dovecot and Postfix on loopback, as ordinary processes with state in one folder.
 
 ``congvu services start`` and the test suite use this. Nothing touches /etc or system services: slapd runs
-with its own cn=config folder, Dovecot with a generated config file; both write their logs in the folder.
+with its own cn=config folder, Dovecot and Postfix with generated config files; all write their logs in the
+folder.
 The processes outlive the Python process that started them; pid files let a later process stop them.
 """
 
 from __future__ import annotations
 
 import base64
+import email.policy
 import os
 import pwd
 import secrets
@@ -18,6 +20,8 @@ import string
 import subprocess
 import time
 from dataclasses import dataclass
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -26,6 +30,7 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
 DOVECOT = "/usr/sbin/dovecot"
+POSTFIX = "/usr/sbin/postfix"
 START_TIMEOUT = 20.0
 
 
@@ -43,6 +48,8 @@ class ServiceConfig:
     ldap_port: int = 3389
     imap_port: int = 3143
     pop3_port: int = 3110
+    smtp_port: int = 2525
+    submission_port: int = 2587
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,18 @@ class Services:
     @property
     def dovecot_log_path(self) -> Path:
         return self.dovecot_dir / "dovecot.log"
+
+    @property
+    def postfix_dir(self) -> Path:
+        return self.root / "postfix"
+
+    @property
+    def postfix_log_path(self) -> Path:
+        return self.postfix_dir / "postfix.log"
+
+    @property
+    def postfix_auth_socket(self) -> Path:
+        return self.dovecot_dir / "run" / "postfix-auth"
 
     @property
     def dovecot_dn(self) -> str:
@@ -234,6 +253,7 @@ class Services:
             "base_dn": self.config.base_dn,
             "dovecot_dn": self.dovecot_dn,
             "dovecot_pw": self._dovecot_password(),
+            "postfix_auth": self.postfix_auth_socket,
         }
         conf = self.dovecot_dir / "dovecot.conf"
         _write_private(
@@ -268,23 +288,96 @@ class Services:
     def stop_dovecot(self) -> None:
         self._stop_pid(self._dovecot_pid(), "dovecot")
 
-    # -- both ----------------------------------------------------------------------------------------
+    # -- Postfix -------------------------------------------------------------------------------------
+
+    def _postfix_conf(self) -> Path:
+        mail_user = pwd.getpwnam("mail")
+        postfix_user = pwd.getpwnam("postfix")
+        etc = self.postfix_dir / "etc"
+        for sub in ("etc", "spool", "data", "mail"):
+            (self.postfix_dir / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(self.postfix_dir, 0o755)  # noqa: S103
+        if os.geteuid() == 0:
+            # The master's lock and the delivery agent's Maildir belong to their unprivileged users.
+            os.chown(self.postfix_dir / "data", postfix_user.pw_uid, postfix_user.pw_gid)
+            os.chown(self.postfix_dir / "mail", mail_user.pw_uid, mail_user.pw_gid)
+        values = {
+            "state": self.postfix_dir,
+            "hostname": "mail.congvu.internal",
+            "smtp_port": self.config.smtp_port,
+            "submission_port": self.config.submission_port,
+            "mail_uid": mail_user.pw_uid,
+            "mail_gid": mail_user.pw_gid,
+            "dovecot_auth": self.postfix_auth_socket,
+        }
+        for name in ("main.cf", "master.cf"):
+            template = (CONFIG_DIR / "postfix" / f"{name}.in").read_text(encoding="utf-8")
+            (etc / name).write_text(_render(template, **values), encoding="utf-8")
+        return etc
+
+    def _postfix_pid(self) -> int | None:
+        pid = _read_pid(self.postfix_dir / "spool" / "pid" / "master.pid")
+        return pid if _pid_alive(pid) else None
+
+    def start_postfix(self) -> None:
+        if self._postfix_pid():
+            return
+        etc = self._postfix_conf()
+        startup_log = self.postfix_dir / "startup.log"
+        with startup_log.open("wb") as out:
+            result = subprocess.run([POSTFIX, "-c", str(etc), "start"], stdout=out, stderr=subprocess.STDOUT)
+        if result.returncode != 0:
+            raise ServiceError(f"postfix failed to start: {_tail(startup_log)}\n{_tail(self.postfix_log_path)}")
+        self._wait(
+            lambda: (
+                self._postfix_pid() is not None
+                and _port_open(self.config.smtp_port)
+                and _port_open(self.config.submission_port)
+            ),
+            "postfix",
+            self.postfix_log_path,
+        )
+
+    def stop_postfix(self) -> None:
+        pid = self._postfix_pid()
+        if pid is None:
+            return
+        subprocess.run(
+            [POSTFIX, "-c", str(self.postfix_dir / "etc"), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self._stop_pid(pid if _pid_alive(pid) else None, "postfix")
+
+    def received(self, address: str) -> list[EmailMessage]:
+        """Messages the private Postfix delivered to ``address`` (its Delivered-To), oldest first."""
+        inbox = self.postfix_dir / "mail" / "inbox"
+        files = [f for sub in ("new", "cur") for f in (inbox / sub).glob("*") if f.is_file()]
+        out: list[tuple[float, str, EmailMessage]] = []
+        for path in files:
+            message = BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())
+            if str(message.get("Delivered-To", "")).strip().lower() == address.strip().lower():
+                out.append((path.stat().st_mtime, path.name, message))  # type: ignore[arg-type]
+        return [m for _t, _n, m in sorted(out, key=lambda x: (x[0], x[1]))]
+
+    # -- all -----------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start slapd then Dovecot (idempotent); initialise the directory on first start."""
+        """Start slapd, Dovecot, then Postfix (idempotent); initialise the directory on first start."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.start_slapd()
         self.start_dovecot()
+        self.start_postfix()
 
     def stop(self) -> None:
+        self.stop_postfix()
         self.stop_dovecot()
         self.stop_slapd()
 
     def status(self) -> list[ServiceStatus]:
-        slapd, dovecot = self._slapd_pid(), self._dovecot_pid()
+        slapd, dovecot, postfix = self._slapd_pid(), self._dovecot_pid(), self._postfix_pid()
         return [
             ServiceStatus("slapd", slapd is not None, slapd, self.ldap_url),
             ServiceStatus("dovecot", dovecot is not None, dovecot, f"imap://127.0.0.1:{self.config.imap_port}"),
+            ServiceStatus("postfix", postfix is not None, postfix, f"smtp://127.0.0.1:{self.config.smtp_port}"),
         ]
 
     def _wait(self, ready: object, name: str, log: Path) -> None:

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
-packages=(slapd ldap-utils dovecot-imapd dovecot-pop3d dovecot-ldap fonts-dejavu-core ca-certificates)
+packages=(slapd ldap-utils dovecot-imapd dovecot-pop3d dovecot-ldap postfix fonts-dejavu-core ca-certificates)
 if ((want_test)); then
   packages+=(chromium pflogsumm postgresql-client)
 fi

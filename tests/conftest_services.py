@@ -27,6 +27,8 @@ def services() -> Iterator[Services]:
             ldap_port=free_port(),
             imap_port=free_port(),
             pop3_port=free_port(),
+            smtp_port=free_port(),
+            submission_port=free_port(),
         )
     )
     try:
