@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from provisioning import sync, trail
 from provisioning.actors import Actor
 from provisioning.db import utcnow
-from provisioning.models import AccountKind, AccountStatus, MailAlias, Role, Staff, Unit
+from provisioning.models import AccountKind, AccountStatus, MailAlias, Role, Staff, StaffStatusChange, Unit
 from provisioning.names import InvalidNameError, clean_name, split_name, validate_local_part
 from provisioning.operations import ProvisioningError, address_in_use, staff_snapshot
 from provisioning.passwords import WeakPasswordError, check_password, one_time_password
@@ -31,6 +31,7 @@ def _change_status(session: Session, actor: Actor, staff: Staff, status: str, re
     staff.status = status
     staff.status_reason = reason.strip()[:500]
     staff.updated_at = utcnow()
+    session.add(StaffStatusChange(staff_id=staff.id, status=status, changed_at=staff.updated_at))
     session.flush()
     sync.enqueue(session, "sync_staff", staff.id)
     sync.enqueue(session, "sync_list", staff.unit_id)

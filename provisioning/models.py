@@ -148,6 +148,21 @@ class Staff(Base):
         return self.status == AccountStatus.ACTIVE
 
 
+class StaffStatusChange(Base):
+    """When a mailbox's status changed: the usage report counts mailboxes enabled at any time in a month."""
+
+    __tablename__ = "staff_status_changes"
+    __table_args__ = (Index("ix_staff_status_changes_staff_at", "staff_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<StaffStatusChange staff={self.staff_id} {self.status} {self.changed_at}>"
+
+
 class MailAlias(Base):
     """Another address delivered to a mailbox: chosen, or kept after a domain change. Never reissued."""
 

@@ -1,0 +1,223 @@
+"""Ingesting log files into the usage tables: counters per mailbox per day, exactly once.
+
+A file is known by the hash of its first line, which it keeps when logrotate renames it (``mail.log`` →
+``mail.log.1``) or compresses it (``mail.log.2.gz``). Its offset advances in the same transaction as the
+counters from the lines before it, so ingesting a file twice, a rotated file plus its successor, or a file
+that grew since, counts every line once. A crash mid-file loses nothing: the next run resumes at the last
+committed offset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit import logs
+from audit.models import LastSeen, LogSource, UnknownAddressDay, UsageDay
+from provisioning.db import unit_of_work, utcnow
+from provisioning.models import MailAlias, Staff
+
+log = logging.getLogger(__name__)
+CHUNK_LINES = 500_000
+
+
+@dataclass
+class IngestResult:
+    path: str
+    lines: int = 0
+    events: int = 0
+    ignored: int = 0
+    malformed: int = 0
+    examples: list[tuple[int, str]] = field(default_factory=list)
+    skipped: bool = False  # already read to the end, or empty
+    resumed_at: int = 0
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"{self.path}: nothing new"
+        return (
+            f"{self.path}: {self.lines:,} lines from byte {self.resumed_at:,}, {self.events:,} events, "
+            f"{self.ignored:,} ignored, {self.malformed:,} malformed"
+        )
+
+
+def address_book(session: Session) -> dict[str, int]:
+    """Every address the directory knows (primary and aliases, archived too) → staff id."""
+    book = {email: sid for sid, email in session.execute(select(Staff.id, Staff.email))}
+    for sid, address in session.execute(select(MailAlias.staff_id, MailAlias.address)):
+        book.setdefault(address, sid)
+    return book
+
+
+def _upsert(session: Session, table: Table, keys: list[str], rows: list[dict[str, object]], add: Iterable[str]) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c, for SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = list(add)
+    for start in range(0, len(rows), 5000):
+        stmt = make(table).values(rows[start : start + 5000])
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns})
+        session.execute(stmt)
+
+
+def _upsert_last_seen(session: Session, rows: list[dict[str, object]]) -> None:
+    if not rows:
+        return
+    table = LastSeen.__table__
+    dialect = session.get_bind().dialect.name
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), 5000):
+        stmt = make(table).values(rows[start : start + 5000])
+        newer = stmt.excluded.at > table.c.at
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["staff_id", "channel"], set_={"at": stmt.excluded.at}, where=newer
+        )
+        session.execute(stmt)
+
+
+def store_tally(session: Session, tally: logs.DailyTally, book: dict[str, int]) -> None:
+    """Add a tally's counters to the tables: known addresses per staff, the rest per address."""
+    known: list[dict[str, object]] = []
+    unknown: list[dict[str, object]] = []
+    login_fields = ("imap_logins", "pop3_logins", "webmail_logins", "smtp_logins")
+    login_idx = [logs.COUNTERS.index(f) for f in login_fields]
+    failed_idx = logs.COUNTERS.index("failed_logins")
+    for (address, day), counts in tally.days.items():
+        staff_id = book.get(address)
+        if staff_id is None:
+            unknown.append(
+                {
+                    "address": address[:254],
+                    "day": day,
+                    "logins": sum(counts[i] for i in login_idx),
+                    "failed_logins": counts[failed_idx],
+                }
+            )
+        else:
+            known.append({"staff_id": staff_id, "day": day, **dict(zip(logs.COUNTERS, counts, strict=True))})
+    # Two addresses of one person (an alias and the primary) on one day: merge before the upsert.
+    merged: dict[tuple[object, object], dict[str, object]] = {}
+    for row in known:
+        key = (row["staff_id"], row["day"])
+        if key in merged:
+            for name in logs.COUNTERS:
+                merged[key][name] = int(merged[key][name]) + int(row[name])  # type: ignore[call-overload]
+        else:
+            merged[key] = row
+    _upsert(session, UsageDay.__table__, ["staff_id", "day"], list(merged.values()), logs.COUNTERS)  # type: ignore[arg-type]
+    _upsert(session, UnknownAddressDay.__table__, ["address", "day"], unknown, ("logins", "failed_logins"))  # type: ignore[arg-type]
+    seen: dict[tuple[int, str], dt.datetime] = {}
+    for (address, channel), at in tally.last_seen.items():
+        staff_id = book.get(address)
+        if staff_id is not None and ((staff_id, channel) not in seen or at > seen[(staff_id, channel)]):
+            seen[(staff_id, channel)] = at
+    _upsert_last_seen(session, [{"staff_id": s, "channel": c, "at": at} for (s, c), at in seen.items()])
+
+
+def ingest_file(
+    factory: sessionmaker[Session],
+    path: Path,
+    *,
+    tz: dt.tzinfo,
+    chunk_lines: int = CHUNK_LINES,
+    book: dict[str, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Read ``path`` (plain or gzip) from where it was left, adding its events to the usage tables."""
+    path = Path(path)
+    result = IngestResult(str(path))
+    identity = logs.file_identity(path)
+    if not identity:
+        result.skipped = True
+        return result
+    with unit_of_work(factory) as session:
+        source = session.scalar(select(LogSource).where(LogSource.identity == identity))
+        offset = source.offset if source is not None else 0
+        if book is None:
+            book = address_book(session)
+    if offset and path.stat().st_size < offset and not _is_gzip(path):
+        log.warning("%s is shorter than the %s bytes read before: truncated, reading it from the start", path, offset)
+        offset = 0
+    result.resumed_at = offset
+    reader = logs.Reader(path, offset)
+    parser = logs.LogParser(tz=tz, reference=logs.file_reference_time(path, tz))
+    tally = logs.DailyTally(tz)
+    pending = 0
+
+    def commit() -> None:
+        with unit_of_work(factory) as session:
+            store_tally(session, tally, book)
+            row = session.scalar(select(LogSource).where(LogSource.identity == identity))
+            if row is None:
+                row = LogSource(identity=identity, path=str(path))
+                session.add(row)
+            row.path = str(path)
+            row.offset = reader.offset
+            row.lines = (row.lines or 0) + parser.lines - result.lines
+            row.events = (row.events or 0) + parser.events - result.events
+            row.malformed = (row.malformed or 0) + parser.malformed - result.malformed
+            if tally.first is not None and (row.first_event_at is None or tally.first < row.first_event_at):
+                row.first_event_at = tally.first
+            if tally.last is not None and (row.last_event_at is None or tally.last > row.last_event_at):
+                row.last_event_at = tally.last
+            row.updated_at = utcnow()
+        result.lines, result.events, result.malformed = parser.lines, parser.events, parser.malformed
+        if progress is not None:
+            progress(parser.lines)
+
+    for line in reader.lines():
+        event = parser.parse(line)
+        if event is not None:
+            tally.add(event)
+        pending += 1
+        if pending >= chunk_lines:
+            commit()
+            tally = logs.DailyTally(tz)
+            pending = 0
+    if pending or result.lines != parser.lines or offset != reader.offset:
+        commit()
+    result.lines, result.events, result.malformed = parser.lines, parser.events, parser.malformed
+    result.ignored = parser.ignored
+    result.examples = list(parser.examples)
+    result.skipped = parser.lines == 0
+    return result
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def rotation_family(path: Path) -> list[Path]:
+    """The file and its rotated predecessors that may still hold unread lines, oldest first:
+    ``mail.log.1`` (or ``.1.gz``) before ``mail.log``. Older generations were read before they rotated."""
+    out = []
+    for candidate in (path.with_name(path.name + ".1"), path.with_name(path.name + ".1.gz")):
+        if candidate.is_file():
+            out.append(candidate)
+    if path.is_file():
+        out.append(path)
+    return out
+
+
+def follow(factory: sessionmaker[Session], paths: Iterable[Path], *, tz: dt.tzinfo) -> list[IngestResult]:
+    """The scheduler's job: read whatever is new in each configured log (and its just-rotated predecessor)."""
+    results = []
+    with unit_of_work(factory) as session:
+        book = address_book(session)
+    for path in paths:
+        for candidate in rotation_family(Path(path)):
+            try:
+                results.append(ingest_file(factory, candidate, tz=tz, book=book))
+            except OSError as exc:
+                log.warning("cannot read %s: %s", candidate, exc)
+    return results

@@ -1,0 +1,103 @@
+"""What the usage audit keeps: counters per mailbox per day (never raw log lines), last-seen per channel,
+addresses the directory does not know, where each log file was read up to, and monthly report snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from provisioning.db import Base, utcnow
+
+
+class UsageDay(Base):
+    """One mailbox's use on one local day, summed over every log line about it."""
+
+    __tablename__ = "usage_days"
+    __table_args__ = (Index("ix_usage_days_day", "day"),)
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    imap_logins: Mapped[int] = mapped_column(default=0)
+    pop3_logins: Mapped[int] = mapped_column(default=0)
+    webmail_logins: Mapped[int] = mapped_column(default=0)
+    smtp_logins: Mapped[int] = mapped_column(default=0)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    sent_messages: Mapped[int] = mapped_column(default=0)
+    sent_recipients: Mapped[int] = mapped_column(default=0)
+    sent_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    fetched_bodies: Mapped[int] = mapped_column(default=0)
+    fetched_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self) -> str:
+        return f"<UsageDay staff={self.staff_id} {self.day}>"
+
+
+class UnknownAddressDay(Base):
+    """Logins and failures for addresses the directory does not know (stale clients, guessing attacks).
+    ``address`` is ``ip:<address>`` when the log named no user (Postfix SASL failures)."""
+
+    __tablename__ = "usage_unknown_days"
+
+    address: Mapped[str] = mapped_column(String(254), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    logins: Mapped[int] = mapped_column(default=0)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<UnknownAddressDay {self.address} {self.day}>"
+
+
+class LastSeen(Base):
+    __tablename__ = "usage_last_seen"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column()
+
+    def __repr__(self) -> str:
+        return f"<LastSeen staff={self.staff_id} {self.channel} {self.at}>"
+
+
+class LogSource(Base):
+    """A log file known by its first line (which survives rotation and compression) and how far it was read.
+    The offset moves in the same transaction as the counters it produced, so nothing is counted twice."""
+
+    __tablename__ = "usage_log_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(1000))
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    lines: Mapped[int] = mapped_column(BigInteger, default=0)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    malformed: Mapped[int] = mapped_column(default=0)
+    first_event_at: Mapped[dt.datetime | None] = mapped_column()
+    last_event_at: Mapped[dt.datetime | None] = mapped_column()
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<LogSource {self.path} @{self.offset}>"
+
+
+class MonthlyReport(Base):
+    """A generated report: the figures, the definitions they were computed with and the data's time range.
+    Regenerating a month adds a version; old versions stay."""
+
+    __tablename__ = "monthly_reports"
+    __table_args__ = (UniqueConstraint("month", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # 2026-10
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(300), default="")
+    definitions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data_from: Mapped[dt.datetime | None] = mapped_column()
+    data_to: Mapped[dt.datetime | None] = mapped_column()
+
+    def __repr__(self) -> str:
+        return f"<MonthlyReport {self.month} v{self.version}>"
