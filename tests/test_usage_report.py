@@ -113,24 +113,32 @@ def _write_fixture_logs(folder: Path) -> dict[str, Path]:
 
     # Postfix, classic syslog without a year, crossing New Year; the file was last written on 2 January.
     postfix = [
-        f"Dec 30 14:00:01 mail01 postfix/submission/smtpd[900]: 4A1B2C3D4E: client=unknown[10.0.0.5], sasl_method=PLAIN, sasl_username={an}",
+        "Dec 30 14:00:01 mail01 postfix/submission/smtpd[900]: 4A1B2C3D4E: "
+        f"client=unknown[10.0.0.5], sasl_method=PLAIN, sasl_username={an}",
         f"Dec 30 14:00:02 mail01 postfix/qmgr[800]: 4A1B2C3D4E: from=<{an}>, size=2048, nrcpt=3 (queue active)",
         "Dec 30 14:00:03 mail01 postfix/qmgr[800]: 4A1B2C3D4E: removed",
         # Chau only receives mail: delivery is not use.
         "Dec 30 15:00:00 mail01 postfix/smtpd[901]: 5B2C3D4E5F: client=mx.example.vn[198.51.100.7]",
-        "Dec 30 15:00:01 mail01 postfix/qmgr[800]: 5B2C3D4E5F: from=<someone@example.vn>, size=4000, nrcpt=1 (queue active)",
-        f"Dec 30 15:00:02 mail01 postfix/virtual[902]: 5B2C3D4E5F: to=<{chau}>, relay=virtual, delay=0.1, status=sent (delivered to maildir)",
+        "Dec 30 15:00:01 mail01 postfix/qmgr[800]: 5B2C3D4E5F: from=<someone@example.vn>, "
+        "size=4000, nrcpt=1 (queue active)",
+        f"Dec 30 15:00:02 mail01 postfix/virtual[902]: 5B2C3D4E5F: to=<{chau}>, "
+        "relay=virtual, delay=0.1, status=sent (delivered to maildir)",
         "Dec 30 15:00:03 mail01 postfix/qmgr[800]: 5B2C3D4E5F: removed",
         # New Year's Day: belongs to January 2027, not to the report month (and not to January 2026).
-        f"Jan  1 09:00:00 mail01 dovecot: imap-login: Login: user=<{binh}>, method=PLAIN, rip=10.0.0.8, lip=10.0.0.1, mpid=77, secured, session=<NY000001>",
+        f"Jan  1 09:00:00 mail01 dovecot: imap-login: Login: user=<{binh}>, method=PLAIN, "
+        "rip=10.0.0.8, lip=10.0.0.1, mpid=77, secured, session=<NY000001>",
         "Jan  2 07:59:00 mail01 CRON[1]: (root) CMD (run-parts /etc/cron.hourly)",
     ]
     # Binh: webmail on a Saturday, on the 31 December holiday and on one working day: active, not regular.
     roundcube = [
-        f"[05-Dec-2026 10:15:00 +0700]: <a1b2c3d4> Successful login for {binh} (ID: 42) from 10.0.0.9 in session a1b2c3d4",
-        f"[16-Dec-2026 10:15:00 +0700]: <a1b2c3d5> Successful login for {binh} (ID: 42) from 10.0.0.9 in session a1b2c3d5",
-        f"[31-Dec-2026 10:15:00 +0700]: <a1b2c3d6> Successful login for {binh} (ID: 42) from 10.0.0.9 in session a1b2c3d6",
-        f"[17-Dec-2026 11:00:00 +0700]: <a1b2c3d7> Failed login for {chau} from 10.0.0.10 in session a1b2c3d7 (error: 0)",
+        "[05-Dec-2026 10:15:00 +0700]: <a1b2c3d4> Successful login "
+        f"for {binh} (ID: 42) from 10.0.0.9 in session a1b2c3d4",
+        "[16-Dec-2026 10:15:00 +0700]: <a1b2c3d5> Successful login "
+        f"for {binh} (ID: 42) from 10.0.0.9 in session a1b2c3d5",
+        "[31-Dec-2026 10:15:00 +0700]: <a1b2c3d6> Successful login "
+        f"for {binh} (ID: 42) from 10.0.0.9 in session a1b2c3d6",
+        "[17-Dec-2026 11:00:00 +0700]: <a1b2c3d7> Failed login for "
+        f"{chau} from 10.0.0.10 in session a1b2c3d7 (error: 0)",
     ]
     paths = {
         "dovecot": folder / "dovecot.log",
@@ -187,7 +195,9 @@ def test_fixture_month_gives_the_hand_computed_figures(
     }
     assert b["regular_share"] == 0.5
     inactive = {r["email"] for r in report["inactive"]}
-    assert f"chau@{DOMAIN}" in inactive and f"an@{DOMAIN}" not in inactive and f"eve@{DOMAIN}" not in inactive
+    assert f"chau@{DOMAIN}" in inactive
+    assert f"an@{DOMAIN}" not in inactive
+    assert f"eve@{DOMAIN}" not in inactive
     assert report["other_accounts"].get("functional", 0) >= 1
     ghost = next(h for h in report["hotspots"]["unknown"] if h["address"] == f"ghost@{DOMAIN}")
     assert ghost["failed"] == 5
@@ -195,7 +205,8 @@ def test_fixture_month_gives_the_hand_computed_figures(
     # Channels of counted mailboxes: An 12 IMAP + 1 SMTP send, Dung 30 POP3, Bình 2 webmail logins in December.
     an_id = fixture_units["an"].id
     rows = db.scalars(select(UsageDay).where(UsageDay.staff_id == an_id)).all()
-    assert sum(r.imap_logins for r in rows) == 12 and sum(r.sent_recipients for r in rows) == 3
+    assert sum(r.imap_logins for r in rows) == 12
+    assert sum(r.sent_recipients for r in rows) == 3
     assert sum(r.fetched_bodies for r in rows) == 24
     binh_days = sorted(r.day for r in db.scalars(select(UsageDay).where(UsageDay.staff_id == fixture_units["binh"].id)))
     assert binh_days == [dt.date(2026, 12, 5), dt.date(2026, 12, 16), dt.date(2026, 12, 31), dt.date(2027, 1, 1)]
@@ -265,7 +276,8 @@ def test_exports_match_the_report_and_keep_vietnamese(
     assert any("ngày làm việc khác nhau" in str(c.value) for r in summary.iter_rows() for c in r)
 
     csv_text = to_csv(data).decode("utf-8-sig")
-    assert "Sở Thử nghiệm Đắk Đoa" in csv_text and "T-SO-A" in csv_text
+    assert "Sở Thử nghiệm Đắk Đoa" in csv_text
+    assert "T-SO-A" in csv_text
 
     from pypdf import PdfReader
 
@@ -310,10 +322,12 @@ def test_real_dovecot_login_counts_and_mere_delivery_does_not(db: Session, runti
         assert result.lines > 0
     today = dt.datetime.now(tz).date()
     day = db.get(UsageDay, (reader.id, today))
-    assert day is not None and day.imap_logins >= 1
+    assert day is not None
+    assert day.imap_logins >= 1
     assert db.get(UsageDay, (receiver.id, today)) is None
     month = f"{today:%Y-%m}"
     report = build_report(db, month, Definitions(10, frozenset(), tz))
     inactive = {r["email"] for r in report["inactive"]}
-    assert receiver.email in inactive and reader.email not in inactive
+    assert receiver.email in inactive
+    assert reader.email not in inactive
     assert receiver.status == AccountStatus.ACTIVE
