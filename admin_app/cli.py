@@ -132,13 +132,13 @@ def service_config(rt: Runtime) -> Any:
 
 @main.group("services")
 def services_group() -> None:
-    """The private slapd and Dovecot on loopback."""
+    """The private slapd, Dovecot and Postfix on loopback (demo and tests; a closed network only)."""
 
 
 @services_group.command("start")
 @with_appcontext
 def services_start() -> None:
-    """Start slapd and Dovecot (initialising their state on first start)."""
+    """Start slapd, Dovecot and Postfix (initialising their state on first start)."""
     from provisioning.services import ServiceError, Services
 
     svc = Services(service_config(runtime()))

@@ -12,6 +12,7 @@ import base64
 import email.policy
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -120,6 +121,17 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+
+
+def _delivery_order(path: Path) -> tuple[int, int, str]:
+    """Sort key for a Maildir file: the delivery time in its name (``<sec>.M<usec>P<pid>.host`` from
+    deliver-maildir.sh, ``<sec>.V..I..M<usec>.host`` from Postfix's virtual(8); ``:2,<flags>`` once in cur/),
+    else the file's modification time."""
+    match = re.match(r"(\d+)\.[^.:]*M(\d+)", path.name)
+    if match:
+        return int(match[1]), int(match[2]), path.name
+    stat_ns = path.stat().st_mtime_ns
+    return stat_ns // 1_000_000_000, (stat_ns // 1000) % 1_000_000, path.name
 
 
 class Services:
@@ -289,43 +301,69 @@ class Services:
         self._stop_pid(self._dovecot_pid(), "dovecot")
 
     # -- Postfix -------------------------------------------------------------------------------------
+    # A private Postfix for a closed network (the demo and the tests): loopback only, every domain delivered
+    # into Maildirs mail/<domain>/<localpart>/ in the state folder, nothing relayed. Its config directory is
+    # ``postfix_dir/etc``: `postfix check` (run by `postfix start`) wants that whole tree owned by root, which
+    # the queue, the master's lock (data/, owned by postfix) and the Maildirs (mail/, written as 'mail') are not.
+
+    @property
+    def postfix_config_dir(self) -> Path:
+        return self.postfix_dir / "etc"
 
     def _postfix_conf(self) -> Path:
+        """Render main.cf, master.cf and the lookup tables into the config folder; prepare the others."""
         mail_user = pwd.getpwnam("mail")
         postfix_user = pwd.getpwnam("postfix")
-        etc = self.postfix_dir / "etc"
+        conf_dir = self.postfix_config_dir
         for sub in ("etc", "spool", "data", "mail"):
             (self.postfix_dir / sub).mkdir(parents=True, exist_ok=True)
-        os.chmod(self.postfix_dir, 0o755)  # noqa: S103
+        # Root-owned and not group/world writable (config and queue); Dovecot and virtual(8) traverse them.
+        for path in (self.root, self.postfix_dir, conf_dir, self.postfix_dir / "spool"):
+            os.chmod(path, 0o755)  # noqa: S103
         if os.geteuid() == 0:
-            # The master's lock and the delivery agent's Maildir belong to their unprivileged users.
+            os.chown(conf_dir, 0, 0)
+            os.chown(self.postfix_dir / "spool", 0, 0)
             os.chown(self.postfix_dir / "data", postfix_user.pw_uid, postfix_user.pw_gid)
             os.chown(self.postfix_dir / "mail", mail_user.pw_uid, mail_user.pw_gid)
         values = {
             "state": self.postfix_dir,
+            "config_dir": conf_dir,
             "hostname": "mail.congvu.internal",
             "smtp_port": self.config.smtp_port,
             "submission_port": self.config.submission_port,
-            "mail_uid": mail_user.pw_uid,
-            "mail_gid": mail_user.pw_gid,
+            "mail_user": mail_user.pw_name,
             "dovecot_auth": self.postfix_auth_socket,
         }
         for name in ("main.cf", "master.cf"):
             template = (CONFIG_DIR / "postfix" / f"{name}.in").read_text(encoding="utf-8")
-            (etc / name).write_text(_render(template, **values), encoding="utf-8")
-        return etc
+            (conf_dir / name).write_text(_render(template, **values), encoding="utf-8")
+        for name in ("virtual_domains.regexp", "virtual_mailboxes.regexp", "deliver-maildir.sh"):
+            shutil.copyfile(CONFIG_DIR / "postfix" / name, conf_dir / name)
+        return conf_dir
 
     def _postfix_pid(self) -> int | None:
+        """The running master's pid; a stale pid file (or one whose pid now belongs to another program) is None."""
         pid = _read_pid(self.postfix_dir / "spool" / "pid" / "master.pid")
-        return pid if _pid_alive(pid) else None
+        if not _pid_alive(pid):
+            return None
+        try:
+            command = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            return pid
+        return pid if command == "master" else None
 
     def start_postfix(self) -> None:
+        """Start Postfix if it is not running; wait until both the SMTP and submission ports accept."""
         if self._postfix_pid():
             return
-        etc = self._postfix_conf()
+        conf_dir = self._postfix_conf()
+        # A master that was killed leaves its pid file behind (Postfix itself goes by the lock in data/, which
+        # dies with the process); drop it so nothing reads a pid that may be reused. The new master writes one.
+        (conf_dir / "spool" / "pid" / "master.pid").unlink(missing_ok=True)
         startup_log = self.postfix_dir / "startup.log"
+        # Not a pipe: the daemon would inherit it and we would wait for EOF forever.
         with startup_log.open("wb") as out:
-            result = subprocess.run([POSTFIX, "-c", str(etc), "start"], stdout=out, stderr=subprocess.STDOUT)
+            result = subprocess.run([POSTFIX, "-c", str(conf_dir), "start"], stdout=out, stderr=subprocess.STDOUT)
         if result.returncode != 0:
             raise ServiceError(f"postfix failed to start: {_tail(startup_log)}\n{_tail(self.postfix_log_path)}")
         self._wait(
@@ -343,20 +381,26 @@ class Services:
         if pid is None:
             return
         subprocess.run(
-            [POSTFIX, "-c", str(self.postfix_dir / "etc"), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [POSTFIX, "-c", str(self.postfix_config_dir), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         self._stop_pid(pid if _pid_alive(pid) else None, "postfix")
+        (self.postfix_dir / "spool" / "pid" / "master.pid").unlink(missing_ok=True)
+
+    def mailbox_path(self, address: str) -> Path:
+        """The Maildir the private Postfix delivers ``address`` to: ``mail/<domain>/<localpart>``, lower case
+        (config/postfix/deliver-maildir.sh)."""
+        local, _, domain = address.strip().rpartition("@")
+        return self.postfix_dir / "mail" / domain.lower() / local.lower()
 
     def received(self, address: str) -> list[EmailMessage]:
-        """Messages the private Postfix delivered to ``address`` (its Delivered-To), oldest first."""
-        inbox = self.postfix_dir / "mail" / "inbox"
-        files = [f for sub in ("new", "cur") for f in (inbox / sub).glob("*") if f.is_file()]
-        out: list[tuple[float, str, EmailMessage]] = []
-        for path in files:
-            message = BytesParser(policy=email.policy.default).parsebytes(path.read_bytes())
-            if str(message.get("Delivered-To", "")).strip().lower() == address.strip().lower():
-                out.append((path.stat().st_mtime, path.name, message))  # type: ignore[arg-type]
-        return [m for _t, _n, m in sorted(out, key=lambda x: (x[0], x[1]))]
+        """The messages the private Postfix delivered to ``address`` (new/ and cur/), in delivery order."""
+        box = self.mailbox_path(address)
+        files = [f for sub in ("new", "cur") for f in (box / sub).glob("*") if f.is_file()]
+        parser = BytesParser(policy=email.policy.default)
+        return [
+            parser.parsebytes(path.read_bytes())  # type: ignore[misc]
+            for path in sorted(files, key=_delivery_order)
+        ]
 
     # -- all -----------------------------------------------------------------------------------------
 
