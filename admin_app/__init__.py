@@ -52,6 +52,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
         filters,
         meetings_api,  # noqa: F401  (registers the meetings routes on /api/v1)
         meetings_views,
+        reports_api,  # noqa: F401  (registers the report routes on /api/v1)
+        reports_views,
         views,
     )
 
@@ -61,6 +63,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
     app.register_blueprint(api.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(meetings_views.bp)
+    app.register_blueprint(reports_views.bp)
     app.register_blueprint(meetings_views.events_bp)
     csrf.exempt(meetings_views.events_bp)  # Jitsi posts with a bearer token, never with the console's cookie
     csrf.exempt(api.bp)  # bearer tokens, not cookies: cross-site requests carry no credentials

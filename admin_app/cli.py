@@ -606,4 +606,4 @@ def directory_reconcile(do_apply: bool) -> None:
 
 
 # Command groups kept in their own modules register themselves on ``main`` when imported.
-from admin_app import meetings_cli  # noqa: E402,F401
+from admin_app import meetings_cli, usage_cli  # noqa: E402,F401

@@ -76,6 +76,58 @@ def _meeting_reminders(runtime: Runtime) -> str:
     return f"reminded={len(reminded)}" + (f" sent={sent.sent}" if sent else "")
 
 
+def _follow_logs(runtime: Runtime) -> str:
+    """Every 5 minutes: read what is new in the configured mail-server logs (rotation and truncation safe)."""
+    from pathlib import Path
+
+    from audit.ingest import follow
+    from config import split_list
+
+    paths = [Path(p) for p in split_list(runtime.settings.usage_log_files)]
+    if not paths:
+        return "no usage_log_files configured"
+    results = follow(runtime.session_factory, paths, tz=runtime.settings.tz)
+    lines = sum(r.lines for r in results)
+    malformed = sum(r.malformed for r in results)
+    return f"files={len(results)} lines={lines} malformed={malformed}"
+
+
+def _monthly_report(runtime: Runtime) -> str:
+    """The 1st of each month at 06:00: build last month's report and mail it (summary + XLSX) to the recipients."""
+    import datetime as dt
+
+    from admin_app.reports_views import definitions_for
+    from audit.exports import to_xlsx
+    from audit.report import generate, previous_month, summary_text
+    from config import split_list
+    from provisioning import outbox
+    from provisioning.actors import SYSTEM
+
+    today = dt.datetime.now(runtime.settings.tz).date()
+    month = previous_month(f"{today:%Y-%m}")
+    recipients = split_list(runtime.settings.report_recipients)
+    with runtime.unit_of_work() as session:
+        report = generate(session, SYSTEM, month, definitions_for(runtime.settings))
+        attachment = (
+            f"bao-cao-thu-dien-tu-{month}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            to_xlsx(report.data),
+        )
+        for address in recipients:
+            outbox.enqueue(
+                session,
+                kind="report",
+                subject_ref=f"report:{report.id}",
+                recipient=address,
+                subject=f"Báo cáo sử dụng thư điện tử công vụ tháng {month[5:]}/{month[:4]}",
+                body=summary_text(report.data, runtime.settings.public_url.rstrip("/") + f"/reports/{report.id}"),
+                attachment=attachment,
+            )
+        label = f"{month} v{report.version}"
+    sent = runtime.send_mail() if recipients else None
+    return f"report={label} recipients={len(recipients)}" + (f" sent={sent.sent}" if sent else "")
+
+
 def registry(runtime: Runtime) -> dict[str, JobSpec]:
     s = runtime.settings
     specs = [
@@ -99,6 +151,16 @@ def registry(runtime: Runtime) -> dict[str, JobSpec]:
             "Remove archived mailboxes past the retention from the directory (nightly, 03:00)",
             "cron",
             (("hour", 3), ("minute", 0)),
+        ),
+        JobSpec(
+            "logs.follow", _follow_logs, "Ingest new lines of the configured mail logs", "interval", (("minutes", 5),)
+        ),
+        JobSpec(
+            "report.monthly",
+            _monthly_report,
+            "Build last month's usage report and mail it to the recipients (1st of the month, 06:00)",
+            "cron",
+            (("day", 1), ("hour", 6), ("minute", 0)),
         ),
         JobSpec("mail.send", _send_mail, "Send queued mail (retries with backoff)", "interval", (("seconds", 60),)),
         JobSpec(
@@ -149,7 +211,7 @@ def execute(runtime: Runtime, name: str) -> JobRun:
     with unit_of_work(runtime.session_factory) as session:
         stored = session.get(JobRun, run.id)
         assert stored is not None
-        stored.finished_at = utcnow()
-        stored.is_ok = is_ok
-        stored.message = message[:2000]
+        stored.finished_at = run.finished_at = utcnow()
+        stored.is_ok = run.is_ok = is_ok
+        stored.message = run.message = message[:2000]
     return run

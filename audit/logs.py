@@ -339,6 +339,8 @@ class LogParser:
         """Events of blocks of whole lines, each ending with a newline (as :func:`read_blocks` gives them)."""
         number = first_line - 1
         for text in blocks:
+            if not text.endswith("\n"):
+                text += "\n"
             count = text.count("\n")
             yield from self._block(text, number, count)
             number += count

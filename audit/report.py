@@ -418,3 +418,34 @@ def trend(session: Session, month: str, months: int = 12) -> list[dict[str, Any]
     ).all()
     found = {m: d["province"] for m, d in rows}
     return [{"month": m, "province": found.get(m)} for m in reversed(wanted)]
+
+
+def summary_text(data: dict[str, Any], link: str = "") -> str:
+    """The body of the monthly report email: the headline figures and the definitions, in Vietnamese."""
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value * 100:.1f}%".replace(".", ",")
+
+    p, prev, m = data["province"], data["province_previous"], data["meetings"]
+    month = f"{data['month'][5:]}/{data['month'][:4]}"
+    lines = [
+        f"Báo cáo sử dụng thư điện tử công vụ tháng {month}",
+        "",
+        f"Hộp thư được tính: {p['counted']:,}".replace(",", "."),
+        f"Hoạt động: {p['active']:,} ({pct(p['active_share'])}; tháng trước {pct(prev['active_share'])})".replace(
+            ",", "."
+        ),
+        f"Thường xuyên: {p['regular']:,} ({pct(p['regular_share'])}; tháng trước {pct(prev['regular_share'])})".replace(
+            ",", "."
+        ),
+        f"Có gửi thư: {p['engaged']:,} ({pct(p['engaged_share'])})".replace(",", "."),
+        f"Họp trực tuyến: {m['held']} cuộc, {m['hours']} giờ; điểm cầu kế hoạch {m['planned_points']}, "
+        f"tham dự {m['attended_points']}",
+        "",
+        "Định nghĩa:",
+    ]
+    d = data["definitions"]
+    lines += [f"- Hộp thư được tính: {d['counted']}", f"- Hoạt động: {d['active']}"]
+    lines += [f"- Thường xuyên: {d['regular']}", f"- Có gửi thư: {d['engaged']}", ""]
+    lines.append("Chi tiết theo đơn vị trong tệp XLSX đính kèm." + (f" Xem trực tuyến: {link}" if link else ""))
+    return "\n".join(lines)

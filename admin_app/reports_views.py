@@ -1,0 +1,210 @@
+"""The monthly usage report in the console: stored snapshots, generate a new version, the report page with
+charts (inline SVG: no script, no network), downloads as XLSX, CSV and PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from admin_app import db, runtime_of
+from admin_app.auth import current_actor, login_required
+from audit.exports import to_csv, to_pdf, to_xlsx
+from audit.models import MonthlyReport
+from audit.report import Definitions, ReportError, generate, parse_month, previous_month, trend
+from config import Settings, parse_holidays
+from provisioning.actors import Actor
+from provisioning.models import Role
+
+bp = Blueprint("reports", __name__)
+FORMATS = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+}
+
+
+def definitions_for(settings: Settings) -> Definitions:
+    return Definitions(settings.usage_regular_days, parse_holidays(settings.public_holidays), settings.tz)
+
+
+def definitions() -> Definitions:
+    return definitions_for(runtime_of().settings)
+
+
+def may_read_reports(actor: Actor) -> bool:
+    """Leaders (auditors) and system admins read the province's report."""
+    return actor.is_system_admin or any(r == Role.AUDITOR for r, _p in actor.roles)
+
+
+def _actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    if not may_read_reports(actor):
+        abort(403)
+    return actor
+
+
+def export_bytes(report: MonthlyReport, fmt: str) -> bytes:
+    if fmt == "xlsx":
+        return to_xlsx(report.data)
+    if fmt == "csv":
+        return to_csv(report.data)
+    return to_pdf(report.data, runtime_of().settings.province_name)
+
+
+def export_name(report: MonthlyReport, fmt: str) -> str:
+    return f"bao-cao-thu-dien-tu-{report.month}-v{report.version}.{fmt}"
+
+
+@bp.route("/reports", methods=["GET", "POST"])
+@login_required
+def report_list() -> Any:
+    actor = _actor()
+    if request.method == "POST":
+        try:
+            month = parse_month(request.form.get("month", ""))
+        except ReportError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("reports.report_list"))
+        report = generate(db(), actor, month, definitions())
+        flash(_("Report for %(month)s generated (version %(v)d).", month=month, v=report.version), "success")
+        return redirect(url_for("reports.report_detail", report_id=report.id))
+    reports = (
+        db()
+        .execute(
+            select(
+                MonthlyReport.id,
+                MonthlyReport.month,
+                MonthlyReport.version,
+                MonthlyReport.created_at,
+                MonthlyReport.created_by,
+            )
+            .order_by(MonthlyReport.month.desc(), MonthlyReport.version.desc())
+            .limit(200)
+        )
+        .all()
+    )
+    today = dt.datetime.now(runtime_of().settings.tz).date()
+    return render_template("reports.html", reports=reports, default_month=previous_month(f"{today:%Y-%m}"))
+
+
+def _report(report_id: int) -> MonthlyReport:
+    report = db().get(MonthlyReport, report_id)
+    if report is None:
+        abort(404)
+    return report
+
+
+@bp.route("/reports/<int:report_id>")
+@login_required
+def report_detail(report_id: int) -> Any:
+    _actor()
+    report = _report(report_id)
+    data = report.data
+    history = trend(db(), report.month)
+    versions = (
+        db()
+        .execute(
+            select(MonthlyReport.id, MonthlyReport.version, MonthlyReport.created_at)
+            .where(MonthlyReport.month == report.month)
+            .order_by(MonthlyReport.version)
+        )
+        .all()
+    )
+    top = [u for u in data["units"] if u["depth"] == 1 and u["subtree"]["counted"]]
+    return render_template(
+        "report.html",
+        report=report,
+        data=data,
+        trend_chart=line_chart(history),
+        units_chart=bar_chart(top),
+        versions=versions,
+        top_units=top,
+    )
+
+
+@bp.route("/reports/<int:report_id>.<fmt>")
+@login_required
+def report_export(report_id: int, fmt: str) -> Any:
+    _actor()
+    if fmt not in FORMATS:
+        abort(404)
+    report = _report(report_id)
+    return Response(
+        export_bytes(report, fmt),
+        mimetype=FORMATS[fmt],
+        headers={"Content-Disposition": f"attachment; filename={export_name(report, fmt)}"},
+    )
+
+
+# -- charts (server-drawn SVG) ------------------------------------------------------------------------------
+
+
+def line_chart(points: list[dict[str, Any]], width: int = 720, height: int = 220) -> str:
+    """The province's regular-use share month by month; months without a report are gaps."""
+    pad_l, pad_b, pad_t = 44, 28, 12
+    inner_w, inner_h = width - pad_l - 12, height - pad_b - pad_t
+    n = max(len(points), 1)
+    step = inner_w / max(n - 1, 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" role="img" '
+        f'aria-label="{_("Regular-use share, last 12 months")}">'
+    ]
+    for pct in (0, 25, 50, 75, 100):
+        y = pad_t + inner_h * (1 - pct / 100)
+        parts.append(f'<line x1="{pad_l}" x2="{width - 12}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
+        parts.append(f'<text x="{pad_l - 6}" y="{y + 4:.1f}" text-anchor="end">{pct}%</text>')
+    path: list[str] = []
+    for i, point in enumerate(points):
+        x = pad_l + i * step
+        label = point["month"][5:] + "/" + point["month"][2:4]
+        parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle">{label}</text>')
+        share = (point.get("province") or {}).get("regular_share")
+        if share is None:
+            path.append("")
+            continue
+        y = pad_t + inner_h * (1 - share)
+        path.append(f"{x:.1f},{y:.1f}")
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" class="dot"><title>{point["month"]}: '
+            f"{share * 100:.1f}%</title></circle>"
+        )
+    segment: list[str] = []
+    for p in [*path, ""]:
+        if p:
+            segment.append(p)
+        elif segment:
+            parts.append(f'<polyline points="{" ".join(segment)}" class="line"/>')
+            segment = []
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bar_chart(units: list[dict[str, Any]], width: int = 720) -> str:
+    """Units side by side: active and regular shares."""
+    from markupsafe import escape
+
+    row_h, label_w = 22, 250
+    height = 24 + row_h * len(units)
+    inner = width - label_w - 60
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" role="img" '
+        f'aria-label="{_("Units side by side")}">'
+    ]
+    for i, unit in enumerate(sorted(units, key=lambda u: -(u["subtree"]["regular_share"] or 0))):
+        y = 16 + i * row_h
+        s = unit["subtree"]
+        active, regular = s["active_share"] or 0, s["regular_share"] or 0
+        parts.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{escape(unit["name"][:38])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{inner * active:.1f}" height="8" class="bar-active"/>')
+        parts.append(f'<rect x="{label_w}" y="{y + 9}" width="{inner * regular:.1f}" height="8" class="bar-regular"/>')
+        parts.append(
+            f'<text x="{label_w + inner * max(active, regular) + 4:.1f}" y="{y + 13}">{regular * 100:.0f}%</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
