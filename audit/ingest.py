@@ -10,6 +10,7 @@ committed offset.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -148,12 +149,23 @@ def ingest_file(
         log.warning("%s is shorter than the %s bytes read before: truncated, reading it from the start", path, offset)
         offset = 0
     result.resumed_at = offset
-    reader = logs.Reader(path, offset)
+    try:
+        blocks, where = logs.read_blocks(path, offset)
+        block_iter = iter(blocks)
+        first_block = next(block_iter, None)
+    except logs.LogFileError:
+        log.warning(
+            "%s: the offset %s read before does not fit this file any more; reading it from the start", path, offset
+        )
+        offset = result.resumed_at = 0
+        blocks, where = logs.read_blocks(path, 0)
+        block_iter = iter(blocks)
+        first_block = next(block_iter, None)
     parser = logs.LogParser(tz=tz, reference=logs.file_reference_time(path, tz))
     tally = logs.DailyTally(tz)
-    pending = 0
+    committed = {"lines": 0, "events": 0, "malformed": 0}
 
-    def commit() -> None:
+    def commit(position: int) -> None:
         with unit_of_work(factory) as session:
             store_tally(session, tally, book)
             row = session.scalar(select(LogSource).where(LogSource.identity == identity))
@@ -161,30 +173,31 @@ def ingest_file(
                 row = LogSource(identity=identity, path=str(path))
                 session.add(row)
             row.path = str(path)
-            row.offset = reader.offset
-            row.lines = (row.lines or 0) + parser.lines - result.lines
-            row.events = (row.events or 0) + parser.events - result.events
-            row.malformed = (row.malformed or 0) + parser.malformed - result.malformed
+            row.offset = position
+            row.lines = (row.lines or 0) + parser.lines - committed["lines"]
+            row.events = (row.events or 0) + parser.events - committed["events"]
+            row.malformed = (row.malformed or 0) + parser.malformed - committed["malformed"]
             if tally.first is not None and (row.first_event_at is None or tally.first < row.first_event_at):
                 row.first_event_at = tally.first
             if tally.last is not None and (row.last_event_at is None or tally.last > row.last_event_at):
                 row.last_event_at = tally.last
             row.updated_at = utcnow()
-        result.lines, result.events, result.malformed = parser.lines, parser.events, parser.malformed
+        committed.update(lines=parser.lines, events=parser.events, malformed=parser.malformed)
         if progress is not None:
             progress(parser.lines)
 
-    for line in reader.lines():
-        event = parser.parse(line)
-        if event is not None:
-            tally.add(event)
-        pending += 1
+    pending = 0
+    for block in itertools.chain([first_block] if first_block is not None else [], block_iter):
+        before = parser.lines
+        tally.add_all(parser.parse_blocks([block], first_line=before + 1))
+        pending += parser.lines - before
         if pending >= chunk_lines:
-            commit()
+            # The blocks handed out so far are all in the tally: store them with the offset after them.
+            commit(where())
             tally = logs.DailyTally(tz)
             pending = 0
-    if pending or result.lines != parser.lines or offset != reader.offset:
-        commit()
+    if pending:
+        commit(where())
     result.lines, result.events, result.malformed = parser.lines, parser.events, parser.malformed
     result.ignored = parser.ignored
     result.examples = list(parser.examples)
