@@ -347,13 +347,24 @@ def demo_group() -> None:
 @demo_group.command("load")
 @click.option("--staff", "staff_count", type=int, default=2000, show_default=True)
 @click.option("--seed", type=int, default=2025, show_default=True)
+@click.option(
+    "--activity/--no-activity",
+    default=True,
+    show_default=True,
+    help="also meetings with attendance and three months of simulated mail logs, ingested and reported",
+)
 @with_appcontext
-def demo_load(staff_count: int, seed: int) -> None:
+def demo_load(staff_count: int, seed: int, activity: bool) -> None:
     """Load a province modelled on Gia Lai into the database and the directory; print demo logins."""
     from admin_app.demo import DemoError, load_demo
 
     try:
         logins = load_demo(runtime(), staff_count=staff_count, seed=seed, progress=click.echo)
+        if activity:
+            from admin_app.demo_activity import load_meetings, load_usage
+
+            load_meetings(runtime(), click.echo, seed)
+            load_usage(runtime(), click.echo, seed=seed)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("\nDemo logins (address / password / role):")
