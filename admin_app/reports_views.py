@@ -148,7 +148,7 @@ def report_export(report_id: int, fmt: str) -> Any:
 def line_chart(points: list[dict[str, Any]], width: int = 720, height: int = 220) -> str:
     """The province's regular-use share month by month; months without a report are gaps."""
     pad_l, pad_b, pad_t = 44, 28, 12
-    inner_w, inner_h = width - pad_l - 12, height - pad_b - pad_t
+    inner_w, inner_h = width - pad_l - 28, height - pad_b - pad_t
     n = max(len(points), 1)
     step = inner_w / max(n - 1, 1)
     parts = [

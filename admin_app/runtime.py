@@ -66,6 +66,13 @@ class Runtime:
             yield session
 
     @cached_property
+    def jitsi_app_secret(self) -> str:
+        if self.settings.jitsi_app_secret or self.settings.is_production:
+            return self.settings.jitsi_app_secret  # production settings refuse to load without it
+        # Development and the demo: a per-instance random secret, kept in the instance folder (mode 600).
+        return ensure_secret_file(self.settings.instance_path, "jitsi_app_secret")
+
+    @cached_property
     def meeting_env(self) -> MeetingEnv:
         s = self.settings
         return MeetingEnv(
@@ -74,7 +81,7 @@ class Runtime:
             jitsi=JitsiConfig(
                 s.jitsi_host,
                 s.jitsi_app_id,
-                s.jitsi_app_secret,
+                self.jitsi_app_secret,
                 s.jitsi_audience,
                 s.jitsi_domain,
                 s.jitsi_token_grace_minutes,

@@ -197,6 +197,11 @@ def validate(settings: Settings) -> Settings:
                 "Setting 'secret_key' is missing or a development default; production needs at least 32 random "
                 "characters in CONGVU_SECRET_KEY or the file <instance>/secret_key"
             )
+        if len(settings.jitsi_app_secret) < 32:
+            raise SettingsError(
+                "Setting 'jitsi_app_secret' is missing: production needs the Jitsi app secret (at least 32 "
+                "characters) in CONGVU_JITSI_APP_SECRET or <instance>/jitsi_app_secret"
+            )
         if not settings.ldap_bind_password:
             raise SettingsError(
                 "Setting 'ldap_bind_password' is missing (CONGVU_LDAP_BIND_PASSWORD or <instance>/ldap_bind_password)"

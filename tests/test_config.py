@@ -48,7 +48,9 @@ def test_production_refuses_missing_or_default_secret(tmp_path: Path) -> None:
         load_settings(tmp_path, environ=env)
     with pytest.raises(SettingsError, match="secret_key"):
         load_settings(tmp_path, environ={**env, "CONGVU_SECRET_KEY": "change-me"})
-    ok = load_settings(tmp_path, environ={**env, "CONGVU_SECRET_KEY": "k" * 40})
+    with pytest.raises(SettingsError, match="jitsi_app_secret"):
+        load_settings(tmp_path, environ={**env, "CONGVU_SECRET_KEY": "k" * 40})
+    ok = load_settings(tmp_path, environ={**env, "CONGVU_SECRET_KEY": "k" * 40, "CONGVU_JITSI_APP_SECRET": "j" * 40})
     assert ok.is_production
 
 
