@@ -64,10 +64,11 @@ def _upsert(session: Session, table: Table, keys: list[str], rows: list[dict[str
     dialect = session.get_bind().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = list(add)
-    for start in range(0, len(rows), 5000):
-        stmt = make(table).values(rows[start : start + 5000])
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns})
-        session.execute(stmt)
+    stmt = make(table)
+    # One statement, many parameter sets (executemany): compiled once, not once per row.
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns})
+    for start in range(0, len(rows), 10000):
+        session.execute(stmt, rows[start : start + 10000])
 
 
 def _upsert_last_seen(session: Session, rows: list[dict[str, object]]) -> None:
@@ -76,13 +77,12 @@ def _upsert_last_seen(session: Session, rows: list[dict[str, object]]) -> None:
     table = LastSeen.__table__
     dialect = session.get_bind().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for start in range(0, len(rows), 5000):
-        stmt = make(table).values(rows[start : start + 5000])
-        newer = stmt.excluded.at > table.c.at
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["staff_id", "channel"], set_={"at": stmt.excluded.at}, where=newer
-        )
-        session.execute(stmt)
+    stmt = make(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["staff_id", "channel"], set_={"at": stmt.excluded.at}, where=stmt.excluded.at > table.c.at
+    )
+    for start in range(0, len(rows), 10000):
+        session.execute(stmt, rows[start : start + 10000])
 
 
 def store_tally(session: Session, tally: logs.DailyTally, book: dict[str, int]) -> None:

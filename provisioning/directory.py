@@ -141,12 +141,31 @@ def mail_filter(address: str) -> str:
     return f"(&(objectClass=congvuMailbox)(mail={escape_filter_chars(address)}))"
 
 
+TXN_START = "1.3.6.1.1.21.1"
+TXN_SPEC_CONTROL = "1.3.6.1.1.21.2"
+TXN_END = "1.3.6.1.1.21.3"
+
+
+def _txn_end_request(identifier: bytes, *, commit: bool) -> bytes:
+    """BER of ``txnEndReq ::= SEQUENCE { commit BOOLEAN DEFAULT TRUE, identifier OCTET STRING }``."""
+    body = (b"" if commit else b"\x01\x01\x00") + b"\x04" + _ber_length(len(identifier)) + identifier
+    return b"\x30" + _ber_length(len(body)) + body
+
+
+def _ber_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
 class Directory:
     """A thread-safe admin connection to slapd, opened lazily and reopened after a failure."""
 
     def __init__(self, config: DirectoryConfig) -> None:
         self.config = config
         self._conn: ldap3.Connection | None = None
+        self._txn_supported: bool | None = None
         self._lock = threading.Lock()
 
     def _server(self) -> ldap3.Server:
@@ -354,6 +373,50 @@ class Directory:
             for conn in opened:
                 with contextlib.suppress(LDAPException):
                     conn.unbind()
+
+    def supports_transactions(self) -> bool:
+        """Does the server offer LDAP transactions (RFC 5805: start and end extended operations)?"""
+        if self._txn_supported is None:
+            try:
+                self.conn.search("", "(objectClass=*)", search_scope=ldap3.BASE, attributes=["supportedExtension"])
+                offered = {
+                    str(v) for e in self.conn.entries for v in e.entry_attributes_as_dict.get("supportedExtension", [])
+                }
+            except LDAPException:
+                return False
+            self._txn_supported = {TXN_START, TXN_END} <= offered
+        return self._txn_supported
+
+    def add_in_transaction(self, entries: list[tuple[str, Iterable[str], Mapping[str, list[str]]]]) -> bool:
+        """Add all ``entries`` in one LDAP transaction (RFC 5805): slapd stores them in one database
+        transaction, one disk sync instead of one per entry. All or nothing: True if committed; False (nothing
+        written) if the server has no transactions or refused any entry, and the caller adds them one by one."""
+        if not entries or not self.supports_transactions():
+            return False
+        try:
+            conn = self._connect()
+        except DirectoryError:
+            return False
+        try:
+            conn.extended(TXN_START)
+            identifier = conn.result.get("responseValue") or b""
+            control = [(TXN_SPEC_CONTROL, True, identifier)]
+            committed = False
+            try:
+                for dn, classes, attributes in entries:
+                    conn.add(dn, list(classes), {k: v for k, v in attributes.items() if v}, controls=control)
+                conn.extended(TXN_END, _txn_end_request(identifier, commit=True))
+                committed = True
+            finally:
+                if not committed:
+                    with contextlib.suppress(LDAPException):
+                        conn.extended(TXN_END, _txn_end_request(identifier, commit=False))
+            return True
+        except LDAPException:
+            return False
+        finally:
+            with contextlib.suppress(LDAPException):
+                conn.unbind()
 
     def move(self, old_dn: str, new_dn: str) -> None:
         rdn, _, superior = new_dn.partition(",")

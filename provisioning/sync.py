@@ -255,7 +255,15 @@ def _apply_chunk(
     def flush_adds() -> bool:
         if not adds:
             return False
-        outcomes = applier.directory.add_many([(dn, PERSON_CLASSES, attrs) for _, _, dn, attrs in adds])
+        entries = [(dn, PERSON_CLASSES, attrs) for _, _, dn, attrs in adds]
+        if len(entries) > 1 and applier.directory.add_in_transaction(entries):
+            # One LDAP transaction for the run: slapd syncs the disk once, not once per mailbox.
+            for job, staff, dn, _attrs in adds:
+                staff.directory_dn = dn
+                _record_success(job, result)
+            adds.clear()
+            return False
+        outcomes = applier.directory.add_many(entries)
         is_down = False
         for (job, staff, dn, _attrs), outcome in zip(adds, outcomes, strict=True):
             if is_down:
