@@ -26,7 +26,7 @@ from provisioning.db import unit_of_work, utcnow
 from provisioning.models import MailAlias, Staff
 
 log = logging.getLogger(__name__)
-CHUNK_LINES = 500_000
+CHUNK_LINES = 2_000_000
 
 
 @dataclass
@@ -62,13 +62,42 @@ def _upsert(session: Session, table: Table, keys: list[str], rows: list[dict[str
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = list(add)
-    stmt = make(table)
+    if dialect == "postgresql":
+        _copy_upsert(session, table, keys, rows, columns)
+        return
+    stmt = sqlite.insert(table)
     # One statement, many parameter sets (executemany): compiled once, not once per row.
     stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns})
     for start in range(0, len(rows), 10000):
         session.execute(stmt, rows[start : start + 10000])
+
+
+def _copy_upsert(
+    session: Session, table: Table, keys: list[str], rows: list[dict[str, object]], add: list[str]
+) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then one INSERT … SELECT … ON CONFLICT: several times
+    faster than a parameter set per row. Runs in the session's transaction, like everything else."""
+    names = list(rows[0])
+    # Identifiers only from our own table definition (never from log content), checked here.
+    if not set(names) | set(keys) | set(add) <= set(table.c.keys()):
+        raise ValueError(f"unknown columns for {table.name}: {sorted(set(names) - set(table.c.keys()))}")
+    scratch = f"scratch_{table.name}"
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {scratch} (LIKE {table.name} INCLUDING DEFAULTS)")
+        cursor.execute(f"DELETE FROM {scratch}")  # noqa: S608 - identifiers checked above
+        with cursor.copy(f"COPY {scratch} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[n] for n in names])
+        updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in add)
+        statement = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {scratch} "  # noqa: S608 - identifiers checked above
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+        )
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def _upsert_last_seen(session: Session, rows: list[dict[str, object]]) -> None:
