@@ -154,7 +154,7 @@ def test_only_secretaries_and_system_admins_book(db: Session, env: Any, demo_log
     assert ok.id
 
 
-def test_weekly_series_with_one_cancelled_occurrence(db: Session, env: Any, secretary: Actor) -> None:
+def test_weekly_series_with_one_cancelled_occurrence(db: Session, env: Any, secretary: Actor, sign_in_as: Any) -> None:
     rule = Recurrence("weekly", 1, (0, 3), None, 6)  # Mondays and Thursdays, six times
     some = districts(db)[:3]
     series = book_meeting(db, secretary, env, draft(db, env, "14:00", "15:00", some, recurrence=rule))
@@ -178,6 +178,15 @@ def test_weekly_series_with_one_cancelled_occurrence(db: Session, env: Any, secr
         db, secretary, env, draft(db, env, "14:00", "15:00", some, day=dt.date(2027, 3, 8), title="Họp đột xuất")
     )
     assert other.id
+
+    # The same on the point's week calendar page.
+    page = (
+        sign_in_as("secretary").get(f"/points/{some[0].id}/calendar?view=week&date=2027-03-08").get_data(as_text=True)
+    )
+    week_part, _, cancelled_part = page.partition("Đã hủy trong khoảng này")
+    assert "Họp đột xuất" in week_part
+    assert week_part.count("Giao ban trực tuyến") == 1
+    assert "08/03/2027 14:00 Giao ban trực tuyến" in cancelled_part
 
     # The series' iCalendar: RRULE with the cancelled date excluded, five remaining occurrences.
     contact = invitations.Recipient(

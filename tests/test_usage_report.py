@@ -331,3 +331,40 @@ def test_real_dovecot_login_counts_and_mere_delivery_does_not(db: Session, runti
     assert receiver.email in inactive
     assert reader.email not in inactive
     assert receiver.status == AccountStatus.ACTIVE
+
+
+def test_follow_survives_rotation_and_truncation(
+    db: Session, runtime: Runtime, fixture_units: dict[str, Any], tmp_path: Path
+) -> None:
+    """The scheduler's job: a log that is rotated (renamed, a new one started) or truncated in place
+    (copytruncate) is read on, and every line is counted once."""
+    from audit.ingest import follow
+
+    an = f"an@{DOMAIN}"
+    log = tmp_path / "dovecot.log"
+
+    def logins(days: list[dt.date], n0: int) -> str:
+        return "".join(_dovecot_login(d, "08:00", an, n=n0 + i) + "\n" for i, d in enumerate(days))
+
+    def imap_total() -> int:
+        db.expire_all()
+        return sum(
+            r.imap_logins for r in db.scalars(select(UsageDay).where(UsageDay.staff_id == fixture_units["an"].id))
+        )
+
+    tz = runtime.settings.tz
+    log.write_text(logins(WORKING_DEC[0:3], 0), encoding="utf-8")
+    follow(runtime.session_factory, [log], tz=tz)
+    assert imap_total() == 3
+    with log.open("a", encoding="utf-8") as fh:  # grows, then logrotate renames it and starts a new one
+        fh.write(logins(WORKING_DEC[3:5], 3))
+    log.rename(tmp_path / "dovecot.log.1")
+    log.write_text(logins(WORKING_DEC[5:6], 5), encoding="utf-8")
+    follow(runtime.session_factory, [log], tz=tz)
+    follow(runtime.session_factory, [log], tz=tz)
+    assert imap_total() == 6
+    log.write_text("", encoding="utf-8")  # copytruncate: emptied in place, then written again
+    follow(runtime.session_factory, [log], tz=tz)
+    log.write_text(logins(WORKING_DEC[6:8], 6), encoding="utf-8")
+    follow(runtime.session_factory, [log], tz=tz)
+    assert imap_total() == 8
