@@ -85,7 +85,12 @@ def unit_dn(unit: Unit, base_dn: str) -> str:
 
 
 def staff_dn(staff: Staff, base_dn: str) -> str:
-    return f"uid={escape_rdn(staff.email)},{unit_dn(staff.unit, base_dn)}"
+    return mailbox_dn(staff.email, unit_dn(staff.unit, base_dn))
+
+
+def mailbox_dn(email: str, parent_dn: str) -> str:
+    """A mailbox's entry under its unit's DN (the address escaped as an RDN value)."""
+    return f"uid={escape_rdn(email)},{parent_dn}"
 
 
 def unit_attributes(unit: Unit) -> dict[str, list[str]]:
@@ -166,6 +171,7 @@ class Directory:
         self.config = config
         self._conn: ldap3.Connection | None = None
         self._txn_supported: bool | None = None
+        self._txn_conn: ldap3.Connection | None = None
         self._lock = threading.Lock()
 
     def _server(self) -> ldap3.Server:
@@ -212,6 +218,10 @@ class Directory:
     def close(self) -> None:
         with self._lock:
             self._drop()
+            if self._txn_conn is not None:
+                with contextlib.suppress(LDAPException):
+                    self._txn_conn.unbind()
+                self._txn_conn = None
 
     def _attempt(self, fn: Callable[[ldap3.Connection], T]) -> T:
         conn = self.conn
@@ -394,9 +404,11 @@ class Directory:
         if not entries or not self.supports_transactions():
             return False
         try:
-            conn = self._connect()
+            # Kept open between runs: a bind costs an argon2 verification in slapd (~150 ms).
+            conn = self._txn_conn if self._txn_conn is not None and not self._txn_conn.closed else self._connect()
         except DirectoryError:
             return False
+        self._txn_conn = None
         try:
             conn.extended(TXN_START)
             identifier = conn.result.get("responseValue") or b""
@@ -411,12 +423,12 @@ class Directory:
                 if not committed:
                     with contextlib.suppress(LDAPException):
                         conn.extended(TXN_END, _txn_end_request(identifier, commit=False))
+            self._txn_conn = conn  # healthy: reuse it next time
             return True
         except LDAPException:
-            return False
-        finally:
             with contextlib.suppress(LDAPException):
                 conn.unbind()
+            return False
 
     def move(self, old_dn: str, new_dn: str) -> None:
         rdn, _, superior = new_dn.partition(",")

@@ -29,6 +29,7 @@ from provisioning.directory import (
     DirectoryUnavailable,
     list_attributes,
     list_dn,
+    mailbox_dn,
     staff_attributes,
     staff_dn,
     unit_attributes,
@@ -167,18 +168,20 @@ class Applier:
             return
         for ancestor in [*unit.ancestors(), unit]:
             self._ensure_unit(ancestor)
-        members = self.session.scalars(
-            select(Staff).where(
+        # Addresses only, not Staff objects: a unit of 50,000 would otherwise load 50,000 ORM objects.
+        emails = self.session.scalars(
+            select(Staff.email).where(
                 Staff.unit_id == unit.id,
                 Staff.status == AccountStatus.ACTIVE,
                 Staff.kind.in_([AccountKind.PERSONAL, AccountKind.FUNCTIONAL]),
             )
         ).all()
         dn = list_dn(unit, self.base_dn)
-        if not members:
+        if not emails:
             self.directory.delete(dn)  # groupOfNames needs a member; an empty list is no list
             return
-        attributes = list_attributes(unit, self.default_domain, [staff_dn(m, self.base_dn) for m in members])
+        parent = unit_dn(unit, self.base_dn)  # every member is in this unit: staff_dn without the objects
+        attributes = list_attributes(unit, self.default_domain, [mailbox_dn(e, parent) for e in emails])
         self.directory.upsert(dn, LIST_CLASSES, attributes)
 
     def _apply_delete_unit(self, job: DirectoryJob) -> None:
