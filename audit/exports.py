@@ -10,6 +10,12 @@ from typing import Any
 from provisioning.tabular import safe_cell, write_csv
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
+MEASURE_LABELS = (
+    ("counted", "Hộp thư tính"),
+    ("active", "Hoạt động"),
+    ("regular", "Thường xuyên"),
+    ("engaged", "Có gửi thư"),
+)
 UNIT_HEADER = [
     "Mã đơn vị",
     "Đơn vị",
@@ -80,12 +86,7 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
     for cell in summary[3]:
         cell.font = bold
     prev = data["province_previous"]
-    for key, label in (
-        ("counted", "Hộp thư tính"),
-        ("active", "Hoạt động"),
-        ("regular", "Thường xuyên"),
-        ("engaged", "Có gửi thư"),
-    ):
+    for key, label in MEASURE_LABELS:
         share = p.get(f"{key}_share") if key != "counted" else None
         before = prev.get(f"{key}_share") if key != "counted" else None
         summary.append([label, p[key], pct(share), pct(before)])
@@ -93,12 +94,7 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
     summary.append(["Định nghĩa"])
     summary[summary.max_row][0].font = bold
     d = data["definitions"]
-    for key, label in (
-        ("counted", "Hộp thư tính"),
-        ("active", "Hoạt động"),
-        ("regular", "Thường xuyên"),
-        ("engaged", "Có gửi thư"),
-    ):
+    for key, label in MEASURE_LABELS:
         summary.append([label, safe_cell(d[key])])
     summary.append(["Số ngày làm việc", len(d["working_days"])])
     summary.append(["Ngày nghỉ lễ trong tháng", safe_cell(", ".join(d["holidays"]) or "—")])
@@ -200,24 +196,14 @@ def to_pdf(data: dict[str, Any], province_name: str = "") -> bytes:
         story.append(Paragraph(f"Tỉnh {province_name}", body))
     p, prev = data["province"], data["province_previous"]
     summary = [["Chỉ tiêu", "Số lượng", "Tỷ lệ", "Tháng trước"]]
-    for key, label in (
-        ("counted", "Hộp thư tính"),
-        ("active", "Hoạt động"),
-        ("regular", "Thường xuyên"),
-        ("engaged", "Có gửi thư"),
-    ):
+    for key, label in MEASURE_LABELS:
         share = "" if key == "counted" else _pct_text(p.get(f"{key}_share"))
         before = "" if key == "counted" else _pct_text(prev.get(f"{key}_share"))
         summary.append([label, f"{p[key]:,}".replace(",", "."), share, before])
     story += [Spacer(1, 4 * mm), _table(summary, regular, bold, [60 * mm, 30 * mm, 30 * mm, 30 * mm], colors)]
     story.append(Paragraph("Định nghĩa", heading))
     d = data["definitions"]
-    for key, label in (
-        ("counted", "Hộp thư tính"),
-        ("active", "Hoạt động"),
-        ("regular", "Thường xuyên"),
-        ("engaged", "Có gửi thư"),
-    ):
+    for key, label in MEASURE_LABELS:
         story.append(Paragraph(f"<b>{label}:</b> {_escape(d[key])}", body))
     rng = data["data_range"]
     story.append(

@@ -13,7 +13,6 @@ Definitions (configurable, stored in every snapshot):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from audit.models import MonthlyReport, UnknownAddressDay, UsageDay
+from meetings.availability import working_days
 from meetings.models import Attendance, BridgePoint, Meeting, MeetingPoint
 from provisioning import trail
 from provisioning.actors import Actor
@@ -76,17 +76,6 @@ def previous_month(month: str) -> str:
     first, _ = month_bounds(month)
     prev = first - dt.timedelta(days=1)
     return f"{prev.year:04d}-{prev.month:02d}"
-
-
-def working_days(first: dt.date, last: dt.date, holidays: Iterable[dt.date]) -> list[dt.date]:
-    off = set(holidays)
-    out = []
-    day = first
-    while day <= last:
-        if day.weekday() < 5 and day not in off:
-            out.append(day)
-        day += dt.timedelta(days=1)
-    return out
 
 
 def _local_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:

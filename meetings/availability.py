@@ -11,8 +11,9 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from meetings.models import MAX_BUFFER_MINUTES, MAX_MEETING_HOURS, MeetingPoint
@@ -26,22 +27,27 @@ class Slot:
     end: dt.datetime
 
 
-def busy_line(
-    session: Session, point_ids: Iterable[int], start: dt.datetime, end: dt.datetime
-) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Merged [start, end) intervals during which at least one of the points is held."""
-    ids = sorted(set(point_ids))
-    rows = session.execute(
-        select(MeetingPoint.block_start, MeetingPoint.block_end)
+def holds_between(point_ids: Iterable[int], start: dt.datetime, end: dt.datetime, *columns: Any) -> Select[Any]:
+    """The active holds of the points that overlap [start, end), oldest first. The lower bound on block_start
+    (no meeting is longer than the look-back) keeps it a range scan of the (point_id, block_start) index."""
+    return (
+        select(*columns)
         .where(
-            MeetingPoint.point_id.in_(ids),
+            MeetingPoint.point_id.in_(sorted(set(point_ids))),
             MeetingPoint.is_active,
             MeetingPoint.block_start < end,
             MeetingPoint.block_start > start - LOOKBACK,
             MeetingPoint.block_end > start,
         )
         .order_by(MeetingPoint.block_start)
-    ).all()
+    )
+
+
+def busy_line(
+    session: Session, point_ids: Iterable[int], start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Merged [start, end) intervals during which at least one of the points is held."""
+    rows = session.execute(holds_between(point_ids, start, end, MeetingPoint.block_start, MeetingPoint.block_end)).all()
     merged: list[tuple[dt.datetime, dt.datetime]] = []
     for b_start, b_end in sorted(rows):
         if merged and b_start <= merged[-1][1]:

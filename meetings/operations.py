@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from meetings import invitations
+from meetings.availability import holds_between
 from meetings.jitsi import JitsiConfig, new_room_name
 from meetings.models import (
     MAX_BUFFER_MINUTES,
@@ -38,7 +39,6 @@ from provisioning.models import Role, Staff, Unit, UnitKind
 from provisioning.names import clean_name
 
 EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-LOOKBACK = dt.timedelta(hours=MAX_MEETING_HOURS, minutes=MAX_BUFFER_MINUTES)
 
 
 class MeetingsError(ValueError):
@@ -233,17 +233,8 @@ def find_conflicts(
     ignore = set(ignore_meeting_ids)
     lo = min(s for s, _ in spans)
     hi = max(e for _, e in spans)
-    rows = session.execute(
-        select(MeetingPoint.point_id, MeetingPoint.block_start, MeetingPoint.block_end, MeetingPoint.meeting_id)
-        .where(
-            MeetingPoint.point_id.in_(ids),
-            MeetingPoint.is_active,
-            MeetingPoint.block_start < hi,
-            MeetingPoint.block_start > lo - LOOKBACK,
-            MeetingPoint.block_end > lo,
-        )
-        .order_by(MeetingPoint.block_start)
-    ).all()
+    columns = (MeetingPoint.point_id, MeetingPoint.block_start, MeetingPoint.block_end, MeetingPoint.meeting_id)
+    rows = session.execute(holds_between(ids, lo, hi, *columns)).all()
     hits: list[tuple[int, int]] = []
     ordered = sorted(spans)
     for point_id, b_start, b_end, meeting_id in rows:

@@ -171,7 +171,6 @@ class Directory:
         self.config = config
         self._conn: ldap3.Connection | None = None
         self._txn_supported: bool | None = None
-        self._txn_conn: ldap3.Connection | None = None
         self._lock = threading.Lock()
 
     def _server(self) -> ldap3.Server:
@@ -218,10 +217,6 @@ class Directory:
     def close(self) -> None:
         with self._lock:
             self._drop()
-            if self._txn_conn is not None:
-                with contextlib.suppress(LDAPException):
-                    self._txn_conn.unbind()
-                self._txn_conn = None
 
     def _attempt(self, fn: Callable[[ldap3.Connection], T]) -> T:
         conn = self.conn
@@ -387,48 +382,52 @@ class Directory:
     def supports_transactions(self) -> bool:
         """Does the server offer LDAP transactions (RFC 5805: start and end extended operations)?"""
         if self._txn_supported is None:
+
+            def offered(c: ldap3.Connection) -> set[str]:
+                c.search("", "(objectClass=*)", search_scope=ldap3.BASE, attributes=["supportedExtension"])
+                return {str(v) for e in c.entries for v in e.entry_attributes_as_dict.get("supportedExtension", [])}
+
             try:
-                self.conn.search("", "(objectClass=*)", search_scope=ldap3.BASE, attributes=["supportedExtension"])
-                offered = {
-                    str(v) for e in self.conn.entries for v in e.entry_attributes_as_dict.get("supportedExtension", [])
-                }
-            except LDAPException:
+                self._txn_supported = {TXN_START, TXN_END} <= self._call("read the root DSE", offered)
+            except DirectoryError:
                 return False
-            self._txn_supported = {TXN_START, TXN_END} <= offered
         return self._txn_supported
 
     def add_in_transaction(self, entries: list[tuple[str, Iterable[str], Mapping[str, list[str]]]]) -> bool:
         """Add all ``entries`` in one LDAP transaction (RFC 5805): slapd stores them in one database
         transaction, one disk sync instead of one per entry. All or nothing: True if committed; False (nothing
-        written) if the server has no transactions or refused any entry, and the caller adds them one by one."""
+        written) if the server has no transactions or refused any entry, and the caller adds them one by one.
+
+        Runs on the shared admin connection, held under the lock for the whole transaction: no other operation
+        interleaves, and no extra bind (each costs slapd an argon2 verification, ~150 ms)."""
         if not entries or not self.supports_transactions():
             return False
-        try:
-            # Kept open between runs: a bind costs an argon2 verification in slapd (~150 ms).
-            conn = self._txn_conn if self._txn_conn is not None and not self._txn_conn.closed else self._connect()
-        except DirectoryError:
-            return False
-        self._txn_conn = None
-        try:
-            conn.extended(TXN_START)
-            identifier = conn.result.get("responseValue") or b""
-            control = [(TXN_SPEC_CONTROL, True, identifier)]
-            committed = False
+        with self._lock:
             try:
-                for dn, classes, attributes in entries:
-                    conn.add(dn, list(classes), {k: v for k, v in attributes.items() if v}, controls=control)
-                conn.extended(TXN_END, _txn_end_request(identifier, commit=True))
-                committed = True
-            finally:
-                if not committed:
-                    with contextlib.suppress(LDAPException):
+                conn = self.conn
+            except DirectoryError:
+                return False
+            try:
+                conn.extended(TXN_START)
+                identifier = conn.result.get("responseValue") or b""
+                control = [(TXN_SPEC_CONTROL, True, identifier)]
+                try:
+                    for dn, classes, attributes in entries:
+                        conn.add(dn, list(classes), {k: v for k, v in attributes.items() if v}, controls=control)
+                except (LDAPException, KeyError, ValueError):
+                    # Abandon the transaction; slapd may already have ended it (then it answers with a code
+                    # ldap3 cannot name): either way nothing was written.
+                    with contextlib.suppress(LDAPException, KeyError, ValueError):
                         conn.extended(TXN_END, _txn_end_request(identifier, commit=False))
-            self._txn_conn = conn  # healthy: reuse it next time
-            return True
-        except LDAPException:
-            with contextlib.suppress(LDAPException):
-                conn.unbind()
-            return False
+                    return False
+                conn.extended(TXN_END, _txn_end_request(identifier, commit=True))
+                return True
+            except (LDAPException, KeyError, ValueError):
+                # The commit (or the start) was refused: slapd applied nothing. A broken connection is reopened
+                # by the next operation.
+                if conn.closed:
+                    self._conn = None
+                return False
 
     def move(self, old_dn: str, new_dn: str) -> None:
         rdn, _, superior = new_dn.partition(",")
