@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from werkzeug.serving import make_server
 
 from admin_app import create_app
@@ -88,3 +88,71 @@ def test_wrong_password_shows_the_vietnamese_error(page, live_url: str, demo_log
     page.fill("#password", "sai-mat-khau")
     page.click("button[type=submit].primary")
     assert "Sai địa chỉ thư hoặc mật khẩu" in page.locator("[role=alert]").inner_text()
+
+
+def _sign_in(page, live_url: str, login) -> None:
+    page.goto(f"{live_url}/login")
+    page.fill("#login", login.login)
+    page.fill("#password", login.password)
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("#mailbox-count")
+
+
+def _delete_where(database_url: str, model: type, condition: object) -> None:
+    from provisioning.db import make_engine, make_session_factory, unit_of_work
+
+    engine = make_engine(database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            for row in session.scalars(select(model).where(condition)):
+                session.delete(row)
+    finally:
+        engine.dispose()
+
+
+def test_secretary_books_all_districts_in_the_browser(
+    page, live_url: str, demo_logins, database_url: str, tmp_path: Path
+) -> None:
+    from meetings.models import Meeting
+
+    _sign_in(page, live_url, demo_logins["secretary"])
+    page.goto(f"{live_url}/meetings/new")
+    assert page.locator("h1").inner_text() == "Đặt lịch họp"
+    page.fill("#title", "Hội nghị trực tuyến thử nghiệm trình duyệt")
+    page.fill("input[name=date]", "2028-06-05")
+    page.fill("input[name=start]", "08:00")
+    page.fill("input[name=end]", "10:30")
+    page.select_option("#host", label="Hội trường UBND tỉnh")
+    page.check("input[name=groups][value=district]")
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("table.links")
+    booked_id = int(page.url.rsplit("/", 1)[-1])
+    body = page.locator("body").inner_text()
+    assert "Điểm cầu: kế hoạch 18, tham dự 0" in body
+    assert "Hội trường UBND tỉnh" in body
+    assert "Điểm cầu H. Chư Păh" in body
+    assert page.locator("table.links input.link").count() >= 18
+    page.screenshot(path=str(tmp_path / "meeting.png"), full_page=True)
+    page.goto(f"{live_url}/meetings?week=2028-06-05")
+    assert page.locator("a.slot.host").count() == 1
+    assert all(url.startswith(live_url) for url in page.congvu_requests), page.congvu_requests
+
+    # The live server committed it: remove it so the shared database stays as it was (its audit entries stay).
+    from provisioning.outbox import MailJob
+
+    _delete_where(database_url, Meeting, Meeting.title == "Hội nghị trực tuyến thử nghiệm trình duyệt")
+    _delete_where(database_url, MailJob, MailJob.subject_ref == f"meeting:{booked_id}")
+
+
+def test_auditor_reads_the_report_page_offline(page, live_url: str, demo_logins, database_url: str) -> None:
+    from audit.models import MonthlyReport
+
+    _sign_in(page, live_url, demo_logins["auditor"])
+    page.goto(f"{live_url}/reports")
+    page.fill("#month", "2028-05")
+    page.click("form.row button[type=submit]")
+    page.wait_for_selector("svg.chart")
+    assert page.locator("svg.chart").count() == 2
+    assert "Định nghĩa" in page.locator("body").inner_text()
+    assert all(url.startswith(live_url) for url in page.congvu_requests), page.congvu_requests
+    _delete_where(database_url, MonthlyReport, MonthlyReport.month == "2028-05")
