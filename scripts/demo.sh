@@ -18,5 +18,5 @@ else
   sed -n '/Demo logins/,$p' "$logins"
 fi
 echo
-echo "Console: http://127.0.0.1:5000   (stop with Ctrl-C; 'congvu services stop' stops slapd and Dovecot)"
+echo "Console: http://127.0.0.1:5000   (stop with Ctrl-C; 'congvu services stop' stops slapd, Dovecot and Postfix)"
 exec $congvu run --host 127.0.0.1 --port 5000
