@@ -80,13 +80,26 @@ def parse_invitees(value: object) -> list[tuple[str, str]]:
     return out
 
 
-def point_ids_from(session: Session, ids: Iterable[object], groups: Iterable[str]) -> list[int]:
-    """Points picked one by one plus whole groups (``district``, ``unit:H-CHUPAH``…), in a stable order."""
-    out = _ids(ids, "points")
-    for group in groups:
+def point_ids_from(session: Session, ids: object, groups: object) -> list[int]:
+    """Points picked one by one plus whole groups (``district``, ``unit:H-CHUPAH``…), in a stable order.
+    A single id or group is taken as a list of one; anything else that is not a list is refused by name."""
+    out = _ids(_as_list(ids, "points"), "points")
+    for group in _as_list(groups, "groups"):
+        if not isinstance(group, str):
+            raise MeetingsError(f"groups: {group!r} is not a group name")
         if group.strip():
             out += [p.id for p in points_of_group(session, group.strip())]
     return list(dict.fromkeys(out))
+
+
+def _as_list(value: object, field: str) -> list[object]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise MeetingsError(f"{field}: a list is required")
 
 
 def recurrence_from(data: Mapping[str, Any], tz: dt.tzinfo) -> Recurrence | None:
@@ -118,18 +131,12 @@ def draft_from(
     host = parse_int(data.get("host_point_id"), "host point")
     if host is None:
         raise MeetingsError("host point: choose the bridge point that hosts the meeting")
-    point_ids = data.get("point_ids") or []
-    groups = data.get("groups") or []
-    if isinstance(point_ids, str | int):
-        point_ids = [point_ids]
-    if isinstance(groups, str):
-        groups = [groups]
     return MeetingDraft(
         title=str(data.get("title") or ""),
         starts_at=start,
         ends_at=end,
         host_point_id=host,
-        point_ids=point_ids_from(session, point_ids, groups),
+        point_ids=point_ids_from(session, data.get("point_ids"), data.get("groups")),
         invitees=parse_invitees(data.get("invitees")),
         agenda=str(data.get("agenda") or ""),
         buffer_minutes=parse_int(data.get("buffer_minutes"), "set-up buffer"),
@@ -156,11 +163,7 @@ def changes_from(
         if data.get("end"):
             changes.ends_at = dt.datetime.combine(day, parse_time(data["end"], "end"), tzinfo=env.tz)
     if "point_ids" in data or "groups" in data:
-        ids = data.get("point_ids") or []
-        groups = data.get("groups") or []
-        changes.point_ids = point_ids_from(
-            session, [ids] if isinstance(ids, str | int) else ids, [groups] if isinstance(groups, str) else groups
-        )
+        changes.point_ids = point_ids_from(session, data.get("point_ids"), data.get("groups"))
     if "invitees" in data:
         changes.invitees = parse_invitees(data["invitees"])
     if data.get("buffer_minutes") not in (None, ""):

@@ -221,6 +221,20 @@ def test_api_books_refuses_conflicts_finds_time_and_cancels(client: FlaskClient,
     assert len(conflicts) == 18
     assert {c["meeting_id"] for c in conflicts} == {meeting["id"]}
 
+    for field, value, named in (
+        ("point_ids", {"a": 1}, "points: a list is required"),
+        ("groups", [7], "groups: 7 is not a group name"),
+        ("groups", ["all-of-them"], "unknown group"),
+        ("invitees", 42, "invitees"),
+        ("date", "2027-02-30", "date"),
+    ):
+        refused = client.post("/api/v1/meetings", json={**body, field: value}, headers=headers)
+        assert refused.status_code == 422, (field, refused.get_json())
+        assert named in refused.get_json()["error"]["message"]
+    odd = client.post(
+        "/api/v1/meetings/find-time", json={"point_ids": 3.5, "from": "2027-04-06", "to": "2027-04-07"}, headers=headers
+    )
+    assert odd.status_code == 422
     bad = client.post("/api/v1/meetings", json={**body, "host_point_id": "one"}, headers=headers)
     assert bad.status_code == 422
     assert "host point" in bad.get_json()["error"]["message"]
