@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,22 +174,15 @@ def ingest_file(
         offset = source.offset if source is not None else 0
         if book is None:
             book = address_book(session)
-    if offset and path.stat().st_size < offset and not _is_gzip(path):
-        log.warning("%s is shorter than the %s bytes read before: truncated, reading it from the start", path, offset)
-        offset = 0
     result.resumed_at = offset
     try:
-        blocks, where = logs.read_blocks(path, offset)
-        block_iter = iter(blocks)
-        first_block = next(block_iter, None)
-    except logs.LogFileError:
+        blocks, where = _blocks_from(path, offset)
+    except logs.LogFileError:  # truncated below the offset, or rewritten under the same first line
         log.warning(
             "%s: the offset %s read before does not fit this file any more; reading it from the start", path, offset
         )
-        offset = result.resumed_at = 0
-        blocks, where = logs.read_blocks(path, 0)
-        block_iter = iter(blocks)
-        first_block = next(block_iter, None)
+        result.resumed_at = 0
+        blocks, where = _blocks_from(path, 0)
     parser = logs.LogParser(tz=tz, reference=logs.file_reference_time(path, tz))
     tally = logs.DailyTally(tz)
     committed = {"lines": 0, "events": 0, "malformed": 0}
@@ -216,7 +209,7 @@ def ingest_file(
             progress(parser.lines)
 
     pending = 0
-    for block in itertools.chain([first_block] if first_block is not None else [], block_iter):
+    for block in blocks:
         before = parser.lines
         tally.add_all(parser.parse_blocks([block], first_line=before + 1))
         pending += parser.lines - before
@@ -234,9 +227,11 @@ def ingest_file(
     return result
 
 
-def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
+def _blocks_from(path: Path, offset: int) -> tuple[Iterator[str], Callable[[], int]]:
+    """``read_blocks`` with its first block already read, so a bad offset raises here, not mid-loop."""
+    blocks, where = logs.read_blocks(path, offset)
+    first = next(iter(blocks), None)
+    return itertools.chain([] if first is None else [first], blocks), where
 
 
 def rotation_family(path: Path) -> list[Path]:

@@ -765,23 +765,6 @@ def read_blocks(
     return blocks(), lambda: position[0]
 
 
-class Reader:
-    """Lines of a log from a byte offset, with ``offset`` kept just after the last line handed out.
-
-    The line-by-line form of :func:`read_from` (lines keep their newline), for callers that hold one object.
-    """
-
-    def __init__(self, path: Path | str, offset: int = 0) -> None:
-        self.path = Path(path)
-        self.offset = offset
-
-    def lines(self) -> Iterator[str]:
-        lines, offset = read_from(self.path, self.offset)
-        for line in lines:
-            self.offset = offset()
-            yield line + "\n"
-
-
 # -- tally --------------------------------------------------------------------------------------------
 
 COUNTERS = (

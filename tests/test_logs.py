@@ -22,7 +22,6 @@ from audit.logs import (
     LogFileError,
     Login,
     LogParser,
-    Reader,
     Sent,
     file_identity,
     open_log,
@@ -476,15 +475,15 @@ def test_invalid_utf8_is_replaced_not_fatal(tmp_path: Path) -> None:
 
 
 def test_line_by_line_api_counts_the_same(tmp_path: Path) -> None:
-    """``Reader`` + ``LogParser.parse(line)``: slower, same events, offsets and counters as blocks."""
+    """``read_from`` + ``LogParser.parse(line)``: slower, same events, offsets and counters as blocks."""
     lines = [SUBMISSION, "Nov 22 06:11:46 mail01 postfix/cleanup[1]: 875FC50C1625: message-id=<x@y>", QMGR_FROM]
     log = write(tmp_path / "mail.log", [*lines, *lines])
-    reader = Reader(log)
+    read, offset = read_from(log)
     parser = LogParser(reference=REF)
-    found = [e for e in map(parser.parse, reader.lines()) if e is not None]
+    found = [e for e in map(parser.parse, read) if e is not None]
     assert [type(e) for e in found] == [Login, Sent, Login, Sent]
     assert (parser.lines, parser.events, parser.ignored) == (6, 4, 2)
-    assert reader.offset == log.stat().st_size
+    assert offset() == log.stat().st_size
     assert found == list(LogParser(reference=REF).parse_blocks(read_blocks(log)[0]))
 
 
