@@ -11,11 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from admin_app.reports_views import definitions_for
 from admin_app.runtime import Runtime
 from audit.ingest import ingest_file
-from audit.report import Definitions, generate, previous_month
+from audit.report import generate, previous_month
 from audit.simulate import write_month
-from config import parse_holidays
 from meetings.attendance import handle_event
 from meetings.models import BridgePoint
 from meetings.operations import MeetingDraft, book_meeting, points_of_group
@@ -122,7 +122,7 @@ def load_usage(runtime: Runtime, progress: Callable[[str], None] = print, months
     wanted = [previous_month(f"{today:%Y-%m}")]
     while len(wanted) < months:
         wanted.append(previous_month(wanted[-1]))
-    definitions = Definitions(s.usage_regular_days, parse_holidays(s.public_holidays), s.tz)
+    definitions = definitions_for(s)
     for n, month in enumerate(reversed(wanted)):
         out = folder / month
         first = dt.datetime.strptime(month, "%Y-%m").date()

@@ -10,12 +10,17 @@ from sqlalchemy import select
 
 from admin_app import db, runtime_of
 from admin_app.api import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
-from config import parse_holidays, parse_working_hours
 from meetings.attendance import point_attendance
-from meetings.availability import find_slots
-from meetings.inputs import changes_from, draft_from, parse_date, parse_int, point_ids_from
+from meetings.inputs import changes_from, draft_from, parse_date, parse_int, parse_search_range, point_ids_from
 from meetings.models import BridgePoint, Meeting
-from meetings.operations import book_meeting, cancel_meeting, change_meeting, load_meeting, visible_meetings
+from meetings.operations import (
+    book_meeting,
+    cancel_meeting,
+    change_meeting,
+    find_free_slots,
+    load_meeting,
+    visible_meetings,
+)
 
 SCHEMAS.update(
     {
@@ -262,26 +267,18 @@ def cancel(meeting_id: int) -> Any:
 )
 def find_time() -> Any:
     data = _body()
-    s = runtime_of().settings
     ids = point_ids_from(db(), data.get("point_ids") or [], data.get("groups") or [])
     if not ids:
         raise ApiError(422, "invalid", "point_ids: choose at least one bridge point or group")
-    first = parse_date(data.get("from"), "from")
-    last = parse_date(data.get("to"), "to")
-    if (last - first).days > 62:
-        raise ApiError(422, "invalid", "to: search at most two months at a time")
-    slots = find_slots(
+    first, last = parse_search_range(data.get("from"), data.get("to"))
+    slots = find_free_slots(
         db(),
+        runtime_of().meeting_env,
         ids,
         dt.timedelta(minutes=parse_int(data.get("duration"), "duration", 60) or 60),
         first,
         last,
-        tz=s.tz,
-        working_hours=parse_working_hours(s.working_hours),
-        holidays=parse_holidays(s.public_holidays),
-        buffer=dt.timedelta(
-            minutes=parse_int(data.get("buffer_minutes"), "buffer_minutes", s.meeting_buffer_minutes) or 0
-        ),
+        buffer_minutes=parse_int(data.get("buffer_minutes"), "buffer_minutes"),
         limit=min(20, parse_int(data.get("limit"), "limit", 5) or 5),
     )
     return jsonify([{"start": x.start.isoformat(), "end": x.end.isoformat()} for x in slots])

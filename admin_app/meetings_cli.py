@@ -11,8 +11,6 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from admin_app.cli import _cli_actor, cli_unit_of_work, main, runtime
-from config import parse_holidays, parse_working_hours
-from meetings.availability import find_slots
 from meetings.inputs import changes_from, draft_from, parse_date, point_ids_from
 from meetings.jitsi import prosody_config
 from meetings.models import BridgePoint
@@ -22,6 +20,7 @@ from meetings.operations import (
     book_meeting,
     cancel_meeting,
     change_meeting,
+    find_free_slots,
     load_meeting,
     visible_meetings,
 )
@@ -193,22 +192,19 @@ def meetings_find_time(
     limit: int,
 ) -> None:
     """Earliest slots in working hours when every chosen point is free."""
-    s = runtime().settings
     try:
         with cli_unit_of_work() as session:
             ids = point_ids_from(session, list(point_ids), list(groups))
             if not ids:
                 raise click.UsageError("choose points with --point or --group")
-            slots = find_slots(
+            slots = find_free_slots(
                 session,
+                runtime().meeting_env,
                 ids,
                 dt.timedelta(minutes=duration),
                 parse_date(first, "--from"),
                 parse_date(last, "--to"),
-                tz=s.tz,
-                working_hours=parse_working_hours(s.working_hours),
-                holidays=parse_holidays(s.public_holidays),
-                buffer=dt.timedelta(minutes=s.meeting_buffer_minutes if buffer_minutes is None else buffer_minutes),
+                buffer_minutes=buffer_minutes,
                 limit=limit,
             )
     except MeetingsError as exc:

@@ -16,11 +16,9 @@ from sqlalchemy.orm import selectinload
 
 from admin_app import db, runtime_of
 from admin_app.auth import current_actor, login_required
-from config import parse_holidays, parse_working_hours
 from meetings import invitations
 from meetings.attendance import EventRejected, handle_event, point_attendance
-from meetings.availability import find_slots
-from meetings.inputs import changes_from, draft_from, parse_date, parse_int, point_ids_from
+from meetings.inputs import changes_from, draft_from, parse_date, parse_int, parse_search_range, point_ids_from
 from meetings.jitsi import join_link, person_participant
 from meetings.models import BridgePoint, Meeting
 from meetings.operations import (
@@ -31,6 +29,7 @@ from meetings.operations import (
     cancel_meeting,
     change_meeting,
     create_bridge_point,
+    find_free_slots,
     load_meeting,
     update_bridge_point,
     visible_meetings,
@@ -329,28 +328,21 @@ def find_time() -> Any:
     error = None
     form: Any = request.form if request.method == "POST" else request.args
     if request.method == "POST":
-        s = runtime_of().settings
         try:
             data = _form_data()
             ids = point_ids_from(db(), data["point_ids"], data["groups"])
             if not ids:
                 raise MeetingsError(_("points: choose at least one bridge point or group"))
             minutes = parse_int(form.get("duration"), "duration", 60) or 60
-            first = parse_date(form.get("from"), "from")
-            last = parse_date(form.get("to"), "to")
-            if (last - first).days > 62:
-                raise MeetingsError("to: search at most two months at a time")
-            buffer = parse_int(form.get("buffer_minutes"), "set-up buffer", s.meeting_buffer_minutes) or 0
-            slots = find_slots(
+            first, last = parse_search_range(form.get("from"), form.get("to"))
+            slots = find_free_slots(
                 db(),
+                runtime_of().meeting_env,
                 ids,
                 dt.timedelta(minutes=minutes),
                 first,
                 last,
-                tz=s.tz,
-                working_hours=parse_working_hours(s.working_hours),
-                holidays=parse_holidays(s.public_holidays),
-                buffer=dt.timedelta(minutes=buffer),
+                buffer_minutes=parse_int(form.get("buffer_minutes"), "set-up buffer"),
                 not_before=dt.datetime.now(dt.UTC),
                 limit=8,
             )

@@ -13,7 +13,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from config import Settings, ensure_secret_file
+from config import Settings, ensure_secret_file, parse_holidays, parse_working_hours
 from meetings.jitsi import JitsiConfig
 from meetings.operations import MeetingEnv
 from provisioning.db import make_engine, make_session_factory, unit_of_work
@@ -88,6 +88,8 @@ class Runtime:
             ),
             public_url=s.public_url,
             buffer_minutes=s.meeting_buffer_minutes,
+            working_hours=tuple(parse_working_hours(s.working_hours)),
+            holidays=parse_holidays(s.public_holidays),
         )
 
     @property

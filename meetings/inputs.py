@@ -24,6 +24,14 @@ def parse_date(value: object, field: str) -> dt.date:
     raise MeetingsError(f"{field}: {text!r} is not a date (dd/mm/yyyy or yyyy-mm-dd)")
 
 
+def parse_search_range(first: object, last: object) -> tuple[dt.date, dt.date]:
+    """The from/to days of a "find a time" search: at most two months at a time."""
+    first_day, last_day = parse_date(first, "from"), parse_date(last, "to")
+    if (last_day - first_day).days > 62:
+        raise MeetingsError("to: search at most two months at a time")
+    return first_day, last_day
+
+
 def parse_time(value: object, field: str) -> dt.time:
     text = str(value or "").strip()
     try:

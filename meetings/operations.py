@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from meetings import invitations
-from meetings.availability import holds_between
+from meetings.availability import Slot, find_slots, holds_between
 from meetings.jitsi import JitsiConfig, new_room_name
 from meetings.models import (
     MAX_BUFFER_MINUTES,
@@ -77,6 +77,8 @@ class MeetingEnv:
     jitsi: JitsiConfig
     public_url: str = ""
     buffer_minutes: int = 30
+    working_hours: tuple[tuple[dt.time, dt.time], ...] = ()  # where "find a time" looks
+    holidays: frozenset[dt.date] = frozenset()
 
 
 @dataclass
@@ -615,6 +617,35 @@ def _snapshot(meeting: Meeting, env: MeetingEnv) -> dict[str, object]:
         "invitees": sorted(i.email for i in meeting.invitees),
         "buffer_minutes": meeting.buffer_minutes,
     }
+
+
+def find_free_slots(
+    session: Session,
+    env: MeetingEnv,
+    point_ids: Sequence[int],
+    duration: dt.timedelta,
+    first_day: dt.date,
+    last_day: dt.date,
+    *,
+    buffer_minutes: int | None = None,
+    limit: int = 5,
+    not_before: dt.datetime | None = None,
+) -> list[Slot]:
+    """ "Find a time" with the configured working hours, holidays and default set-up buffer."""
+    buffer = env.buffer_minutes if buffer_minutes is None else buffer_minutes
+    return find_slots(
+        session,
+        point_ids,
+        duration,
+        first_day,
+        last_day,
+        tz=env.tz,
+        working_hours=env.working_hours,
+        holidays=env.holidays,
+        buffer=dt.timedelta(minutes=buffer),
+        limit=limit,
+        not_before=not_before,
+    )
 
 
 def visible_meetings(
