@@ -230,9 +230,7 @@ def parse_working_hours(text: str) -> list[tuple[dt.time, dt.time]]:
 def parse_holidays(text: str) -> frozenset[dt.date]:
     """``"2026-01-01, 2026-04-30"`` (dates, or ``from..to`` ranges) → the set of public holidays."""
     days: set[dt.date] = set()
-    for part in (p.strip() for p in text.replace("\n", ",").split(",")):
-        if not part:
-            continue
+    for part in split_list(text):
         try:
             if ".." in part:
                 a, b = (dt.date.fromisoformat(x.strip()) for x in part.split(".."))

@@ -101,6 +101,21 @@ class MeetingDraft:
 # -- bridge points ----------------------------------------------------------------------------------------
 
 
+def _point_name(value: str) -> str:
+    name = clean_name(value)
+    if not name:
+        raise MeetingsError("bridge point name: must not be empty")
+    return name
+
+
+def _contact_mailbox(point_name: str, value: str) -> str:
+    """The contact mailbox, lower-cased; empty is allowed (the secretary passes the link on)."""
+    address = value.strip().lower()
+    if address and not EMAIL.match(address):
+        raise MeetingsError(f"bridge point {point_name}: contact mailbox {address!r} is not an email address")
+    return address
+
+
 def create_bridge_point(
     session: Session,
     actor: Actor,
@@ -115,14 +130,10 @@ def create_bridge_point(
     """Register a bridge point (điểm cầu) of ``unit``. Unit admins of that unit and system admins may."""
     if not actor.can(Role.UNIT_ADMIN, unit):
         raise PermissionDenied(f"{actor.name} may not add bridge points to unit {unit.name}")
-    name = clean_name(name)
-    if not name:
-        raise MeetingsError("bridge point name: must not be empty")
+    name = _point_name(name)
     if capacity < 0:
         raise MeetingsError(f"bridge point {name}: capacity must not be negative")
-    contact_email = contact_email.strip().lower()
-    if contact_email and not EMAIL.match(contact_email):
-        raise MeetingsError(f"bridge point {name}: contact mailbox {contact_email!r} is not an email address")
+    contact_email = _contact_mailbox(name, contact_email)
     point = BridgePoint(
         name=name,
         unit=unit,
@@ -162,23 +173,20 @@ def update_bridge_point(session: Session, actor: Actor, point: BridgePoint, **ch
     clean: dict[str, object] = {}
     for key, value in changes.items():
         if key == "name":
-            value = clean_name(str(value))
-            if not value:
-                raise MeetingsError("bridge point name: must not be empty")
+            value = _point_name(str(value))
         if key == "contact_email":
-            value = str(value).strip().lower()
-            if value and not EMAIL.match(value):
-                raise MeetingsError(f"bridge point {point.name}: contact mailbox {value!r} is not an email address")
+            value = _contact_mailbox(point.name, str(value))
         if key == "capacity" and (not isinstance(value, int) or value < 0):
             raise MeetingsError(f"bridge point {point.name}: capacity must be a whole number ≥ 0")
         clean[key] = value
+    new_name = clean.get("name", point.name)
     try:
         with session.begin_nested():
             for key, value in clean.items():
                 setattr(point, key, value)
             session.flush()
     except IntegrityError:
-        raise MeetingsError(f"bridge point name {point.name!r} is taken") from None
+        raise MeetingsError(f"bridge point name {new_name!r} is taken") from None
     trail.record(
         session,
         actor,
