@@ -50,9 +50,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
         api,
         auth,
         filters,
-        meetings_api,  # noqa: F401  (registers the meetings routes on /api/v1)
         meetings_views,
-        reports_api,  # noqa: F401  (registers the report routes on /api/v1)
         reports_views,
         views,
     )
@@ -127,7 +125,7 @@ def db() -> Session:
 
 
 def _mark_read_only() -> None:
-    from provisioning.db import READ_ONLY
+    from core.db import READ_ONLY
 
     g.read_only_token = READ_ONLY.set(request.method in ("GET", "HEAD", "OPTIONS"))
 
@@ -153,7 +151,7 @@ def _finish_unit_of_work(response: Any) -> Any:
 
 
 def _close_session(exc: BaseException | None) -> None:
-    from provisioning.db import READ_ONLY
+    from core.db import READ_ONLY
 
     token = g.pop("read_only_token", None)
     if token is not None:

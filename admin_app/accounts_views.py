@@ -12,14 +12,14 @@ from flask_babel import gettext as _
 from admin_app import db, runtime_of
 from admin_app.auth import current_actor, login_required
 from admin_app.exports import export_accounts
+from core.actors import Actor, PermissionDenied
+from core.db import utcnow
+from core.tabular import read_table
 from provisioning import accounts
-from provisioning.actors import Actor, PermissionDenied
-from provisioning.db import utcnow
 from provisioning.importing import ImportError_, ImportRefused, Preview, apply, preview
 from provisioning.models import ImportBatch, Role, Staff, Unit
 from provisioning.operations import ProvisioningError, StaffInput, create_staff
 from provisioning.queries import get_staff_for, get_unit_for
-from provisioning.tabular import read_table
 from provisioning.units import change_mail_domain, merge_units, move_unit, rename_unit
 
 bp = Blueprint("accounts", __name__)

@@ -14,7 +14,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin_app import db, runtime_of
-from provisioning.actors import Actor
+from core.actors import Actor
 from provisioning.directory import DirectoryUnavailable
 from provisioning.signin import SignInError, authenticate, principal_of, resolve_principal
 
@@ -120,7 +120,7 @@ def login() -> Any:
 
 
 def _staff_dn(actor: Actor) -> str | None:
-    from provisioning.directory import staff_dn
+    from provisioning.entries import staff_dn
     from provisioning.models import Staff
 
     person = db().get(Staff, actor.id)
@@ -144,7 +144,7 @@ class ChangePasswordForm(FlaskForm):
 @bp.route("/password", methods=["GET", "POST"])
 def change_password() -> Any:
     """Change one's own password; required after a reset (ppolicy's must-change)."""
-    from provisioning import trail
+    from core import changelog
     from provisioning.models import Staff
     from provisioning.passwords import WeakPasswordError, check_password
 
@@ -171,7 +171,7 @@ def change_password() -> Any:
         else:
             dn = _staff_dn(actor)
             if dn and runtime_of().directory.change_own_password(dn, form.old_password.data or "", new):
-                trail.record(
+                changelog.record(
                     db(),
                     actor,
                     "staff.change_own_password",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from provisioning.actors import Actor
+from core.actors import Actor
+from core.tabular import write_csv, write_xlsx
 from provisioning.models import Unit
 from provisioning.queries import visible_staff
-from provisioning.tabular import write_csv, write_xlsx
 
 HEADER = [
     "mã_cán_bộ",

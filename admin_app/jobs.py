@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from admin_app.runtime import Runtime
-from provisioning.db import unit_of_work, utcnow
-from provisioning.scheduling import JobRun
+from core.db import unit_of_work, utcnow
+from core.lease import JobRun
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def _expire_archives(runtime: Runtime) -> str:
     """Nightly: archived mailboxes past the retention leave the directory (records and addresses stay)."""
     import datetime as dt
 
+    from core.actors import SYSTEM
     from provisioning.accounts import expire_archives
-    from provisioning.actors import SYSTEM
 
     with runtime.unit_of_work() as session:
         count = expire_archives(session, SYSTEM, dt.timedelta(days=runtime.settings.archive_retention_days))
@@ -96,18 +96,18 @@ def _monthly_report(runtime: Runtime) -> str:
     """The 1st of each month at 06:00: build last month's report and mail it (summary + XLSX) to the recipients."""
     import datetime as dt
 
-    from admin_app.reports_views import definitions_for
+    from audit.access import definitions_from
     from audit.exports import to_xlsx
     from audit.report import generate, previous_month, summary_text
     from config import split_list
-    from provisioning import outbox
-    from provisioning.actors import SYSTEM
+    from core import outbox
+    from core.actors import SYSTEM
 
     today = dt.datetime.now(runtime.settings.tz).date()
     month = previous_month(f"{today:%Y-%m}")
     recipients = split_list(runtime.settings.report_recipients)
     with runtime.unit_of_work() as session:
-        report = generate(session, SYSTEM, month, definitions_for(runtime.settings))
+        report = generate(session, SYSTEM, month, definitions_from(runtime.settings))
         attachment = (
             f"bao-cao-thu-dien-tu-{month}.xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from admin_app import db, runtime_of
 from admin_app.auth import current_actor, login_required
+from core.actors import Actor, PermissionDenied
 from meetings import invitations
 from meetings.attendance import EventRejected, handle_event, point_attendance
 from meetings.inputs import changes_from, draft_from, parse_date, parse_int, parse_search_range, point_ids_from
@@ -35,7 +36,6 @@ from meetings.operations import (
     visible_meetings,
 )
 from meetings.recurrence import RecurrenceError
-from provisioning.actors import Actor, PermissionDenied
 from provisioning.models import Role, Unit
 from provisioning.queries import visible_units
 

@@ -1,8 +1,8 @@
 """Imports every model module so ``Base.metadata`` is complete (migrations, tests, create_all)."""
 
 from audit import models as audit_models
+from core import changelog, lease, outbox
 from meetings import models as meetings_models
 from provisioning import models as provisioning_models
-from provisioning import outbox, scheduling, trail
 
-__all__ = ["audit_models", "meetings_models", "outbox", "provisioning_models", "scheduling", "trail"]
+__all__ = ["audit_models", "changelog", "lease", "meetings_models", "outbox", "provisioning_models"]

@@ -12,53 +12,31 @@ from sqlalchemy import select
 
 from admin_app import db, runtime_of
 from admin_app.auth import current_actor, login_required
-from audit.exports import to_csv, to_pdf, to_xlsx
+from audit import exports
+from audit.access import can_read_reports, definitions_from
+from audit.exports import FORMATS, export_name
 from audit.models import MonthlyReport
 from audit.report import Definitions, ReportError, generate, parse_month, previous_month, trend
-from config import Settings, parse_holidays
-from provisioning.actors import Actor
-from provisioning.models import Role
+from core.actors import Actor
 
 bp = Blueprint("reports", __name__)
-FORMATS = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-    "pdf": "application/pdf",
-}
-
-
-def definitions_for(settings: Settings) -> Definitions:
-    return Definitions(settings.usage_regular_days, parse_holidays(settings.public_holidays), settings.tz)
 
 
 def definitions() -> Definitions:
-    return definitions_for(runtime_of().settings)
-
-
-def may_read_reports(actor: Actor) -> bool:
-    """Leaders (auditors) and system admins read the province's report."""
-    return actor.is_system_admin or any(r == Role.AUDITOR for r, _p in actor.roles)
+    return definitions_from(runtime_of().settings)
 
 
 def _actor() -> Actor:
     actor = current_actor()
     if actor is None:
         abort(401)
-    if not may_read_reports(actor):
+    if not can_read_reports(actor):
         abort(403)
     return actor
 
 
 def export_bytes(report: MonthlyReport, fmt: str) -> bytes:
-    if fmt == "xlsx":
-        return to_xlsx(report.data)
-    if fmt == "csv":
-        return to_csv(report.data)
-    return to_pdf(report.data, runtime_of().settings.province_name)
-
-
-def export_name(report: MonthlyReport, fmt: str) -> str:
-    return f"bao-cao-thu-dien-tu-{report.month}-v{report.version}.{fmt}"
+    return exports.export_bytes(report.data, fmt, runtime_of().settings.province_name)
 
 
 @bp.route("/reports", methods=["GET", "POST"])
@@ -138,7 +116,7 @@ def report_export(report_id: int, fmt: str) -> Any:
     return Response(
         export_bytes(report, fmt),
         mimetype=FORMATS[fmt],
-        headers={"Content-Disposition": f"attachment; filename={export_name(report, fmt)}"},
+        headers={"Content-Disposition": f"attachment; filename={export_name(report.month, report.version, fmt)}"},
     )
 
 

@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings, ensure_secret_file, parse_holidays, parse_working_hours
+from core.db import make_engine, make_session_factory, unit_of_work
+from core.outbox import SendResult, SmtpConfig, send_pending
 from meetings.jitsi import JitsiConfig
 from meetings.operations import MeetingEnv
-from provisioning.db import make_engine, make_session_factory, unit_of_work
 from provisioning.directory import Directory, DirectoryConfig, DirectoryError
-from provisioning.outbox import SendResult, SmtpConfig, send_pending
 from provisioning.signin import ThrottlePolicy
 from provisioning.sync import SyncResult, apply_pending
 

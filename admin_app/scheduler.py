@@ -15,8 +15,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from admin_app.jobs import bind_runtime, holder_name, registry
 from admin_app.runtime import Runtime
-from provisioning.db import unit_of_work
-from provisioning.scheduling import release_lease, try_acquire_lease
+from core.db import unit_of_work
+from core.lease import release_lease, try_acquire_lease
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"

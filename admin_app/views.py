@@ -10,11 +10,11 @@ from sqlalchemy import func, or_, select
 
 from admin_app import db, runtime_of
 from admin_app.auth import current_actor, login_required
+from core.actors import SYSTEM, Actor, PermissionDenied
+from core.changelog import ChangeEntry
 from meetings.models import BridgePoint, Meeting
-from provisioning.actors import SYSTEM, Actor, PermissionDenied
 from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
 from provisioning.queries import get_staff_for, get_unit_for, read_paths, visible_staff, visible_units
-from provisioning.trail import AuditEntry
 
 bp = Blueprint("console", __name__)
 PAGE_SIZE = 100
@@ -139,10 +139,10 @@ def audit_trail() -> Any:
     if paths == []:
         abort(403)
     session = db()
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    stmt = select(ChangeEntry).order_by(ChangeEntry.id.desc())
     if paths is not None:
         allowed = select(Unit.id).where(or_(*[Unit.path.startswith(p) for p in paths]))
-        stmt = stmt.where(AuditEntry.unit_id.in_(allowed))
+        stmt = stmt.where(ChangeEntry.unit_id.in_(allowed))
     f_actor = request.args.get("actor", "").strip()[:200]
     f_action = request.args.get("action", "").strip()[:60]
     f_unit = request.args.get("unit", type=int)
@@ -150,20 +150,20 @@ def audit_trail() -> Any:
     day_from = _parse_day(request.args.get("from"))
     day_to = _parse_day(request.args.get("to"))
     if f_actor:
-        stmt = stmt.where(AuditEntry.actor.contains(f_actor, autoescape=True))
+        stmt = stmt.where(ChangeEntry.actor.contains(f_actor, autoescape=True))
     if f_action:
-        stmt = stmt.where(AuditEntry.action == f_action)
+        stmt = stmt.where(ChangeEntry.action == f_action)
     if f_unit:
         unit = session.get(Unit, f_unit)
         if unit is not None:
-            stmt = stmt.where(AuditEntry.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
+            stmt = stmt.where(ChangeEntry.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
     if day_from:
-        stmt = stmt.where(AuditEntry.occurred_at >= dt.datetime.combine(day_from, dt.time(), tz))
+        stmt = stmt.where(ChangeEntry.occurred_at >= dt.datetime.combine(day_from, dt.time(), tz))
     if day_to:
-        stmt = stmt.where(AuditEntry.occurred_at < dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(), tz))
+        stmt = stmt.where(ChangeEntry.occurred_at < dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(), tz))
     page = max(1, request.args.get("page", 1, type=int) or 1)
     entries = session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
-    actions = session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    actions = session.scalars(select(ChangeEntry.action).distinct().order_by(ChangeEntry.action)).all()
     unit_choices = session.scalars(visible_units(actor)).all()
     return render_template(
         "audit.html",

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from provisioning.tabular import safe_cell, write_csv
+from core.tabular import safe_cell, write_csv
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 MEASURE_LABELS = (
@@ -277,3 +277,23 @@ def _pct_text(value: float | None) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+FORMATS = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+}
+
+
+def export_bytes(data: dict[str, Any], fmt: str, province_name: str) -> bytes:
+    """The stored report ``data`` as a file in ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == "xlsx":
+        return to_xlsx(data)
+    if fmt == "csv":
+        return to_csv(data)
+    return to_pdf(data, province_name)
+
+
+def export_name(month: str, version: int, fmt: str) -> str:
+    return f"bao-cao-thu-dien-tu-{month}-v{version}.{fmt}"

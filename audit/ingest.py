@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit import logs
 from audit.models import LastSeen, LogSource, UnknownAddressDay, UsageDay
-from provisioning.db import unit_of_work, utcnow
+from core.db import unit_of_work, utcnow
 from provisioning.models import MailAlias, Staff
 
 log = logging.getLogger(__name__)

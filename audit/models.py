@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from provisioning.db import Base, utcnow
+from core.db import Base, utcnow
 
 
 class UsageDay(Base):

@@ -20,10 +20,10 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from audit.models import MonthlyReport, UnknownAddressDay, UsageDay
+from core import changelog
+from core.actors import Actor
 from meetings.availability import working_days
 from meetings.models import Attendance, BridgePoint, Meeting, MeetingPoint
-from provisioning import trail
-from provisioning.actors import Actor
 from provisioning.models import AccountKind, AccountStatus, Staff, StaffStatusChange, Unit
 
 MEASURES = ("counted", "active", "regular", "engaged")
@@ -377,7 +377,7 @@ def generate(session: Session, actor: Actor, month: str, definitions: Definition
     )
     session.add(report)
     session.flush()
-    trail.record(
+    changelog.record(
         session,
         actor,
         "report.generate",

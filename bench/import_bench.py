@@ -25,16 +25,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from admin_app.demo_data import _highlands_name, _kinh_name  # noqa: E402
 from admin_app.migrate import upgrade  # noqa: E402
+from core.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
+from core.tabular import read_table  # noqa: E402
+from demo.data import _highlands_name, _kinh_name  # noqa: E402
 from provisioning.actors import SYSTEM  # noqa: E402
-from provisioning.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from provisioning.directory import Directory, DirectoryConfig  # noqa: E402
 from provisioning.importing import apply  # noqa: E402
 from provisioning.operations import create_unit  # noqa: E402
-from provisioning.services import ServiceConfig, Services, free_port  # noqa: E402
 from provisioning.sync import apply_pending  # noqa: E402
-from provisioning.tabular import read_table  # noqa: E402
+from services.supervisor import ServiceConfig, Services, free_port  # noqa: E402
 
 BASE = "dc=gialai,dc=gov,dc=vn"
 ADMIN = f"cn=admin,{BASE}"

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from provisioning import sync, trail
-from provisioning.actors import Actor
-from provisioning.db import utcnow
+from core import changelog
+from core.actors import Actor
+from core.db import utcnow
+from provisioning import sync
 from provisioning.models import AccountKind, AccountStatus, MailAlias, Role, Staff, StaffStatusChange, Unit
 from provisioning.names import InvalidNameError, clean_name, split_name, validate_local_part
 from provisioning.operations import ProvisioningError, address_in_use, staff_snapshot
@@ -35,7 +36,7 @@ def _change_status(session: Session, actor: Actor, staff: Staff, status: str, re
     session.flush()
     sync.enqueue(session, "sync_staff", staff.id)
     sync.enqueue(session, "sync_list", staff.unit_id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         action,
@@ -88,7 +89,7 @@ def expire_archives(session: Session, actor: Actor, retention: dt.timedelta, now
     for staff in due:
         staff.removed_from_directory_at = utcnow()
         sync.enqueue(session, "sync_staff", staff.id)
-        trail.record(
+        changelog.record(
             session,
             actor,
             "staff.remove_from_directory",
@@ -125,7 +126,7 @@ def set_password(
     except WeakPasswordError as exc:
         raise ProvisioningError(str(exc)) from None
     sync.enqueue_password(session, staff, password, secret_key, must_change=must_change)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "staff.set_password",
@@ -152,7 +153,7 @@ def set_quota(session: Session, actor: Actor, staff: Staff, quota_mb: int) -> No
     staff.quota_mb = quota_mb
     session.flush()
     sync.enqueue(session, "sync_staff", staff.id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "staff.set_quota",
@@ -185,7 +186,7 @@ def add_alias(session: Session, actor: Actor, staff: Staff, address: str, reason
     except IntegrityError:
         raise ProvisioningError(f"alias {full}: the address is already in use") from None
     sync.enqueue(session, "sync_staff", staff.id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "staff.add_alias",
@@ -206,7 +207,7 @@ def remove_alias(session: Session, actor: Actor, staff: Staff, address: str) -> 
     staff.aliases.remove(alias)
     session.flush()
     sync.enqueue(session, "sync_staff", staff.id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "staff.remove_alias",
@@ -255,7 +256,7 @@ def update_staff(session: Session, actor: Actor, staff: Staff, changes: dict[str
     except IntegrityError:
         raise ProvisioningError(f"staff number {staff.staff_number!r} belongs to someone else") from None
     sync.enqueue(session, "sync_staff", staff.id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "staff.update",
@@ -282,7 +283,7 @@ def move_staff(session: Session, actor: Actor, staff: Staff, unit: Unit) -> None
     sync.enqueue(session, "sync_staff", staff.id)
     sync.enqueue(session, "sync_list", old_unit_id)
     sync.enqueue(session, "sync_list", unit.id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "staff.move",

@@ -1,7 +1,6 @@
-"""The OpenLDAP directory through ldap3: DN building with escaping, idempotent upserts, password checks.
+"""The OpenLDAP directory through ldap3: a thread-safe admin connection, idempotent upserts, password checks.
 
-Every value that reaches a DN goes through ``escape_rdn`` and every value in a filter through
-``escape_filter_chars``; nothing else builds DNs or filters.
+DNs, filters and attribute values come from ``provisioning.entries``; nothing here builds them.
 """
 
 from __future__ import annotations
@@ -25,39 +24,19 @@ from ldap3.core.exceptions import (
     LDAPSocketReceiveError,
     LDAPSocketSendError,
 )
-from ldap3.utils.conv import escape_filter_chars
-from ldap3.utils.dn import escape_rdn
 
-from provisioning.models import Staff, Unit
+from provisioning.entries import mail_filter
 
 T = TypeVar("T")
+# Only a broken or refused connection means slapd is down. A refusal (an entry that exists already, a
+# constraint) is an answer from a working server and concerns one entry, not the whole run.
 UNAVAILABLE = (
     LDAPCommunicationError,
-    LDAPEntryAlreadyExistsResult,
     LDAPSessionTerminatedByServerError,
     LDAPSocketOpenError,
     LDAPSocketReceiveError,
     LDAPSocketSendError,
 )
-PERSON_CLASSES = ("top", "inetOrgPerson", "congvuMailbox")
-UNIT_CLASSES = ("top", "organizationalUnit", "congvuUnit")
-PERSON_ATTRS = (
-    "cn",
-    "sn",
-    "givenName",
-    "displayName",
-    "mail",
-    "employeeNumber",
-    "title",
-    "telephoneNumber",
-    "congvuMailStatus",
-    "congvuMailQuota",
-    "congvuMailAlias",
-    "congvuAccountKind",
-    "congvuStaffNumber",
-)
-UNIT_ATTRS = ("ou", "description", "congvuUnitCode")
-LIST_CLASSES = ("top", "groupOfNames", "congvuMailingList")
 
 
 class DirectoryError(RuntimeError):
@@ -66,6 +45,10 @@ class DirectoryError(RuntimeError):
 
 class DirectoryUnavailable(DirectoryError):
     """slapd cannot be reached; the change stays pending and is retried."""
+
+
+class EntryExists(DirectoryError):
+    """slapd refused an add or a move: an entry already has that DN (another worker may have written it)."""
 
 
 @dataclass(frozen=True)
@@ -77,73 +60,11 @@ class DirectoryConfig:
     timeout_seconds: int = 5
 
 
-def unit_dn(unit: Unit, base_dn: str) -> str:
-    """The province root is the base entry; every other unit is an OU under its parent."""
-    if unit.parent is None:
-        return base_dn
-    return f"ou={escape_rdn(unit.code)},{unit_dn(unit.parent, base_dn)}"
-
-
-def staff_dn(staff: Staff, base_dn: str) -> str:
-    return mailbox_dn(staff.email, unit_dn(staff.unit, base_dn))
-
-
-def mailbox_dn(email: str, parent_dn: str) -> str:
-    """A mailbox's entry under its unit's DN (the address escaped as an RDN value)."""
-    return f"uid={escape_rdn(email)},{parent_dn}"
-
-
-def unit_attributes(unit: Unit) -> dict[str, list[str]]:
-    return {"ou": [unit.code], "description": [unit.name], "congvuUnitCode": [unit.code]}
-
-
-def staff_attributes(staff: Staff, aliases: Iterable[str] = ()) -> dict[str, list[str]]:
-    def one(value: str | None) -> list[str]:
-        return [value] if value else []
-
-    return {
-        "cn": [staff.full_name],
-        "sn": [staff.family_name or staff.full_name],
-        "givenName": one(staff.given_name),
-        "displayName": [staff.full_name],
-        "mail": [staff.email],
-        "employeeNumber": one(staff.staff_number),
-        "title": one(staff.title),
-        "telephoneNumber": one(staff.phone),
-        "congvuMailStatus": [staff.status],
-        "congvuMailQuota": [str(staff.quota_mb)],
-        "congvuMailAlias": sorted(aliases),
-        "congvuAccountKind": [staff.kind],
-        "congvuStaffNumber": one(staff.staff_number),
-    }
-
-
-def list_dn(unit: Unit, base_dn: str) -> str:
-    return f"cn={escape_rdn('dl-' + unit.code.lower())},{unit_dn(unit, base_dn)}"
-
-
-def list_address(unit: Unit, default_domain: str) -> str:
-    return f"dl-{unit.code.lower()}@{unit.effective_mail_domain(default_domain)}"
-
-
-def list_attributes(unit: Unit, default_domain: str, members: list[str]) -> dict[str, list[str]]:
-    return {
-        "cn": ["dl-" + unit.code.lower()],
-        "description": [f"Danh sách thư {unit.name}"],
-        "mail": [list_address(unit, default_domain)] if default_domain else [],
-        "member": sorted(members),
-    }
-
-
 def _text(value: object) -> str:
     # Binary values (a password hash with stray bytes, as slapd 2.5's argon2 module stores it) come as bytes.
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
-
-
-def mail_filter(address: str) -> str:
-    return f"(&(objectClass=congvuMailbox)(mail={escape_filter_chars(address)}))"
 
 
 TXN_START = "1.3.6.1.1.21.1"
@@ -231,15 +152,18 @@ class Directory:
     def _call(self, what: str, fn: Callable[[ldap3.Connection], T]) -> T:
         with self._lock:
             try:
-                return self._attempt(fn)
-            except UNAVAILABLE:
-                # A connection opened before slapd restarted is dead; one fresh attempt tells.
-                self._drop()
                 try:
                     return self._attempt(fn)
-                except UNAVAILABLE as exc:
+                except UNAVAILABLE:
+                    # A connection opened before slapd restarted is dead; one fresh attempt tells.
                     self._drop()
-                    raise DirectoryUnavailable(f"{what}: directory {self.config.url} is unreachable") from exc
+                    return self._attempt(fn)
+            except UNAVAILABLE as exc:
+                self._drop()
+                raise DirectoryUnavailable(f"{what}: directory {self.config.url} is unreachable") from exc
+            except LDAPEntryAlreadyExistsResult as exc:
+                # Also what a retried add meets when the first attempt landed before the connection broke.
+                raise EntryExists(f"{what}: the entry exists already") from exc
             except LDAPException as exc:
                 if self._conn is not None and self._conn.closed:
                     self._conn = None
@@ -312,12 +236,19 @@ class Directory:
     # -- writing -------------------------------------------------------------------------------------
 
     def upsert(self, dn: str, object_classes: Iterable[str], attributes: Mapping[str, list[str]]) -> str:
-        """Make the entry at ``dn`` carry exactly ``attributes`` (empty list = absent). Returns what it did."""
+        """Make the entry at ``dn`` carry exactly ``attributes`` (empty list = absent). Returns what it did:
+        'added', 'modified' or 'unchanged'."""
         current = self.read(dn, [*list(attributes), "objectClass"])
         if current is None:
             wanted = {k: v for k, v in attributes.items() if v}
-            self._call(f"add {dn}", lambda c: c.add(dn, list(object_classes), wanted))
-            return "added"
+            try:
+                self._call(f"add {dn}", lambda c: c.add(dn, list(object_classes), wanted))
+                return "added"
+            except EntryExists:
+                # Another worker added it between our read and our add: it is there, so compare it as any other.
+                current = self.read(dn, [*list(attributes), "objectClass"])
+                if current is None:
+                    raise  # and gone again already; the job is retried
         changes: dict[str, list[tuple[str, list[str]]]] = {}
         missing_classes = [
             oc for oc in object_classes if oc.lower() not in {v.lower() for v in current.get("objectClass", [])}

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from provisioning import trail
-from provisioning.actors import Actor, PermissionDenied
-from provisioning.db import utcnow
+from core import changelog
+from core.actors import Actor, PermissionDenied
+from core.db import utcnow
+from core.tabular import FileFormatError, Row
 from provisioning.models import AccountKind, AccountStatus, DirectoryJob, MailAlias, Role, Staff, Unit
 from provisioning.names import (
     InvalidNameError,
@@ -27,7 +28,6 @@ from provisioning.names import (
     validate_local_part,
 )
 from provisioning.operations import staff_snapshot
-from provisioning.tabular import FileFormatError, Row
 
 # Accepted header names (after lower-casing and spaces → underscores); Vietnamese first.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -372,7 +372,7 @@ def apply(
                 for s in staff_rows
             ],
         )
-        trail.record_many(
+        changelog.record_many(
             session,
             actor,
             [("staff.create", "staff", s.id, s.email, s.unit_id, None, staff_snapshot(s)) for s in staff_rows],
@@ -429,7 +429,7 @@ def apply(
     if not (result.creates or result.updates):
         return result  # the same file again: nothing changed, nothing to record
     session.info["directory_changed"] = True
-    trail.record(
+    changelog.record(
         session,
         actor,
         "import.apply",
@@ -477,7 +477,7 @@ def _apply_update(session: Session, actor: Actor, planner: Planner, values: dict
     session.flush()
     session.add(DirectoryJob(action="sync_staff", object_id=staff.id, payload={}))
     session.add(DirectoryJob(action="sync_list", object_id=staff.unit_id, payload={}))
-    trail.record(
+    changelog.record(
         session,
         actor,
         "staff.update",

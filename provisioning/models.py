@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from provisioning.db import Base, utcnow
+from core.db import Base, utcnow
 
 
 class UnitKind(enum.StrEnum):

@@ -14,8 +14,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from provisioning import sync, trail
-from provisioning.actors import Actor, PermissionDenied
+from core import changelog
+from core.actors import Actor, PermissionDenied
+from provisioning import sync
 from provisioning.models import (
     AccountKind,
     AccountStatus,
@@ -112,7 +113,7 @@ def create_unit(
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.flush()
     sync.enqueue(session, "sync_unit", unit.id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "unit.create",
@@ -200,7 +201,7 @@ def create_staff(
         ) from None
     sync.enqueue(session, "sync_staff", staff.id)
     sync.enqueue(session, "sync_list", unit.id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "staff.create",
@@ -228,7 +229,7 @@ def grant_role(session: Session, actor: Actor, staff: Staff, role: str, unit: Un
             session.flush()
     except IntegrityError:
         raise ProvisioningError(f"{staff.email} already has role {role}") from None
-    trail.record(
+    changelog.record(
         session,
         actor,
         "role.grant",
@@ -257,5 +258,5 @@ def create_local_admin(session: Session, actor: Actor, username: str, password: 
             session.flush()
     except IntegrityError:
         raise ProvisioningError(f"username {username!r} is taken") from None
-    trail.record(session, actor, "local_admin.create", "local_admin", admin.id, target_label=username)
+    changelog.record(session, actor, "local_admin.create", "local_admin", admin.id, target_label=username)
     return admin

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from provisioning.actors import Actor, PermissionDenied
+from core.actors import Actor, PermissionDenied
 from provisioning.models import Role, Staff, Unit
 from provisioning.names import normalize_text
 

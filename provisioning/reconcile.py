@@ -12,15 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioning import sync, trail
-from provisioning.actors import Actor, PermissionDenied
-from provisioning.directory import (
-    Directory,
-    staff_attributes,
-    staff_dn,
-    unit_attributes,
-    unit_dn,
-)
+from core import changelog
+from core.actors import Actor, PermissionDenied
+from provisioning import sync
+from provisioning.directory import Directory
+from provisioning.entries import staff_attributes, staff_dn, unit_attributes, unit_dn
 from provisioning.models import Staff, Unit
 
 
@@ -96,7 +92,7 @@ def repair(session: Session, actor: Actor, drifts: list[Drift]) -> int:
                 sync.enqueue(session, f"sync_{kind}", int(object_id))
         queued.add(key)
     if queued:
-        trail.record(
+        changelog.record(
             session,
             actor,
             "directory.repair",

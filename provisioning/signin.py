@@ -12,9 +12,10 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioning import trail
-from provisioning.actors import SYSTEM, Actor, actor_for_local_admin, actor_for_staff
-from provisioning.db import utcnow
+from core import changelog
+from core.actors import SYSTEM, Actor
+from core.db import utcnow
+from provisioning.actors import actor_for_local_admin, actor_for_staff
 from provisioning.directory import Directory
 from provisioning.models import AccountStatus, ApiToken, LocalAdmin, SignInThrottle, Staff
 
@@ -87,7 +88,7 @@ def authenticate(
         if row.failures >= policy.max_failures:
             row.locked_until = now + policy.lockout
             row.failures = 0
-            trail.record(
+            changelog.record(
                 session,
                 SYSTEM.with_address(client_address),
                 "signin.lock",
@@ -144,7 +145,9 @@ def issue_token(
     )
     session.add(token)
     session.flush()
-    trail.record(session, actor, "api_token.issue", "api_token", token.id, target_label=f"{owner.name}: {token.label}")
+    changelog.record(
+        session, actor, "api_token.issue", "api_token", token.id, target_label=f"{owner.name}: {token.label}"
+    )
     return token, secret
 
 

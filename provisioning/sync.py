@@ -19,14 +19,12 @@ from ldap3.utils.conv import escape_filter_chars
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from provisioning.db import unit_of_work, utcnow
-from provisioning.directory import (
+from core.db import unit_of_work, utcnow
+from provisioning.directory import Directory, DirectoryError, DirectoryUnavailable
+from provisioning.entries import (
     LIST_CLASSES,
     PERSON_CLASSES,
     UNIT_CLASSES,
-    Directory,
-    DirectoryError,
-    DirectoryUnavailable,
     list_attributes,
     list_dn,
     mailbox_dn,

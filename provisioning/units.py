@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioning import sync, trail
-from provisioning.actors import Actor
+from core import changelog
+from core.actors import Actor
+from provisioning import sync
 from provisioning.models import MailAlias, Role, Staff, Unit
 from provisioning.names import clean_name
 from provisioning.operations import ProvisioningError, _unit_snapshot
@@ -28,7 +29,7 @@ def rename_unit(session: Session, actor: Actor, unit: Unit, *, name: str, short_
         unit.short_name = clean_name(short_name)
     session.flush()
     sync.enqueue(session, "sync_unit", unit.id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "unit.rename",
@@ -61,7 +62,7 @@ def move_unit(session: Session, actor: Actor, unit: Unit, new_parent: Unit) -> N
     _reparent(session, unit, new_parent)
     session.flush()
     sync.enqueue(session, "sync_unit", unit.id)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "unit.move",
@@ -98,7 +99,7 @@ def merge_units(session: Session, actor: Actor, source: Unit, target: Unit) -> i
     sync.enqueue(session, "sync_list", target.id)
     # Removing the old entry comes after the moves above (jobs run in order): it is empty by then.
     sync.enqueue(session, "delete_unit", None, dn=source.directory_dn or "", code=source.code)
-    trail.record(
+    changelog.record(
         session,
         actor,
         "unit.merge",
@@ -111,7 +112,7 @@ def merge_units(session: Session, actor: Actor, source: Unit, target: Unit) -> i
     )
     # Audit entries of the old unit keep their unit_id; detach them so the row can go.
     session.execute(
-        trail.AuditEntry.__table__.update().where(trail.AuditEntry.unit_id == source.id).values(unit_id=None)
+        changelog.ChangeEntry.__table__.update().where(changelog.ChangeEntry.unit_id == source.id).values(unit_id=None)
     )
     session.delete(source)
     session.flush()
@@ -155,7 +156,7 @@ def change_mail_domain(session: Session, actor: Actor, unit: Unit, new_domain: s
             sync.enqueue(session, "sync_staff", person.id)
             changed += 1
     session.flush()
-    trail.record(
+    changelog.record(
         session,
         actor,
         "unit.change_domain",

@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_app import create_app
-from admin_app.demo import DemoLogin, load_demo
 from admin_app.migrate import upgrade
 from admin_app.runtime import Runtime
+from demo.loader import DemoLogin, load_demo
 from provisioning.models import Staff
 from provisioning.signin import issue_token, resolve_principal
 from tests.conftest_services import services  # noqa: F401  (session fixture: real slapd + Dovecot)

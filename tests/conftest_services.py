@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.services import ServiceConfig, Services, free_port
+from services.supervisor import ServiceConfig, Services, free_port
 
 
 @pytest.fixture(scope="session")

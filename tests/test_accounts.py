@@ -7,9 +7,10 @@ import unicodedata
 import pytest
 from sqlalchemy import select
 
+from core.actors import SYSTEM
 from provisioning import accounts
-from provisioning.actors import SYSTEM
-from provisioning.directory import Directory, DirectoryConfig, staff_dn
+from provisioning.directory import Directory, DirectoryConfig
+from provisioning.entries import staff_dn
 from provisioning.models import AccountStatus, Staff, Unit
 from provisioning.operations import ProvisioningError, StaffInput, create_staff
 from provisioning.units import change_mail_domain, merge_units, move_unit
@@ -221,7 +222,7 @@ def test_move_and_merge_lose_no_mailbox(db, runtime, directory) -> None:
 
 
 def test_unit_distribution_list_follows_its_mailboxes(db, runtime, directory) -> None:
-    from provisioning.directory import list_dn
+    from provisioning.entries import list_dn
     from provisioning.operations import create_unit
 
     unit = create_unit(db, SYSTEM, code="T-LIST", name="Phòng Danh sách", kind="department", parent=_unit(db, "GIALAI"))

@@ -7,7 +7,7 @@ from tests.conftest import database_kind
 
 def test_migrated_schema_is_complete(db) -> None:
     from admin_app import models_registry  # noqa: F401
-    from provisioning.db import Base
+    from core.db import Base
 
     tables = set(inspect(db.connection()).get_table_names())
     assert set(Base.metadata.tables) <= tables
@@ -70,7 +70,7 @@ def test_openapi_document_is_generated_from_the_routes(client) -> None:
     assert "/api/v1/units/{unit_id}" in doc["paths"]
     assert "post" in doc["paths"]["/api/v1/units"]
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
-    from admin_app.api import ROUTES
+    from admin_app.api.core import ROUTES
 
     assert sum(len(v) for v in doc["paths"].values()) == len(ROUTES)
 

@@ -4,10 +4,10 @@ from flask.cli import ScriptInfo
 from sqlalchemy import delete, func, select, update
 
 from admin_app.cli import main
-from provisioning.actors import SYSTEM
+from core.actors import SYSTEM
+from core.changelog import ChangeEntry, verify
 from provisioning.models import Unit
 from provisioning.operations import create_unit
-from provisioning.trail import AuditEntry, verify
 
 
 def _verify_cli(app):
@@ -15,12 +15,12 @@ def _verify_cli(app):
     return runner.invoke(main, ["audit", "verify"], obj=ScriptInfo(create_app=lambda: app))
 
 
-def _add_entries(db, n: int = 3) -> list[AuditEntry]:
+def _add_entries(db, n: int = 3) -> list[ChangeEntry]:
     root = db.scalar(select(Unit).where(Unit.parent_id.is_(None)))
     for i in range(n):
         create_unit(db, SYSTEM, code=f"T-AUDIT-{i}", name=f"Đơn vị thử {i}", kind="department", parent=root)
     db.commit()
-    return list(db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(n)))[::-1]
+    return list(db.scalars(select(ChangeEntry).order_by(ChangeEntry.id.desc()).limit(n)))[::-1]
 
 
 def test_change_records_actor_target_and_after_values(db) -> None:
@@ -43,7 +43,7 @@ def test_intact_trail_verifies(app, db) -> None:
 def test_altered_entry_is_named(app, db) -> None:
     entries = _add_entries(db)
     target = entries[1]
-    db.execute(update(AuditEntry).where(AuditEntry.id == target.id).values(actor="staff:someone-else"))
+    db.execute(update(ChangeEntry).where(ChangeEntry.id == target.id).values(actor="staff:someone-else"))
     db.commit()
     result = _verify_cli(app)
     assert result.exit_code == 1
@@ -54,14 +54,14 @@ def test_altered_entry_is_named(app, db) -> None:
 def test_altered_values_are_named(app, db) -> None:
     entries = _add_entries(db)
     target = entries[0]
-    db.execute(update(AuditEntry).where(AuditEntry.id == target.id).values(after={"code": "FORGED"}))
+    db.execute(update(ChangeEntry).where(ChangeEntry.id == target.id).values(after={"code": "FORGED"}))
     db.commit()
     assert verify(db).first_bad_id == target.id
 
 
 def test_deleted_entry_is_named(app, db) -> None:
     entries = _add_entries(db)
-    db.execute(delete(AuditEntry).where(AuditEntry.id == entries[1].id))
+    db.execute(delete(ChangeEntry).where(ChangeEntry.id == entries[1].id))
     db.commit()
     result = _verify_cli(app)
     assert result.exit_code == 1
@@ -70,7 +70,7 @@ def test_deleted_entry_is_named(app, db) -> None:
 
 def test_deleted_newest_entry_is_noticed(app, db) -> None:
     entries = _add_entries(db)
-    db.execute(delete(AuditEntry).where(AuditEntry.id == entries[-1].id))
+    db.execute(delete(ChangeEntry).where(ChangeEntry.id == entries[-1].id))
     db.commit()
     result = verify(db)
     assert not result.ok
@@ -79,7 +79,7 @@ def test_deleted_newest_entry_is_noticed(app, db) -> None:
 
 def test_inserted_entry_is_named(app, db) -> None:
     entries = _add_entries(db, 2)
-    forged = AuditEntry(
+    forged = ChangeEntry(
         occurred_at=entries[0].occurred_at,
         actor="staff:forger",
         action="unit.create",
@@ -110,5 +110,5 @@ def test_unit_admin_sees_only_their_units_entries(sign_in_as, db) -> None:
     client = sign_in_as("unit_admin")
     page = client.get("/audit", query_string={"action": "unit.create"}).get_data(as_text=True)
     assert "Đơn vị thử 0" not in page
-    count = db.scalar(select(func.count(AuditEntry.id)))
+    count = db.scalar(select(func.count(ChangeEntry.id)))
     assert count > 0

@@ -99,7 +99,7 @@ def _sign_in(page, live_url: str, login) -> None:
 
 
 def _delete_where(database_url: str, model: type, condition: object) -> None:
-    from provisioning.db import make_engine, make_session_factory, unit_of_work
+    from core.db import make_engine, make_session_factory, unit_of_work
 
     engine = make_engine(database_url)
     try:
@@ -138,7 +138,7 @@ def test_secretary_books_all_districts_in_the_browser(
     assert all(url.startswith(live_url) for url in page.congvu_requests), page.congvu_requests
 
     # The live server committed it: remove it so the shared database stays as it was (its audit entries stay).
-    from provisioning.outbox import MailJob
+    from core.outbox import MailJob
 
     _delete_where(database_url, Meeting, Meeting.title == "Hội nghị trực tuyến thử nghiệm trình duyệt")
     _delete_where(database_url, MailJob, MailJob.subject_ref == f"meeting:{booked_id}")

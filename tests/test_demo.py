@@ -60,7 +60,7 @@ def test_demo_login_reads_mail_over_imap(runtime, demo_logins, services) -> None
 def test_demo_load_refuses_a_loaded_database(runtime) -> None:
     import pytest
 
-    from admin_app.demo import DemoError, load_demo
+    from demo.loader import DemoError, load_demo
 
     with pytest.raises(DemoError, match="already"):
         load_demo(runtime, staff_count=10)

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from provisioning.actors import SYSTEM
-from provisioning.directory import Directory, DirectoryConfig, staff_dn
+from core.actors import SYSTEM
+from provisioning.directory import Directory, DirectoryConfig
+from provisioning.entries import staff_dn
 from provisioning.models import DirectoryJob, Unit
 from provisioning.operations import StaffInput, create_staff
 from provisioning.sync import apply_pending

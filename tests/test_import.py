@@ -9,13 +9,13 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from provisioning.actors import SYSTEM
+from core.actors import SYSTEM
+from core.changelog import ChangeEntry
+from core.tabular import read_table
 from provisioning.directory import Directory, DirectoryConfig
 from provisioning.importing import ImportError_, ImportRefused, apply, preview
 from provisioning.models import Staff, Unit
 from provisioning.sync import apply_pending
-from provisioning.tabular import read_table
-from provisioning.trail import AuditEntry
 from tests.conftest import csrf_token
 
 HEADER = "mã_cán_bộ,họ_và_tên,mã_đơn_vị,chức_vụ,điện_thoại\n"
@@ -65,13 +65,13 @@ def test_preview_apply_and_the_same_file_again_changes_nothing(db, runtime, dire
     found = directory.search(runtime.settings.ldap_base_dn, "(congvuStaffNumber=T-IMP-A*)", ["mail"])
     assert {a["mail"][0] for _, a in found} == emails
 
-    audit_before = db.scalar(select(func.count(AuditEntry.id)))
+    audit_before = db.scalar(select(func.count(ChangeEntry.id)))
     again = preview(db, SYSTEM, unit, _table(data), **_options(runtime))
     assert (again.creates, again.updates, again.unchanged) == (0, 0, 60)
     result = apply(db, SYSTEM, unit, _table(data), **_options(runtime))
     db.commit()
     assert (result.creates, result.updates) == (0, 0)
-    assert db.scalar(select(func.count(AuditEntry.id))) == audit_before
+    assert db.scalar(select(func.count(ChangeEntry.id))) == audit_before
 
 
 def test_changed_row_is_an_update_with_before_and_after(db, runtime) -> None:
@@ -83,7 +83,7 @@ def test_changed_row_is_an_update_with_before_and_after(db, runtime) -> None:
     assert (result.creates, result.updates, result.unchanged) == (0, 1, 2)
     assert result.samples[0]["changes"] == {"title": ["Chuyên viên", "Trưởng phòng"]}
     apply(db, SYSTEM, unit, _table(csv_file(rows)), **_options(runtime))
-    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "staff.update").order_by(AuditEntry.id.desc()))
+    entry = db.scalar(select(ChangeEntry).where(ChangeEntry.action == "staff.update").order_by(ChangeEntry.id.desc()))
     assert entry.before["title"] == "Chuyên viên"
     assert entry.after["title"] == "Trưởng phòng"
 

@@ -585,8 +585,8 @@ def test_generated_month_parses_without_malformed_lines(tmp_path: Path, monkeypa
 
 def test_real_dovecot_log_lines_parse(db, runtime, services) -> None:
     """Log in over IMAP (once right, once wrong) and read the lines Dovecot 2.3 wrote about it."""
+    from core.actors import SYSTEM
     from provisioning import accounts
-    from provisioning.actors import SYSTEM
     from provisioning.models import Unit
     from provisioning.operations import StaffInput, create_staff
 

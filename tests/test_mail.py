@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_app.runtime import Runtime
+from core.actors import SYSTEM
+from core.outbox import MailJob, MailStatus
 from meetings.models import BridgePoint
 from meetings.operations import MeetingChanges, MeetingDraft, book_meeting, cancel_meeting, change_meeting
 from provisioning import accounts
-from provisioning.actors import SYSTEM
 from provisioning.models import Unit
 from provisioning.operations import StaffInput, create_staff
-from provisioning.outbox import MailJob, MailStatus
 
 
 def wait_for(services: Any, address: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
@@ -173,7 +173,7 @@ def test_invitation_update_and_cancellation_arrive_as_icalendar(db: Session, run
 
 
 def test_mail_waits_while_the_smtp_server_is_down(db: Session, runtime: Runtime, services: Any) -> None:
-    from provisioning import outbox
+    from core import outbox
 
     address = f"cho.{uuid.uuid4().hex[:8]}@gialai.gov.vn"
     outbox.enqueue(db, kind="test", recipient=address, subject="Thư chờ gửi", body="Nội dung")

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_app.runtime import Runtime
+from core.actors import Actor, PermissionDenied
+from core.outbox import MailJob
 from meetings import invitations
 from meetings.availability import find_slots
 from meetings.jitsi import person_participant, point_participant, prosody_config, token_for
@@ -28,9 +30,8 @@ from meetings.operations import (
     visible_meetings,
 )
 from meetings.recurrence import Recurrence
-from provisioning.actors import Actor, PermissionDenied, actor_for_staff
+from provisioning.actors import actor_for_staff
 from provisioning.models import Staff
-from provisioning.outbox import MailJob
 from tests.jitsi_verifier import ProsodyTokenRules, Refused
 
 DAY = dt.date(2027, 3, 1)  # a Monday

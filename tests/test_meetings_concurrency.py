@@ -14,15 +14,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_app.migrate import upgrade
+from core.actors import SYSTEM
+from core.db import make_engine, make_session_factory, unit_of_work
+from core.outbox import MailJob
 from meetings.invitations import queue_reminders
 from meetings.jitsi import JitsiConfig
 from meetings.models import Meeting, MeetingPoint
 from meetings.operations import MeetingConflict, MeetingDraft, MeetingEnv, book_meeting, create_bridge_point
-from provisioning.actors import SYSTEM
-from provisioning.db import make_engine, make_session_factory, unit_of_work
 from provisioning.models import UnitKind
 from provisioning.operations import create_unit
-from provisioning.outbox import MailJob
 from tests.conftest import database_kind, drop_database, fresh_database_url
 
 TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")

@@ -302,8 +302,8 @@ def test_cli_books_lists_and_cancels(app: Flask, db: Session) -> None:
 
 
 def test_reminders_are_queued_once(app: Flask, db: Session, sign_in_as: Any) -> None:
+    from core.outbox import MailJob
     from meetings.invitations import queue_reminders
-    from provisioning.outbox import MailJob
 
     client = sign_in_as("secretary")
     meeting_id = int(_book_form(client, db, title="Họp nhắc lịch").headers["Location"].rsplit("/", 1)[1])

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_app.runtime import Runtime
+from core.actors import SYSTEM
 from provisioning import accounts
-from provisioning.actors import SYSTEM
 from provisioning.models import Unit
 from provisioning.operations import StaffInput, create_staff
 

@@ -6,8 +6,8 @@ from flask.cli import ScriptInfo
 from sqlalchemy import select
 
 from admin_app.cli import main
-from provisioning.actors import SYSTEM
-from provisioning.directory import staff_dn
+from core.actors import SYSTEM
+from provisioning.entries import staff_dn
 from provisioning.models import Unit
 from provisioning.operations import StaffInput, create_staff
 

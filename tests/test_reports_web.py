@@ -19,7 +19,7 @@ from admin_app.cli import main
 from admin_app.jobs import execute
 from admin_app.runtime import Runtime
 from audit.models import MonthlyReport
-from provisioning.outbox import MailJob
+from core.outbox import MailJob
 from tests.conftest import csrf_token
 from tests.test_usage_report import _write_fixture_logs, fixture_units  # noqa: F401  (fixture)
 

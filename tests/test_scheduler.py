@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from admin_app.migrate import upgrade
-from provisioning.db import make_engine, make_session_factory
-from provisioning.scheduling import JobRun
+from core.db import make_engine, make_session_factory
+from core.lease import JobRun
 from tests.conftest import drop_database, fresh_database_url
 
 CONGVU = [sys.executable, "-c", "from admin_app.cli import main; main()"]

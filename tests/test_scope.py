@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
+from core.changelog import ChangeEntry
 from provisioning.models import Staff, Unit
-from provisioning.trail import AuditEntry
 
 
 def _unit(db, code: str) -> Unit:
@@ -78,7 +78,7 @@ def test_district_admin_creates_only_inside_their_subtree(client, db, api_token)
     assert created.status_code == 201, created.get_json()
     unit = _unit(db, "X-TEST-2")
     entry = db.scalar(
-        select(AuditEntry).where(AuditEntry.action == "unit.create", AuditEntry.target_id == str(unit.id))
+        select(ChangeEntry).where(ChangeEntry.action == "unit.create", ChangeEntry.target_id == str(unit.id))
     )
     assert entry is not None
     assert entry.after["name"] == "Xã Ia Thử"

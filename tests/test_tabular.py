@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from provisioning.tabular import FileFormatError, read_csv, read_xlsx, safe_cell, write_csv, write_xlsx
+from core.tabular import FileFormatError, read_csv, read_xlsx, safe_cell, write_csv, write_xlsx
 
 CSV_TEXT = "họ_tên,mã_cán_bộ\nNguyễn Văn An,GL1\nRơ Châm H'Yao,GL2\n"
 

@@ -24,8 +24,8 @@ from audit.exports import to_csv, to_pdf, to_xlsx
 from audit.ingest import ingest_file
 from audit.models import UsageDay
 from audit.report import Definitions, build_report, generate
+from core.actors import SYSTEM
 from provisioning import accounts
-from provisioning.actors import SYSTEM
 from provisioning.models import AccountKind, AccountStatus, Staff, StaffStatusChange, Unit, UnitKind
 from provisioning.operations import StaffInput, create_staff, create_unit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import admin_app.models_registry  # noqa: F401  (imports every model so metadata is complete)
-from provisioning.db import Base, make_engine
+from core.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

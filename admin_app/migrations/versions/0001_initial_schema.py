@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import provisioning.db
+import core.db
 
 revision = "0001"
 down_revision = None
@@ -36,9 +36,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(length=1000), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("next_attempt_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("done_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("status IN ('pending', 'done', 'failed')", name=op.f("ck_directory_jobs_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_directory_jobs")),
     )
@@ -50,8 +50,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_id", sa.String(length=200), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
-        sa.Column("started_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("is_ok", sa.Boolean(), nullable=True),
         sa.Column("message", sa.String(length=2000), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
@@ -64,7 +64,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_local_admins")),
         sa.UniqueConstraint("username", name=op.f("uq_local_admins_username")),
     )
@@ -72,15 +72,15 @@ def upgrade() -> None:
         "scheduler_lease",
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
-        sa.Column("expires_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_lease")),
     )
     op.create_table(
         "sign_in_throttle",
         sa.Column("login", sa.String(length=254), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_failure_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("locked_until", provisioning.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_failure_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("locked_until", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("login", name=op.f("pk_sign_in_throttle")),
     )
     op.create_table(
@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("mail_domain", sa.String(length=200), nullable=True),
         sa.Column("path", sa.String(length=400), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "kind IN ('province', 'office', 'department', 'district', 'commune')", name=op.f("ck_units_kind")
         ),
@@ -108,7 +108,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_entries",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("occurred_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=300), nullable=False),
         sa.Column("client_address", sa.String(length=64), nullable=False),
         sa.Column("action", sa.String(length=60), nullable=False),
@@ -140,7 +140,7 @@ def upgrade() -> None:
         sa.Column("contact_email", sa.String(length=254), nullable=False),
         sa.Column("equipment", sa.String(length=1000), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("capacity >= 0", name=op.f("ck_bridge_points_capacity")),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_bridge_points_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bridge_points")),
@@ -165,8 +165,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("status_reason", sa.String(length=500), nullable=False),
         sa.Column("quota_mb", sa.Integer(), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("kind IN ('personal', 'functional', 'service', 'test')", name=op.f("ck_staff_kind")),
         sa.CheckConstraint("status IN ('active', 'disabled', 'archived')", name=op.f("ck_staff_status")),
         sa.CheckConstraint("quota_mb > 0", name=op.f("ck_staff_quota_positive")),
@@ -186,10 +186,10 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=100), nullable=False),
         sa.Column("staff_id", sa.Integer(), nullable=True),
         sa.Column("local_admin_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_used_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("(staff_id IS NULL) != (local_admin_id IS NULL)", name=op.f("ck_api_tokens_one_owner")),
         sa.ForeignKeyConstraint(
             ["local_admin_id"],
@@ -210,11 +210,11 @@ def upgrade() -> None:
         sa.Column("agenda", sa.String(length=5000), nullable=False),
         sa.Column("host_point_id", sa.Integer(), nullable=False),
         sa.Column("organiser_id", sa.Integer(), nullable=True),
-        sa.Column("starts_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("room_name", sa.String(length=100), nullable=False),
         sa.Column("is_cancelled", sa.Boolean(), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("ends_at > starts_at", name=op.f("ck_meetings_ends_after_start")),
         sa.ForeignKeyConstraint(
             ["host_point_id"], ["bridge_points.id"], name=op.f("fk_meetings_host_point_id_bridge_points")
@@ -232,7 +232,7 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=True),
-        sa.Column("granted_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("granted_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "role != 'unit_admin' OR unit_id IS NOT NULL", name=op.f("ck_role_grants_unit_admin_has_unit")
         ),

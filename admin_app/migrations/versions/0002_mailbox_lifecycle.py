@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import provisioning.db
+import core.db
 
 revision = "0002"
 down_revision = "0001"
@@ -31,8 +31,8 @@ def upgrade() -> None:
         sa.Column("total_rows", sa.Integer(), nullable=False),
         sa.Column("done_rows", sa.Integer(), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "status IN ('uploaded', 'previewing', 'previewed', 'applying', 'applied', 'failed')",
             name=op.f("ck_import_batches_status"),
@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("address", sa.String(length=254), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["staff_id"], ["staff.id"], name=op.f("fk_mail_aliases_staff_id_staff"), ondelete="CASCADE"
         ),
@@ -60,10 +60,8 @@ def upgrade() -> None:
         # Name parts may be as long as the full name (200): Central Highlands names can be long.
         for column in ("family_name", "middle_name", "given_name"):
             batch_op.alter_column(column, type_=sa.String(length=200), existing_type=sa.String(length=100))
-        batch_op.add_column(sa.Column("archived_at", provisioning.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column("removed_from_directory_at", provisioning.db.UTCDateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("archived_at", core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("removed_from_directory_at", core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("directory_dn", sa.String(length=1000), nullable=True))
 
     with op.batch_alter_table("units", schema=None) as batch_op:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import provisioning.db
+import core.db
 
 revision = "0003"
 down_revision = "0002"
@@ -37,9 +37,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(length=1000), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("next_attempt_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name=op.f("ck_mail_jobs_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_jobs")),
     )
@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=True),
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("is_cancelled", sa.Boolean(), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "freq IN ('daily', 'weekly', 'monthly_date', 'monthly_weekday')", name=op.f("ck_meeting_series_freq")
         ),
@@ -76,8 +76,8 @@ def upgrade() -> None:
         sa.Column("occupant_id", sa.String(length=200), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
-        sa.Column("joined_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("left_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("joined_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("left_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["meeting_id"], ["meetings.id"], name=op.f("fk_meeting_attendance_meeting_id_meetings"), ondelete="CASCADE"
         ),
@@ -117,7 +117,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column(
                 "block_start",
-                provisioning.db.UTCDateTime(timezone=True),
+                core.db.UTCDateTime(timezone=True),
                 nullable=False,
                 server_default=sa.text("CURRENT_TIMESTAMP"),
             )
@@ -125,7 +125,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column(
                 "block_end",
-                provisioning.db.UTCDateTime(timezone=True),
+                core.db.UTCDateTime(timezone=True),
                 nullable=False,
                 server_default=sa.text("CURRENT_TIMESTAMP"),
             )
@@ -140,15 +140,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("uid", sa.String(length=200), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("sequence", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("series_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("occurrence_start", provisioning.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("reminder_sent_at", provisioning.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("room_opened_at", provisioning.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("room_closed_at", provisioning.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("occurrence_start", core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("reminder_sent_at", core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("room_opened_at", core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("room_closed_at", core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("created_by", sa.String(length=300), nullable=False, server_default=""))
         batch_op.add_column(
             sa.Column(
                 "updated_at",
-                provisioning.db.UTCDateTime(timezone=True),
+                core.db.UTCDateTime(timezone=True),
                 nullable=False,
                 server_default=sa.text("CURRENT_TIMESTAMP"),
             )

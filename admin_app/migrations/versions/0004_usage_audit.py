@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import provisioning.db
+import core.db
 
 revision = "0004"
 down_revision = "0003"
@@ -25,12 +25,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=300), nullable=False),
         sa.Column("definitions", sa.JSON(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("data_from", provisioning.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("data_to", provisioning.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("data_from", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("data_to", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_monthly_reports")),
         sa.UniqueConstraint("month", "version", name=op.f("uq_monthly_reports_month_version")),
     )
@@ -46,9 +46,9 @@ def upgrade() -> None:
         sa.Column("lines", sa.BigInteger(), nullable=False),
         sa.Column("events", sa.BigInteger(), nullable=False),
         sa.Column("malformed", sa.Integer(), nullable=False),
-        sa.Column("first_event_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_event_at", provisioning.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_event_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_event_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_log_sources")),
         sa.UniqueConstraint("identity", name=op.f("uq_usage_log_sources_identity")),
     )
@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("changed_at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["staff_id"], ["staff.id"], name=op.f("fk_staff_status_changes_staff_id_staff"), ondelete="CASCADE"
         ),
@@ -100,7 +100,7 @@ def upgrade() -> None:
         "usage_last_seen",
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=10), nullable=False),
-        sa.Column("at", provisioning.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["staff_id"], ["staff.id"], name=op.f("fk_usage_last_seen_staff_id_staff"), ondelete="CASCADE"
         ),

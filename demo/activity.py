@@ -11,16 +11,16 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from admin_app.reports_views import definitions_for
 from admin_app.runtime import Runtime
+from audit.access import definitions_from
 from audit.ingest import ingest_file
 from audit.report import generate, previous_month
 from audit.simulate import write_month
+from core.actors import Actor
 from meetings.attendance import handle_event
 from meetings.models import BridgePoint
 from meetings.operations import MeetingDraft, book_meeting, points_of_group
 from meetings.recurrence import Recurrence
-from provisioning.actors import Actor
 from provisioning.models import AccountStatus, Staff
 
 DEMO_ACTOR = Actor("system", None, "demo")
@@ -122,7 +122,7 @@ def load_usage(runtime: Runtime, progress: Callable[[str], None] = print, months
     wanted = [previous_month(f"{today:%Y-%m}")]
     while len(wanted) < months:
         wanted.append(previous_month(wanted[-1]))
-    definitions = definitions_for(s)
+    definitions = definitions_from(s)
     for n, month in enumerate(reversed(wanted)):
         out = folder / month
         first = dt.datetime.strptime(month, "%Y-%m").date()

@@ -12,7 +12,7 @@ from sqlalchemy import String, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from provisioning.db import Base, utcnow
+from core.db import Base, utcnow
 
 
 class SchedulerLease(Base):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from admin_app.cli import _cli_actor, cli_unit_of_work, main, runtime
+from admin_app.cli.core import _cli_actor, cli_unit_of_work, main, runtime
 from admin_app.reports_views import definitions, export_bytes
 from audit.ingest import address_book, ingest_file
 from audit.report import ReportError, generate

@@ -8,8 +8,10 @@ from flask import Response, jsonify
 from sqlalchemy import select
 
 from admin_app import db
-from admin_app.api import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
-from admin_app.reports_views import FORMATS, definitions, export_bytes, export_name, may_read_reports
+from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
+from admin_app.reports_views import definitions, export_bytes
+from audit.access import can_read_reports
+from audit.exports import FORMATS, export_name
 from audit.models import MonthlyReport
 from audit.report import ReportError, generate
 
@@ -32,7 +34,7 @@ SCHEMAS.update(
 
 
 def _reader() -> None:
-    if not may_read_reports(actor()):
+    if not can_read_reports(actor()):
         raise ApiError(403, "forbidden", "reports are for auditors and system administrators")
 
 
@@ -103,5 +105,5 @@ def export_report(report_id: int, fmt: str) -> Any:
     return Response(
         export_bytes(report, fmt),
         mimetype=FORMATS[fmt],
-        headers={"Content-Disposition": f"attachment; filename={export_name(report, fmt)}"},
+        headers={"Content-Disposition": f"attachment; filename={export_name(report.month, report.version, fmt)}"},
     )

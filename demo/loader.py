@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 
-from admin_app.demo_data import bridge_points, generate_staff, units
 from admin_app.runtime import Runtime
+from core.actors import Actor
+from demo.data import bridge_points, generate_staff, units
 from meetings.operations import create_bridge_point
 from provisioning.accounts import set_password
-from provisioning.actors import Actor
 from provisioning.models import Role, Staff, Unit
 from provisioning.operations import (
     StaffInput,

@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from provisioning.actors import Actor
-from provisioning.db import Base, utcnow
+from core.actors import Actor
+from core.db import Base, utcnow
 
 GENESIS = "0" * 64
 
 
-class AuditEntry(Base):
+class ChangeEntry(Base):
     __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +42,7 @@ class AuditEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     def __repr__(self) -> str:
-        return f"<AuditEntry {self.id} {self.action} {self.target_type}:{self.target_id}>"
+        return f"<ChangeEntry {self.id} {self.action} {self.target_type}:{self.target_id}>"
 
     def canonical(self) -> bytes:
         body = {
@@ -65,7 +65,7 @@ class AuditEntry(Base):
         return hashlib.sha256(self.canonical()).hexdigest()
 
 
-class AuditHead(Base):
+class ChangeHead(Base):
     """One row: the id and hash of the newest entry."""
 
     __tablename__ = "audit_head"
@@ -75,7 +75,7 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
     def __repr__(self) -> str:
-        return f"<AuditHead {self.last_entry_id}>"
+        return f"<ChangeHead {self.last_entry_id}>"
 
 
 def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -103,14 +103,14 @@ def record(
     unit_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> ChangeEntry:
     """Append one entry in the caller's transaction (it commits with the change it describes)."""
     if session.get_bind().dialect.name == "postgresql":
         # Serialise writers of the chain so two transactions never link to the same predecessor.
         session.execute(text("SELECT pg_advisory_xact_lock(7316001)"))
-    head = session.get(AuditHead, 1, with_for_update=True)
+    head = session.get(ChangeHead, 1, with_for_update=True)
     prev_hash = head.last_hash if head else GENESIS
-    entry = AuditEntry(
+    entry = ChangeEntry(
         occurred_at=utcnow(),
         actor=actor.label,
         client_address=actor.client_address,
@@ -128,7 +128,7 @@ def record(
     session.flush()  # assigns the id, which the hash covers
     entry.entry_hash = entry.compute_hash()
     if head is None:
-        session.add(AuditHead(id=1, last_entry_id=entry.id, last_hash=entry.entry_hash))
+        session.add(ChangeHead(id=1, last_entry_id=entry.id, last_hash=entry.entry_hash))
     else:
         head.last_entry_id = entry.id
         head.last_hash = entry.entry_hash
@@ -151,7 +151,7 @@ def verify(session: Session, batch: int = 2000) -> VerifyResult:
     checked = 0
     while True:
         rows = session.scalars(
-            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            select(ChangeEntry).where(ChangeEntry.id > last_id).order_by(ChangeEntry.id).limit(batch)
         ).all()
         if not rows:
             break
@@ -168,7 +168,7 @@ def verify(session: Session, batch: int = 2000) -> VerifyResult:
             last_id = entry.id
             checked += 1
             session.expunge(entry)  # keeps memory flat on a long trail
-    head = session.get(AuditHead, 1)
+    head = session.get(ChangeHead, 1)
     if head is not None and (head.last_entry_id != last_id or head.last_hash != prev_hash):
         return VerifyResult(
             False,
@@ -194,10 +194,10 @@ def record_many(
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7316001)"))
-    head = session.get(AuditHead, 1, with_for_update=True)
+    head = session.get(ChangeHead, 1, with_for_update=True)
     now = utcnow()
     entries = [
-        AuditEntry(
+        ChangeEntry(
             occurred_at=now,
             actor=actor.label,
             client_address=actor.client_address,
@@ -222,7 +222,7 @@ def record_many(
         prev_hash = entry.entry_hash
     last = max(entries, key=lambda e: e.id)
     if head is None:
-        session.add(AuditHead(id=1, last_entry_id=last.id, last_hash=last.entry_hash))
+        session.add(ChangeHead(id=1, last_entry_id=last.id, last_hash=last.entry_hash))
     else:
         head.last_entry_id = last.id
         head.last_hash = last.entry_hash

@@ -24,7 +24,7 @@ from email.utils import format_datetime, formataddr
 from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from provisioning.db import Base, unit_of_work, utcnow
+from core.db import Base, unit_of_work, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from admin_app.cli import _cli_actor, cli_unit_of_work, main, runtime
+from admin_app.cli.core import _cli_actor, cli_unit_of_work, main, runtime
 from meetings.inputs import changes_from, draft_from, parse_date, point_ids_from
 from meetings.jitsi import prosody_config
 from meetings.models import BridgePoint

@@ -9,7 +9,7 @@ from flask import jsonify, request
 from sqlalchemy import select
 
 from admin_app import db, runtime_of
-from admin_app.api import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
+from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
 from meetings.attendance import point_attendance
 from meetings.inputs import changes_from, draft_from, parse_date, parse_int, parse_search_range, point_ids_from
 from meetings.models import BridgePoint, Meeting

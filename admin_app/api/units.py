@@ -1,0 +1,133 @@
+"""/api/v1/units and /api/v1/staff: the organisation tree and the people the caller may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+from admin_app import db
+from admin_app.api.core import ApiError, _body, _json_list, actor, endpoint
+from provisioning.models import Staff, Unit
+from provisioning.operations import create_unit
+from provisioning.queries import get_staff_for, get_unit_for, read_paths, visible_staff, visible_units
+
+
+def unit_json(unit: Unit) -> dict[str, Any]:
+    return {
+        "id": unit.id,
+        "code": unit.code,
+        "name": unit.name,
+        "short_name": unit.short_name,
+        "kind": unit.kind,
+        "parent_id": unit.parent_id,
+        "mail_domain": unit.mail_domain,
+    }
+
+
+def staff_json(staff: Staff) -> dict[str, Any]:
+    return {
+        "id": staff.id,
+        "full_name": staff.full_name,
+        "email": staff.email,
+        "unit_id": staff.unit_id,
+        "title": staff.title,
+        "staff_number": staff.staff_number,
+        "kind": staff.kind,
+        "status": staff.status,
+    }
+
+
+@endpoint("/units", summary="Units the caller may see", response=_json_list("Unit"))
+def list_units() -> Any:
+    if read_paths(actor()) == []:
+        raise ApiError(403, "forbidden", "no role that reads units")
+    return jsonify([unit_json(u) for u in db().scalars(visible_units(actor()))])
+
+
+@endpoint(
+    "/units/<int:unit_id>",
+    summary="One unit",
+    response="Unit",
+    params=[("unit_id", "path", "integer", "unit id")],
+)
+def get_unit(unit_id: int) -> Any:
+    unit = get_unit_for(db(), actor(), unit_id)
+    if unit is None:
+        raise ApiError(404, "not_found", f"unit {unit_id} does not exist")
+    return jsonify(unit_json(unit))
+
+
+@endpoint(
+    "/units",
+    "POST",
+    summary="Create a unit under a parent the caller administers",
+    response="Unit",
+    body="UnitInput",
+)
+def post_unit() -> Any:
+    data = _body()
+    missing = [k for k in ("code", "name", "kind", "parent_id") if k not in data]
+    if missing:
+        raise ApiError(422, "invalid", f"missing field {missing[0]!r}")
+    if not isinstance(data["parent_id"], int):
+        raise ApiError(422, "invalid", "field 'parent_id' must be an integer")
+    parent = db().get(Unit, data["parent_id"])
+    if parent is None:
+        raise ApiError(422, "invalid", f"field 'parent_id': unit {data['parent_id']} does not exist")
+    for key in ("code", "name", "kind", "short_name", "mail_domain"):
+        if key in data and not isinstance(data[key], str):
+            raise ApiError(422, "invalid", f"field {key!r} must be a string")
+    unit = create_unit(
+        db(),
+        actor(),
+        code=data["code"],
+        name=data["name"],
+        kind=data["kind"],
+        parent=parent,
+        short_name=data.get("short_name", ""),
+        mail_domain=data.get("mail_domain"),
+    )
+    response = jsonify(unit_json(unit))
+    response.status_code = 201
+    return response
+
+
+@endpoint(
+    "/staff",
+    summary="Staff the caller may see",
+    response=_json_list("Staff"),
+    params=[
+        ("q", "query", "string", "name, address or staff number contains"),
+        ("unit_id", "query", "integer", "only this unit's subtree"),
+        ("limit", "query", "integer", "at most this many (default 100, max 1000)"),
+    ],
+)
+def list_staff() -> Any:
+    a = actor()
+    if read_paths(a) == []:
+        raise ApiError(403, "forbidden", "no role that reads staff")
+    unit = None
+    if request.args.get("unit_id"):
+        unit_id = request.args.get("unit_id", type=int)
+        if unit_id is None:
+            raise ApiError(400, "bad_request", "query parameter 'unit_id' must be an integer")
+        unit = get_unit_for(db(), a, unit_id)
+        if unit is None:
+            raise ApiError(404, "not_found", f"unit {unit_id} does not exist")
+    limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
+    rows = db().scalars(visible_staff(a, request.args.get("q", ""), unit).limit(limit))
+    return jsonify([staff_json(s) for s in rows])
+
+
+@endpoint(
+    "/staff/<int:staff_id>",
+    summary="One member of staff",
+    response="Staff",
+    params=[("staff_id", "path", "integer", "staff id")],
+)
+def get_staff(staff_id: int) -> Any:
+    person = get_staff_for(db(), actor(), staff_id)
+    if person is None:
+        raise ApiError(404, "not_found", f"staff {staff_id} does not exist")
+    return jsonify(staff_json(person))

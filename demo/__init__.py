@@ -1,0 +1,1 @@
+"""The demo province: data, loader and simulated activity. Sits above every other package."""

@@ -1,0 +1,1 @@
+"""The private slapd, Dovecot and Postfix that ``congvu services`` runs on loopback for the demo and tests."""
