@@ -6,17 +6,16 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
+from admin_app import context
 from admin_app.runtime import Runtime
 from config import load_settings
 
 csrf = CSRFProtect()
-LANGUAGES = ("vi", "en")
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | None = None) -> Flask:
@@ -43,7 +42,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
     )
     csrf.init_app(app)
-    Babel(app, locale_selector=_select_locale, timezone_selector=lambda: settings.timezone)
+    Babel(app, locale_selector=context.select_locale, timezone_selector=lambda: settings.timezone)
 
     from admin_app import (
         accounts_views,
@@ -52,6 +51,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
         filters,
         meetings_views,
         reports_views,
+        tasks_views,
         views,
     )
 
@@ -62,14 +62,15 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(meetings_views.bp)
     app.register_blueprint(reports_views.bp)
+    app.register_blueprint(tasks_views.bp)
     app.register_blueprint(meetings_views.events_bp)
     csrf.exempt(meetings_views.events_bp)  # Jitsi posts with a bearer token, never with the console's cookie
     csrf.exempt(api.bp)  # bearer tokens, not cookies: cross-site requests carry no credentials
     for code in (400, 401, 403, 404, 405, 413, 500):
         app.register_error_handler(code, _error_page)
-    app.before_request(_mark_read_only)
-    app.after_request(_finish_unit_of_work)
-    app.teardown_request(_close_session)
+    app.before_request(context.mark_read_only)
+    app.after_request(context.finish_unit_of_work)
+    app.teardown_request(context.close_session)
     app.after_request(_security_headers)
     return app
 
@@ -102,64 +103,6 @@ def _error_page(exc: Exception) -> Any:
         title=titles.get(code, http.name),
         message=messages.get(code, http.description),
     ), code
-
-
-def _select_locale() -> str:
-    lang = session.get("lang")
-    if lang in LANGUAGES:
-        return lang
-    return runtime_of().settings.default_locale
-
-
-def runtime_of() -> Runtime:
-    from flask import current_app
-
-    return current_app.extensions["congvu"]
-
-
-def db() -> Session:
-    """The request's session; committed once after the view unless the response is an error."""
-    if "db" not in g:
-        g.db = runtime_of().session_factory()
-    return g.db
-
-
-def _mark_read_only() -> None:
-    from core.db import READ_ONLY
-
-    g.read_only_token = READ_ONLY.set(request.method in ("GET", "HEAD", "OPTIONS"))
-
-
-def _finish_unit_of_work(response: Any) -> Any:
-    session_: Session | None = g.pop("db", None)
-    if session_ is None:
-        return response
-    try:
-        if response.status_code < 400 or g.get("commit_on_error"):
-            changed = session_.info.pop("directory_changed", False)
-            mail_queued = session_.info.pop("mail_queued", False)
-            session_.commit()
-            if changed:
-                runtime_of().sync_directory()
-            if mail_queued and current_app.config.get("CONGVU_SEND_MAIL", True):
-                runtime_of().send_mail()
-        else:
-            session_.rollback()
-    finally:
-        session_.close()
-    return response
-
-
-def _close_session(exc: BaseException | None) -> None:
-    from core.db import READ_ONLY
-
-    token = g.pop("read_only_token", None)
-    if token is not None:
-        READ_ONLY.reset(token)
-    session_: Session | None = g.pop("db", None)
-    if session_ is not None:
-        session_.rollback()
-        session_.close()
 
 
 def _security_headers(response: Any) -> Any:

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import io
-import threading
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from admin_app import db, runtime_of
 from admin_app.auth import current_actor, login_required
+from admin_app.context import db, runtime_of
 from admin_app.exports import export_accounts
+from admin_app.views import staff_page_context
 from core.actors import Actor, PermissionDenied
 from core.db import utcnow
-from core.tabular import read_table
-from provisioning import accounts
-from provisioning.importing import ImportError_, ImportRefused, Preview, apply, preview
+from core.tasks import Task
+from provisioning import accounts, import_tasks
 from provisioning.models import ImportBatch, Role, Staff, Unit
-from provisioning.operations import ProvisioningError, StaffInput, create_staff
+from provisioning.operations import ProvisioningError, StaffInput
 from provisioning.queries import get_staff_for, get_unit_for
 from provisioning.units import change_mail_domain, merge_units, move_unit, rename_unit
 
 bp = Blueprint("accounts", __name__)
-# Progress of running imports in this process: batch id → (rows done, rows in file).
-PROGRESS: dict[int, tuple[int, int]] = {}
 
 
 def _actor() -> Actor:
@@ -95,13 +91,17 @@ def staff_action(staff_id: int) -> Any:
         elif verb == "remove_alias":
             accounts.remove_alias(db(), actor, person, request.form.get("alias", ""))
             flash(_("Alias removed."), "success")
+        elif verb == "move":
+            target = _unit(request.form.get("unit_id", type=int) or 0)
+            accounts.move_staff(db(), actor, person, target)
+            flash(_("Moved to %(unit)s.", unit=target.name), "success")
         else:
             abort(400)
     except PermissionDenied:
         abort(403)
     except ProvisioningError as exc:
         return render_template(
-            "staff_detail.html", person=person, error=str(exc), can_admin=actor.can(Role.UNIT_ADMIN, person.unit)
+            "staff_detail.html", person=person, error=str(exc), **staff_page_context(actor, person)
         ), 422
     return redirect(url_for("console.staff_detail", staff_id=person.id))
 
@@ -112,9 +112,8 @@ def create_account(unit_id: int) -> Any:
     unit = _admin_unit(unit_id)
     error = None
     if request.method == "POST":
-        s = runtime_of().settings
         try:
-            person = create_staff(
+            person, password = accounts.create_mailbox(
                 db(),
                 _actor(),
                 unit,
@@ -125,12 +124,9 @@ def create_account(unit_id: int) -> Any:
                     request.form.get("phone", ""),
                     request.form.get("kind", "personal"),
                     request.form.get("local_part") or None,
-                    s.default_quota_mb,
                 ),
-                s.mail_domain,
-                s.address_policy,
+                runtime_of().mailbox_policy,
             )
-            password = accounts.reset_password(db(), _actor(), person, secret_key=runtime_of().secret_key)
         except ProvisioningError as exc:
             error = str(exc)
         else:
@@ -203,75 +199,8 @@ def export(fmt: str) -> Any:
 
 
 # -- import ------------------------------------------------------------------------------------------
-
-
-def _options() -> dict[str, Any]:
-    s = runtime_of().settings
-    return {"default_domain": s.mail_domain, "policy": s.address_policy, "default_quota": s.default_quota_mb}
-
-
-def _run_import(batch_id: int, actor: Actor, do_apply: bool) -> None:
-    """Preview or apply one uploaded file in its own unit of work; the page polls for progress."""
-    runtime = runtime_of()
-    with runtime.unit_of_work() as session:
-        batch = session.get(ImportBatch, batch_id)
-        assert batch is not None
-        content, filename, unit_id = batch.content, batch.filename, batch.unit_id
-    total = 0
-    try:
-        total = sum(1 for _ in read_table(io.BytesIO(content), filename))
-        PROGRESS[batch_id] = (0, total)
-        session = runtime.session_factory()
-        try:
-            unit = session.get(Unit, unit_id)
-            assert unit is not None
-
-            def tick(n: int) -> None:
-                PROGRESS[batch_id] = (n, total)
-
-            rows = read_table(io.BytesIO(content), filename)
-            if do_apply:
-                result: Preview = apply(session, actor, unit, rows, progress=tick, batch_label=filename, **_options())
-            else:
-                result = preview(session, actor, unit, rows, progress=tick, **_options())
-            changed = session.info.pop("directory_changed", False)
-            session.commit() if do_apply else session.rollback()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-        status, summary = ("applied" if do_apply else "previewed"), result.as_dict()
-        if do_apply and changed:
-            runtime.sync_directory()
-    except ImportRefused as exc:
-        status, summary = "previewed", exc.preview.as_dict()
-    except (ImportError_, PermissionDenied, ValueError) as exc:
-        status, summary = "failed", {"error": str(exc)}
-    finally:
-        PROGRESS.pop(batch_id, None)
-    with runtime.unit_of_work() as session:
-        batch = session.get(ImportBatch, batch_id)
-        assert batch is not None
-        batch.status, batch.summary, batch.total_rows = status, summary, total
-        batch.done_rows, batch.finished_at = total, utcnow()
-
-
-def start_import(batch_id: int, actor: Actor, do_apply: bool) -> None:
-    """Run in a background thread with the app context; tests may replace this with a direct call."""
-    from flask import current_app
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def target() -> None:
-        with app.app_context():
-            _run_import(batch_id, actor, do_apply)
-
-    runner = app.config.get("CONGVU_RUN_BACKGROUND")
-    if runner is not None:
-        runner(target)
-    else:
-        threading.Thread(target=target, name=f"import-{batch_id}", daemon=True).start()
+# The preview and the application run as background tasks in a worker process; these pages only queue
+# them and show their progress, which lives in the database (any web worker shows the same).
 
 
 @bp.route("/units/<int:unit_id>/import", methods=["GET", "POST"])
@@ -284,10 +213,10 @@ def upload(unit_id: int) -> Any:
             return render_template("import_upload.html", unit=unit, error=_("Choose a CSV or XLSX file.")), 422
         if not file.filename.lower().endswith((".csv", ".xlsx")):
             return render_template("import_upload.html", unit=unit, error=_("Use a .csv or .xlsx file.")), 422
-        batch = ImportBatch(unit_id=unit.id, filename=file.filename, content=file.read(), actor=_actor().label)
-        db().add(batch)
-        db().commit()
-        start_import(batch.id, _actor(), do_apply=False)
+        try:
+            batch = import_tasks.upload(db(), _actor(), unit, file.filename, file.read())
+        except ProvisioningError as exc:
+            return render_template("import_upload.html", unit=unit, error=str(exc)), 422
         return redirect(url_for("accounts.batch", batch_id=batch.id))
     return render_template("import_upload.html", unit=unit, error=None)
 
@@ -304,9 +233,10 @@ def _batch(batch_id: int) -> ImportBatch:
 @login_required
 def batch(batch_id: int) -> Any:
     item = _batch(batch_id)
-    done, total = PROGRESS.get(batch_id, (item.done_rows, item.total_rows))
-    is_running = item.status in ("uploaded", "applying")
-    return render_template("import_batch.html", batch=item, done=done, total=total, is_running=is_running)
+    task = db().get(Task, item.task_id) if item.task_id else None
+    is_running = task is not None and not task.is_finished
+    done, total = (task.done, task.total) if task is not None else (item.done_rows, item.total_rows)
+    return render_template("import_batch.html", batch=item, task=task, done=done, total=total, is_running=is_running)
 
 
 @bp.route("/imports/<int:batch_id>/apply", methods=["POST"])
@@ -319,7 +249,5 @@ def apply_batch(batch_id: int) -> Any:
     if request.form.get("confirm") != "yes":
         flash(_("Tick the box to confirm."), "error")
         return redirect(url_for("accounts.batch", batch_id=batch_id))
-    item.status = "applying"
-    db().commit()
-    start_import(batch_id, _actor(), do_apply=True)
+    import_tasks.queue(db(), _actor(), item, do_apply=True)
     return redirect(url_for("accounts.batch", batch_id=batch_id))

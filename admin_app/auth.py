@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin_app import db, runtime_of
+from admin_app.context import db, runtime_of
 from core.actors import Actor
 from provisioning.directory import DirectoryUnavailable
 from provisioning.signin import SignInError, authenticate, principal_of, resolve_principal

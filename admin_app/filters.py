@@ -9,7 +9,7 @@ from flask_babel import format_decimal
 
 
 def local(value: dt.datetime) -> dt.datetime:
-    from admin_app import runtime_of
+    from admin_app.context import runtime_of
 
     return value.astimezone(runtime_of().settings.tz)
 

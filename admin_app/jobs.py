@@ -37,7 +37,7 @@ def _directory_reconcile(runtime: Runtime) -> str:
     """Nightly: report drift between the database and the directory (repairs are an admin's decision)."""
     from provisioning.reconcile import find_drift
 
-    with runtime.unit_of_work() as session:
+    with runtime.unit_of_work("job:directory.reconcile") as session:
         drifts = find_drift(session, runtime.directory, runtime.settings.ldap_base_dn)
     for drift in drifts[:200]:
         log.warning("directory drift: %s", drift)
@@ -52,9 +52,8 @@ def _expire_archives(runtime: Runtime) -> str:
     from core.actors import SYSTEM
     from provisioning.accounts import expire_archives
 
-    with runtime.unit_of_work() as session:
+    with runtime.unit_of_work("job:accounts.expire_archives") as session:
         count = expire_archives(session, SYSTEM, dt.timedelta(days=runtime.settings.archive_retention_days))
-    runtime.sync_directory()
     return f"removed={count}"
 
 
@@ -70,9 +69,13 @@ def _meeting_reminders(runtime: Runtime) -> str:
     from meetings.invitations import queue_reminders
 
     lead = dt.timedelta(minutes=runtime.settings.meeting_reminder_minutes)
-    with runtime.unit_of_work() as session:
-        reminded = queue_reminders(session, runtime.meeting_env, now=utcnow(), lead=lead)
-    sent = runtime.send_mail() if reminded else None
+    work = runtime.boundary.begin("job:meetings.reminders")
+    try:
+        reminded = queue_reminders(work.session, runtime.meeting_env, now=utcnow(), lead=lead)
+    except BaseException:
+        work.rollback()
+        raise
+    sent = work.commit().get("mail")
     return f"reminded={len(reminded)}" + (f" sent={sent.sent}" if sent else "")
 
 
@@ -96,7 +99,7 @@ def _monthly_report(runtime: Runtime) -> str:
     """The 1st of each month at 06:00: build last month's report and mail it (summary + XLSX) to the recipients."""
     import datetime as dt
 
-    from audit.access import definitions_from
+    from audit.definitions import definitions_from
     from audit.exports import to_xlsx
     from audit.report import generate, previous_month, summary_text
     from config import split_list
@@ -106,7 +109,9 @@ def _monthly_report(runtime: Runtime) -> str:
     today = dt.datetime.now(runtime.settings.tz).date()
     month = previous_month(f"{today:%Y-%m}")
     recipients = split_list(runtime.settings.report_recipients)
-    with runtime.unit_of_work() as session:
+    work = runtime.boundary.begin("job:report.monthly")
+    try:
+        session = work.session
         report = generate(session, SYSTEM, month, definitions_from(runtime.settings))
         attachment = (
             f"bao-cao-thu-dien-tu-{month}.xlsx",
@@ -124,7 +129,10 @@ def _monthly_report(runtime: Runtime) -> str:
                 attachment=attachment,
             )
         label = f"{month} v{report.version}"
-    sent = runtime.send_mail() if recipients else None
+    except BaseException:
+        work.rollback()
+        raise
+    sent = work.commit().get("mail")
     return f"report={label} recipients={len(recipients)}" + (f" sent={sent.sent}" if sent else "")
 
 

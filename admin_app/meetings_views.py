@@ -1,6 +1,10 @@
-"""Console pages for meetings: the board of all points, a point's day/week calendar, booking (with "find a
-time"), a meeting's page (points, people, links, planned versus attended), change and cancel; bridge points.
-Also the endpoints Jitsi's event-sync component posts attendance to (bearer token, no cookies)."""
+"""Console pages for meetings: the board of all points, booking (with "find a time"), a meeting's page (points,
+people, links, planned versus attended), change and cancel; the bridge point pages are ``admin_app.points_views``,
+registered here on the same blueprint. Also the endpoints Jitsi's event-sync component posts attendance to
+(bearer token, no cookies).
+
+The operations check permissions themselves: a refusal (PermissionDenied) becomes the 403 page for every view of
+this blueprint. The pages ask the same ``meetings.permissions`` rules only to show or hide what is offered."""
 
 from __future__ import annotations
 
@@ -8,39 +12,36 @@ import datetime as dt
 import hmac
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import Forbidden
 
-from admin_app import db, runtime_of
-from admin_app.auth import current_actor, login_required
+from admin_app import points_views
+from admin_app.auth import login_required
+from admin_app.context import db, runtime_of
+from admin_app.points_views import all_points, day_arg, local_range, monday_of, signed_in_actor
 from core.actors import Actor, PermissionDenied
 from meetings import invitations
 from meetings.attendance import EventRejected, handle_event, point_attendance
-from meetings.inputs import changes_from, draft_from, parse_date, parse_int, parse_search_range, point_ids_from
-from meetings.jitsi import join_link, person_participant
+from meetings.errors import MeetingConflict, MeetingsError
+from meetings.inputs import changes_from, draft_from, parse_int, parse_search_range, point_ids_from
 from meetings.models import BridgePoint, Meeting
-from meetings.operations import (
-    POINT_GROUPS,
-    MeetingConflict,
-    MeetingsError,
-    book_meeting,
-    cancel_meeting,
-    change_meeting,
-    create_bridge_point,
-    find_free_slots,
-    load_meeting,
-    update_bridge_point,
-    visible_meetings,
-)
+from meetings.operations.bookings import book_meeting
+from meetings.operations.changes import cancel_meeting, change_meeting
+from meetings.operations.points import POINT_GROUPS
+from meetings.operations.suggestions import find_free_slots
+from meetings.permissions import can_book, can_change, can_find_time, can_see_links
+from meetings.queries import load_meeting, visible_meetings
 from meetings.recurrence import RecurrenceError
-from provisioning.models import Role, Unit
-from provisioning.queries import visible_units
+from provisioning.models import Unit
 
 bp = Blueprint("meetings", __name__)
 events_bp = Blueprint("events", __name__, url_prefix="/events")
+bp.add_url_rule("/points", view_func=points_views.points, methods=["GET", "POST"])
+bp.add_url_rule("/points/<int:point_id>", view_func=points_views.point_update, methods=["POST"])
+bp.add_url_rule("/points/<int:point_id>/calendar", view_func=points_views.point_calendar)
 WEEKDAY_KEYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 GROUP_LABELS = {
     "district": _l("All district points"),
@@ -50,47 +51,18 @@ GROUP_LABELS = {
 }
 
 
-def _actor() -> Actor:
-    actor = current_actor()
-    if actor is None:
-        abort(401)
-    return actor
-
-
-def _may_book(actor: Actor) -> bool:
-    return actor.is_system_admin or any(r == Role.SECRETARY for r, _p in actor.roles)
-
-
-def _points() -> list[BridgePoint]:
-    return list(db().scalars(select(BridgePoint).options(selectinload(BridgePoint.unit)).order_by(BridgePoint.name)))
-
-
-def _monday(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
-
-
-def _day_arg(name: str = "date") -> dt.date:
-    raw = request.args.get(name)
-    if raw:
-        try:
-            return parse_date(raw, name)
-        except MeetingsError:
-            abort(400)
-    return dt.datetime.now(runtime_of().settings.tz).date()
-
-
-def _local_range(first: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
-    tz = runtime_of().settings.tz
-    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
-    return start, start + dt.timedelta(days=days)
+@bp.errorhandler(PermissionDenied)
+def _refused(_exc: PermissionDenied) -> Any:
+    """An operation refused the actor: answer with the console's own 403 page (the request then rolls back)."""
+    return current_app.handle_http_exception(Forbidden())
 
 
 @bp.route("/meetings")
 @login_required
 def board() -> Any:
     """All points × the days of a week: who holds which point when."""
-    monday = _monday(_day_arg("week"))
-    start, end = _local_range(monday, 7)
+    monday = monday_of(day_arg("week"))
+    start, end = local_range(monday, 7)
     meetings = visible_meetings(db(), start, end)
     tz = runtime_of().settings.tz
     days = [monday + dt.timedelta(days=i) for i in range(7)]
@@ -103,44 +75,14 @@ def board() -> Any:
             grid.setdefault((mp.point_id, day), []).append(meeting)
     return render_template(
         "meetings_board.html",
-        points=[p for p in _points() if p.is_active],
+        points=[p for p in all_points() if p.is_active],
         days=days,
         grid=grid,
         meetings=meetings,
         monday=monday,
         prev_week=monday - dt.timedelta(days=7),
         next_week=monday + dt.timedelta(days=7),
-        may_book=_may_book(_actor()),
-    )
-
-
-@bp.route("/points/<int:point_id>/calendar")
-@login_required
-def point_calendar(point_id: int) -> Any:
-    point = db().get(BridgePoint, point_id)
-    if point is None:
-        abort(404)
-    view = "day" if request.args.get("view") == "day" else "week"
-    day = _day_arg()
-    first = day if view == "day" else _monday(day)
-    count = 1 if view == "day" else 7
-    start, end = _local_range(first, count)
-    meetings = [m for m in visible_meetings(db(), start, end, point_id=point.id) if not m.is_cancelled]
-    cancelled = [m for m in visible_meetings(db(), start, end, point_id=point.id) if m.is_cancelled]
-    tz = runtime_of().settings.tz
-    days = [first + dt.timedelta(days=i) for i in range(count)]
-    by_day = {d: [m for m in meetings if m.starts_at.astimezone(tz).date() == d] for d in days}
-    step = dt.timedelta(days=count)
-    return render_template(
-        "point_calendar.html",
-        point=point,
-        view=view,
-        days=days,
-        by_day=by_day,
-        cancelled=cancelled,
-        prev=first - step,
-        next=first + step,
-        day=day,
+        may_book=can_book(signed_in_actor()),
     )
 
 
@@ -155,15 +97,13 @@ def _meeting(meeting_id: int) -> Meeting:
 @login_required
 def meeting_detail(meeting_id: int) -> Any:
     meeting = _meeting(meeting_id)
-    actor = _actor()
-    runtime = runtime_of()
-    may_book = _may_book(actor)
+    actor = signed_in_actor()
+    may_see_links = can_see_links(actor)
     links: list[tuple[str, str, str]] = []  # (who, role, link)
     link_error = None
-    if may_book and not meeting.is_cancelled:
+    if may_see_links and not meeting.is_cancelled:
         try:
-            for r in invitations.recipients(meeting) + _contactless(meeting):
-                links.append((r.name or r.email, r.role, join_link(runtime.meeting_env.jitsi, meeting, r.who)))
+            links = invitations.meeting_links(actor, runtime_of().meeting_env, meeting)
         except ValueError as exc:
             link_error = str(exc)
     attendance = point_attendance(meeting)
@@ -176,38 +116,18 @@ def meeting_detail(meeting_id: int) -> Any:
         people=people,
         links=links,
         link_error=link_error,
-        may_book=may_book,
+        may_see_links=may_see_links,
+        may_change=can_change(actor, meeting),
         siblings=siblings,
         attended_count=sum(a.attended for a in attendance),
     )
-
-
-def _contactless(meeting: Meeting) -> list[invitations.Recipient]:
-    """Points without a contact mailbox still need their link (the secretary passes it on)."""
-    from meetings.jitsi import point_participant
-
-    return [
-        invitations.Recipient("", mp.point.name, point_participant(meeting, mp.point), "point")
-        for mp in meeting.points
-        if not mp.point.contact_email
-    ]
 
 
 @bp.route("/meetings/<int:meeting_id>.ics")
 @login_required
 def meeting_ics(meeting_id: int) -> Any:
     meeting = _meeting(meeting_id)
-    if not _may_book(_actor()):
-        abort(403)
-    env = runtime_of().meeting_env
-    r = invitations.Recipient(
-        meeting.organiser_email,
-        meeting.organiser_name,
-        person_participant(meeting, meeting.organiser_email or "organiser@invalid", meeting.organiser_name),
-        "organiser",
-    )
-    occurrences = list(meeting.series.occurrences) if meeting.series is not None else [meeting]
-    text = invitations.series_calendar(occurrences, env, r)
+    text = invitations.organiser_calendar(signed_in_actor(), runtime_of().meeting_env, meeting)
     return Response(
         text,
         mimetype="text/calendar",
@@ -218,7 +138,7 @@ def meeting_ics(meeting_id: int) -> Any:
 def _form_context(form: Any, error: str | None = None, conflicts: list[Any] | None = None) -> dict[str, Any]:
     units = list(db().scalars(select(Unit).where(Unit.id.in_(select(BridgePoint.unit_id))).order_by(Unit.name)))
     return {
-        "points": [p for p in _points() if p.is_active],
+        "points": [p for p in all_points() if p.is_active],
         "groups": {key: GROUP_LABELS.get(key, key) for key in POINT_GROUPS},
         "units": units,
         "form": form,
@@ -243,8 +163,8 @@ def _form_data() -> dict[str, Any]:
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @login_required
 def new_meeting() -> Any:
-    actor = _actor()
-    if not _may_book(actor):
+    actor = signed_in_actor()
+    if not can_book(actor):  # the form is only for those who may book somewhere; book_meeting checks the host
         abort(403)
     if request.method == "GET":
         return render_template("meeting_new.html", **_form_context(request.args))
@@ -252,8 +172,6 @@ def new_meeting() -> Any:
     try:
         draft = draft_from(db(), runtime.meeting_env, _form_data(), organiser=(actor.name, _actor_email(actor)))
         created = book_meeting(db(), actor, runtime.meeting_env, draft)
-    except PermissionDenied:
-        abort(403)
     except MeetingConflict as exc:
         return render_template(
             "meeting_new.html", **_form_context(request.form, _("Some bridge points are busy."), exc.conflicts)
@@ -277,14 +195,13 @@ def _actor_email(actor: Actor) -> str:
 @login_required
 def change(meeting_id: int) -> Any:
     meeting = _meeting(meeting_id)
-    actor = _actor()
     runtime = runtime_of()
     data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "scope") and v != ""}
     try:
         changes = changes_from(db(), runtime.meeting_env, data, meeting.starts_at)
-        change_meeting(db(), actor, runtime.meeting_env, meeting, changes, scope=request.form.get("scope", "one"))
-    except PermissionDenied:
-        abort(403)
+        change_meeting(
+            db(), signed_in_actor(), runtime.meeting_env, meeting, changes, scope=request.form.get("scope", "one")
+        )
     except MeetingsError as exc:
         db().rollback()  # a series change may have touched some occurrences before the refusal: keep none
         flash(str(exc), "error")
@@ -303,14 +220,12 @@ def cancel(meeting_id: int) -> Any:
     try:
         cancel_meeting(
             db(),
-            _actor(),
+            signed_in_actor(),
             runtime_of().meeting_env,
             meeting,
             scope=request.form.get("scope", "one"),
             reason=request.form.get("reason", ""),
         )
-    except PermissionDenied:
-        abort(403)
     except MeetingsError as exc:
         db().rollback()
         flash(str(exc), "error")
@@ -322,10 +237,12 @@ def cancel(meeting_id: int) -> Any:
 @bp.route("/meetings/find-time", methods=["GET", "POST"])
 @login_required
 def find_time() -> Any:
-    if not _may_book(_actor()):
+    actor = signed_in_actor()
+    if not can_find_time(actor):  # the form is only for those who may search; find_free_slots checks again
         abort(403)
     slots = None
     error = None
+    chosen: list[int] = []
     form: Any = request.form if request.method == "POST" else request.args
     if request.method == "POST":
         try:
@@ -337,6 +254,7 @@ def find_time() -> Any:
             first, last = parse_search_range(form.get("from"), form.get("to"))
             slots = find_free_slots(
                 db(),
+                actor,
                 runtime_of().meeting_env,
                 ids,
                 dt.timedelta(minutes=minutes),
@@ -349,69 +267,7 @@ def find_time() -> Any:
             chosen = ids
         except MeetingsError as exc:
             error = str(exc)
-            chosen = []
-    else:
-        chosen = []
     return render_template("find_time.html", slots=slots, chosen=chosen, **_form_context(form, error))
-
-
-@bp.route("/points", methods=["GET", "POST"])
-@login_required
-def points() -> Any:
-    actor = _actor()
-    error = None
-    if request.method == "POST":
-        try:
-            unit = db().get(Unit, request.form.get("unit_id", type=int) or 0)
-            if unit is None:
-                raise MeetingsError("unit: choose the unit the point belongs to")
-            create_bridge_point(
-                db(),
-                actor,
-                name=request.form.get("name", ""),
-                unit=unit,
-                location=request.form.get("location", ""),
-                capacity=request.form.get("capacity", type=int) or 0,
-                contact_email=request.form.get("contact_email", ""),
-                equipment=request.form.get("equipment", ""),
-            )
-        except PermissionDenied:
-            abort(403)
-        except MeetingsError as exc:
-            error = str(exc)
-        else:
-            flash(_("Bridge point added."), "success")
-            return redirect(url_for("meetings.points"))
-    admin_units = [u for u in db().scalars(visible_units(actor)) if actor.can(Role.UNIT_ADMIN, u)]
-    return render_template("points.html", points=_points(), admin_units=admin_units, error=error, form=request.form), (
-        422 if error else 200
-    )
-
-
-@bp.route("/points/<int:point_id>", methods=["POST"])
-@login_required
-def point_update(point_id: int) -> Any:
-    point = db().get(BridgePoint, point_id)
-    if point is None:
-        abort(404)
-    try:
-        update_bridge_point(
-            db(),
-            _actor(),
-            point,
-            location=request.form.get("location", point.location),
-            contact_email=request.form.get("contact_email", point.contact_email),
-            capacity=request.form.get("capacity", type=int) if request.form.get("capacity") else point.capacity,
-            equipment=request.form.get("equipment", point.equipment),
-            is_active=request.form.get("is_active") == "yes",
-        )
-    except PermissionDenied:
-        abort(403)
-    except MeetingsError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(_("Bridge point saved."), "success")
-    return redirect(url_for("meetings.points"))
 
 
 # -- Jitsi event-sync -------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Imports every model module so ``Base.metadata`` is complete (migrations, tests, create_all)."""
 
 from audit import models as audit_models
-from core import changelog, lease, outbox
+from core import changelog, lease, outbox, tasks
 from meetings import models as meetings_models
 from provisioning import models as provisioning_models
 
-__all__ = ["audit_models", "changelog", "lease", "meetings_models", "outbox", "provisioning_models"]
+__all__ = ["audit_models", "changelog", "lease", "meetings_models", "outbox", "provisioning_models", "tasks"]

@@ -10,13 +10,14 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from admin_app import db, runtime_of
 from admin_app.auth import current_actor, login_required
-from audit import exports
-from audit.access import can_read_reports, definitions_from
+from admin_app.context import db, runtime_of
+from audit import exports, report_tasks
+from audit.definitions import definitions_from
 from audit.exports import FORMATS, export_name
 from audit.models import MonthlyReport
-from audit.report import Definitions, ReportError, generate, parse_month, previous_month, trend
+from audit.permissions import can_read_reports
+from audit.report import Definitions, ReportError, parse_month, previous_month, trend
 from core.actors import Actor
 
 bp = Blueprint("reports", __name__)
@@ -49,9 +50,9 @@ def report_list() -> Any:
         except ReportError as exc:
             flash(str(exc), "error")
             return redirect(url_for("reports.report_list"))
-        report = generate(db(), actor, month, definitions())
-        flash(_("Report for %(month)s generated (version %(v)d).", month=month, v=report.version), "success")
-        return redirect(url_for("reports.report_detail", report_id=report.id))
+        task = report_tasks.queue_report(db(), actor, month)
+        # Built by a background worker; the task's page follows it and then opens the new version.
+        return redirect(url_for("tasks.task_page", task_id=task.id))
     reports = (
         db()
         .execute(

@@ -1,4 +1,5 @@
-"""What the web app, the CLI and the scheduler share: settings, engine, session factory, directory.
+"""The composition root the web app, the CLI, the scheduler and the task worker share: settings, engine,
+the transaction boundary with its appliers, the directory, mail, the task worker and its handlers.
 
 Built lazily: constructing a :class:`Runtime` opens no connection and binds to nothing.
 """
@@ -14,11 +15,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings, ensure_secret_file, parse_holidays, parse_working_hours
-from core.db import make_engine, make_session_factory, unit_of_work
-from core.outbox import SendResult, SmtpConfig, send_pending
+from core.boundary import Boundary
+from core.db import make_engine, make_session_factory
+from core.outbox import MailJob, SendResult, SmtpConfig, send_pending
+from core.tasks import Worker
+from meetings.env import MeetingEnv
 from meetings.jitsi import JitsiConfig
-from meetings.operations import MeetingEnv
 from provisioning.directory import Directory, DirectoryConfig, DirectoryError
+from provisioning.models import DirectoryJob
+from provisioning.operations import MailboxPolicy
 from provisioning.signin import ThrottlePolicy
 from provisioning.sync import SyncResult, apply_pending
 
@@ -60,10 +65,62 @@ class Runtime:
             self.settings.login_max_failures, dt.timedelta(minutes=self.settings.login_lockout_minutes)
         )
 
+    @cached_property
+    def boundary(self) -> Boundary:
+        """Commits units of work, then applies the directory jobs and mail each one recorded."""
+        return Boundary(
+            lambda: self.session_factory,
+            {
+                DirectoryJob: lambda ids, progress: self.sync_directory(progress, ids=ids),
+                MailJob: lambda ids, _progress: self.send_mail(ids=ids),
+            },
+        )
+
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        with unit_of_work(self.session_factory) as session:
+    def unit_of_work(self, origin: str = "") -> Iterator[Session]:
+        """One transaction through the boundary: commit, then apply what it recorded."""
+        with self.boundary.unit(origin) as session:
             yield session
+
+    @cached_property
+    def mailbox_policy(self) -> MailboxPolicy:
+        s = self.settings
+        return MailboxPolicy(
+            default_domain=s.mail_domain,
+            address_policy=s.address_policy,
+            default_quota_mb=s.default_quota_mb,
+            password_min_length=s.password_min_length,
+            secret_key=self.secret_key,
+        )
+
+    @cached_property
+    def side_session_factory(self) -> sessionmaker[Session]:
+        """Sessions for heartbeats and progress: on SQLite they give up at once if the database is busy."""
+        url = self.settings.effective_database_url
+        if self._engine is not None or not url.startswith("sqlite"):
+            return self.session_factory
+        return make_session_factory(make_engine(url, connect_args={"timeout": 0.2}))
+
+    def task_worker(self, name: str) -> Worker:
+        """A worker for the background tasks (imports…); handlers are wired in :mod:`admin_app.tasks`."""
+        import datetime as dt
+
+        from admin_app.tasks import handlers
+        from audit.definitions import definitions_from
+
+        return Worker(
+            self.boundary,
+            handlers(self.mailbox_policy, definitions_from(self.settings)),
+            name=name,
+            timeout=dt.timedelta(seconds=self.settings.task_timeout_seconds),
+            resume=self.apply_origin,
+            side_factory=lambda: self.side_session_factory,
+        )
+
+    def apply_origin(self, origin: str, progress: Callable[[int, int], None] | None = None) -> None:
+        """Apply what a task recorded and committed but had not applied when its worker stopped."""
+        self.sync_directory(progress, origin=origin)
+        self.send_mail(origin=origin)
 
     @cached_property
     def jitsi_app_secret(self) -> str:
@@ -97,12 +154,20 @@ class Runtime:
         s = self.settings
         return SmtpConfig(s.smtp_host, s.smtp_port, s.mail_from, f"congvu – {s.province_name}")
 
-    def send_mail(self) -> SendResult:
-        """Send queued mail now; an unreachable SMTP server leaves it queued for the scheduler's retry."""
-        return send_pending(self.session_factory, self.smtp_config)
+    def send_mail(self, *, ids: list[int] | None = None, origin: str | None = None) -> SendResult:
+        """Send mail now: these ids, this origin's, or the due backlog. An unreachable SMTP server leaves it
+        queued for the scheduler's retry."""
+        return send_pending(self.session_factory, self.smtp_config, ids=ids, origin=origin)
 
-    def sync_directory(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
-        """Apply pending directory jobs now; a directory that is down leaves them pending."""
+    def sync_directory(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        ids: list[int] | None = None,
+        origin: str | None = None,
+    ) -> SyncResult:
+        """Apply directory jobs now: these ids, this origin's, or the due backlog. A directory that is down
+        leaves them pending."""
         try:
             return apply_pending(
                 self.session_factory,
@@ -111,6 +176,8 @@ class Runtime:
                 self.secret_key,
                 default_domain=self.settings.mail_domain,
                 progress=progress,
+                ids=ids,
+                origin=origin,
             )
         except DirectoryError as exc:
             log.warning("directory sync stopped: %s", exc)

@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, or_, select
 
-from admin_app import db, runtime_of
 from admin_app.auth import current_actor, login_required
+from admin_app.context import db, runtime_of
 from core.actors import SYSTEM, Actor, PermissionDenied
 from core.changelog import ChangeEntry
 from meetings.models import BridgePoint, Meeting
@@ -117,7 +117,18 @@ def staff_detail(staff_id: int) -> Any:
         abort(403)
     if person is None:
         abort(404)
-    return render_template("staff_detail.html", person=person, can_admin=actor.can(Role.UNIT_ADMIN, person.unit))
+    return render_template("staff_detail.html", person=person, **staff_page_context(actor, person))
+
+
+def staff_page_context(actor: Actor, person: Staff) -> dict[str, Any]:
+    """What a mailbox's page needs besides the person: may the actor change it, and where it may move."""
+    can_admin = actor.can(Role.UNIT_ADMIN, person.unit)
+    targets = []
+    if can_admin:
+        targets = [
+            u for u in db().scalars(visible_units(actor)) if u.id != person.unit_id and actor.can(Role.UNIT_ADMIN, u)
+        ]
+    return {"can_admin": can_admin, "move_targets": targets}
 
 
 def _parse_day(raw: str | None) -> dt.date | None:

@@ -20,8 +20,10 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit import logs
+from audit.logfiles import LogFileError, file_identity, file_reference_time, read_blocks
 from audit.models import LastSeen, LogSource, UnknownAddressDay, UsageDay
+from audit.parsing import LogParser
+from audit.tally import COUNTERS, DailyTally
 from core.db import unit_of_work, utcnow
 from provisioning.models import MailAlias, Staff
 
@@ -114,13 +116,13 @@ def _upsert_last_seen(session: Session, rows: list[dict[str, object]]) -> None:
         session.execute(stmt, rows[start : start + 10000])
 
 
-def store_tally(session: Session, tally: logs.DailyTally, book: dict[str, int]) -> None:
+def store_tally(session: Session, tally: DailyTally, book: dict[str, int]) -> None:
     """Add a tally's counters to the tables: known addresses per staff, the rest per address."""
     known: list[dict[str, object]] = []
     unknown: list[dict[str, object]] = []
     login_fields = ("imap_logins", "pop3_logins", "webmail_logins", "smtp_logins")
-    login_idx = [logs.COUNTERS.index(f) for f in login_fields]
-    failed_idx = logs.COUNTERS.index("failed_logins")
+    login_idx = [COUNTERS.index(f) for f in login_fields]
+    failed_idx = COUNTERS.index("failed_logins")
     for (address, day), counts in tally.days.items():
         staff_id = book.get(address)
         if staff_id is None:
@@ -133,17 +135,17 @@ def store_tally(session: Session, tally: logs.DailyTally, book: dict[str, int]) 
                 }
             )
         else:
-            known.append({"staff_id": staff_id, "day": day, **dict(zip(logs.COUNTERS, counts, strict=True))})
+            known.append({"staff_id": staff_id, "day": day, **dict(zip(COUNTERS, counts, strict=True))})
     # Two addresses of one person (an alias and the primary) on one day: merge before the upsert.
     merged: dict[tuple[object, object], dict[str, object]] = {}
     for row in known:
         key = (row["staff_id"], row["day"])
         if key in merged:
-            for name in logs.COUNTERS:
+            for name in COUNTERS:
                 merged[key][name] = int(merged[key][name]) + int(row[name])  # type: ignore[call-overload]
         else:
             merged[key] = row
-    _upsert(session, UsageDay.__table__, ["staff_id", "day"], list(merged.values()), logs.COUNTERS)  # type: ignore[arg-type]
+    _upsert(session, UsageDay.__table__, ["staff_id", "day"], list(merged.values()), COUNTERS)  # type: ignore[arg-type]
     _upsert(session, UnknownAddressDay.__table__, ["address", "day"], unknown, ("logins", "failed_logins"))  # type: ignore[arg-type]
     seen: dict[tuple[int, str], dt.datetime] = {}
     for (address, channel), at in tally.last_seen.items():
@@ -165,7 +167,7 @@ def ingest_file(
     """Read ``path`` (plain or gzip) from where it was left, adding its events to the usage tables."""
     path = Path(path)
     result = IngestResult(str(path))
-    identity = logs.file_identity(path)
+    identity = file_identity(path)
     if not identity:
         result.skipped = True
         return result
@@ -177,14 +179,14 @@ def ingest_file(
     result.resumed_at = offset
     try:
         blocks, where = _blocks_from(path, offset)
-    except logs.LogFileError:  # truncated below the offset, or rewritten under the same first line
+    except LogFileError:  # truncated below the offset, or rewritten under the same first line
         log.warning(
             "%s: the offset %s read before does not fit this file any more; reading it from the start", path, offset
         )
         result.resumed_at = 0
         blocks, where = _blocks_from(path, 0)
-    parser = logs.LogParser(tz=tz, reference=logs.file_reference_time(path, tz))
-    tally = logs.DailyTally(tz)
+    parser = LogParser(tz=tz, reference=file_reference_time(path, tz))
+    tally = DailyTally(tz)
     committed = {"lines": 0, "events": 0, "malformed": 0}
 
     def commit(position: int) -> None:
@@ -216,7 +218,7 @@ def ingest_file(
         if pending >= chunk_lines:
             # The blocks handed out so far are all in the tally: store them with the offset after them.
             commit(where())
-            tally = logs.DailyTally(tz)
+            tally = DailyTally(tz)
             pending = 0
     if pending:
         commit(where())
@@ -229,7 +231,7 @@ def ingest_file(
 
 def _blocks_from(path: Path, offset: int) -> tuple[Iterator[str], Callable[[], int]]:
     """``read_blocks`` with its first block already read, so a bad offset raises here, not mid-loop."""
-    blocks, where = logs.read_blocks(path, offset)
+    blocks, where = read_blocks(path, offset)
     first = next(iter(blocks), None)
     return itertools.chain([] if first is None else [first], blocks), where
 

@@ -16,17 +16,18 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from audit.mailbox_figures import MEASURES, enabled_in, subtree_totals, unit_figures, usage_by_mailbox, with_shares
+from audit.meeting_figures import meeting_figures
 from audit.models import MonthlyReport, UnknownAddressDay, UsageDay
+from audit.permissions import can_read_reports
 from core import changelog
-from core.actors import Actor
+from core.actors import Actor, PermissionDenied
 from meetings.availability import working_days
-from meetings.models import Attendance, BridgePoint, Meeting, MeetingPoint
-from provisioning.models import AccountKind, AccountStatus, Staff, StaffStatusChange, Unit
+from provisioning.models import Unit
 
-MEASURES = ("counted", "active", "regular", "engaged")
 CHANNELS = ("imap", "pop3", "webmail", "smtp")
 HOTSPOTS = 20
 
@@ -82,110 +83,6 @@ def _local_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
 
 
-def _enabled_in(
-    session: Session, start: dt.datetime, end: dt.datetime
-) -> tuple[dict[int, tuple[int, str, str, str]], dict[int, tuple[int, str, str, str]]]:
-    """Mailboxes enabled at any time in [start, end): (personal, others) as id → (unit id, kind, email, name).
-
-    A mailbox exists from its creation; its status follows the recorded status changes. It counts when an
-    active stretch overlaps the month: active at the start, or becoming active during it.
-    """
-    rows = session.execute(
-        select(Staff.id, Staff.unit_id, Staff.kind, Staff.email, Staff.full_name, Staff.status, Staff.created_at).where(
-            Staff.created_at < end
-        )
-    ).all()
-    changes: dict[int, list[tuple[dt.datetime, str]]] = {}
-    for staff_id, status, at in session.execute(
-        select(StaffStatusChange.staff_id, StaffStatusChange.status, StaffStatusChange.changed_at)
-        .where(StaffStatusChange.changed_at < end)
-        .order_by(StaffStatusChange.staff_id, StaffStatusChange.changed_at)
-    ):
-        changes.setdefault(staff_id, []).append((at, status))
-    personal: dict[int, tuple[int, str, str, str]] = {}
-    others: dict[int, tuple[int, str, str, str]] = {}
-    for staff_id, unit_id, kind, email, name, status, created in rows:
-        history = changes.get(staff_id)
-        if history is None:
-            # No recorded change before the month's end: the status it was created with (active), unless the
-            # current status was set without a record (older data) and says otherwise.
-            enabled = status == AccountStatus.ACTIVE or created >= start
-        else:
-            state_at_start = AccountStatus.ACTIVE
-            for at, new in history:
-                if at < start:
-                    state_at_start = new
-            enabled = state_at_start == AccountStatus.ACTIVE or any(
-                start <= at and new == AccountStatus.ACTIVE for at, new in history
-            )
-        if enabled:
-            (personal if kind == AccountKind.PERSONAL else others)[staff_id] = (unit_id, kind, email, name)
-    return personal, others
-
-
-def _usage(session: Session, first: dt.date, last: dt.date, work: list[dt.date]) -> dict[int, tuple[int, ...]]:
-    """Per mailbox: (active, working days active, sent messages, imap, pop3, webmail, smtp logins, failed)."""
-    any_login = UsageDay.imap_logins + UsageDay.pop3_logins + UsageDay.webmail_logins + UsageDay.smtp_logins
-    active_work_day = case((and_(UsageDay.day.in_(work), any_login > 0), UsageDay.day), else_=None)
-    query = (
-        select(
-            UsageDay.staff_id,
-            func.sum(any_login),
-            func.count(func.distinct(active_work_day)),
-            func.sum(UsageDay.sent_messages),
-            func.sum(UsageDay.imap_logins),
-            func.sum(UsageDay.pop3_logins),
-            func.sum(UsageDay.webmail_logins),
-            func.sum(UsageDay.smtp_logins),
-            func.sum(UsageDay.failed_logins),
-        )
-        .where(UsageDay.day >= first, UsageDay.day <= last)
-        .group_by(UsageDay.staff_id)
-    )
-    return {row[0]: tuple(int(v or 0) for v in row[1:]) for row in session.execute(query)}
-
-
-def _figures(
-    personal: dict[int, tuple[int, str, str, str]], usage: dict[int, tuple[int, ...]], regular_days: int
-) -> dict[int, dict[str, int]]:
-    """Per unit (direct members only): counted, active, regular, engaged."""
-    per_unit: dict[int, dict[str, int]] = {}
-    for staff_id, (unit_id, _kind, _email, _name) in personal.items():
-        row = per_unit.setdefault(unit_id, dict.fromkeys(MEASURES, 0))
-        row["counted"] += 1
-        use = usage.get(staff_id)
-        if use is None:
-            continue
-        logins, work_days, sent = use[0], use[1], use[2]
-        if logins > 0:
-            row["active"] += 1
-        if work_days >= regular_days:
-            row["regular"] += 1
-        if sent > 0:
-            row["engaged"] += 1
-    return per_unit
-
-
-def _with_shares(counts: dict[str, int]) -> dict[str, Any]:
-    out: dict[str, Any] = dict(counts)
-    counted = counts.get("counted", 0)
-    for measure in MEASURES[1:]:
-        out[f"{measure}_share"] = round(counts.get(measure, 0) / counted, 4) if counted else None
-    return out
-
-
-def _subtree_totals(
-    units: list[tuple[int, int | None, str]], direct: dict[int, dict[str, int]]
-) -> dict[int, dict[str, int]]:
-    """Direct figures summed up the tree (deepest first): each unit's row covers its whole subtree."""
-    totals = {uid: dict(direct.get(uid, dict.fromkeys(MEASURES, 0))) for uid, _p, _path in units}
-    for uid, parent, _path in sorted(units, key=lambda u: -u[2].count("/")):
-        if parent is not None and parent in totals:
-            for key, value in totals[uid].items():
-                totals[parent][key] = totals[parent].get(key, 0) + value
-    return totals
-
-
 def build_report(session: Session, month: str, definitions: Definitions) -> dict[str, Any]:
     """Compute the whole report for ``month`` (YYYY-MM) from the usage tables and the meetings."""
     month = parse_month(month)
@@ -194,27 +91,27 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
     start, end = _local_midnight(first, tz), _local_midnight(last + dt.timedelta(days=1), tz)
     work = working_days(first, last, definitions.holidays)
 
-    personal, others = _enabled_in(session, start, end)
-    usage = _usage(session, first, last, work)
-    direct = _figures(personal, usage, definitions.regular_days)
+    personal, others = enabled_in(session, start, end)
+    usage = usage_by_mailbox(session, first, last, work)
+    direct = unit_figures(personal, usage, definitions.regular_days)
 
     prev = previous_month(month)
     p_first, p_last = month_bounds(prev)
     p_start, p_end = _local_midnight(p_first, tz), _local_midnight(p_last + dt.timedelta(days=1), tz)
-    p_personal, _ = _enabled_in(session, p_start, p_end)
-    p_usage = _usage(session, p_first, p_last, working_days(p_first, p_last, definitions.holidays))
-    p_direct = _figures(p_personal, p_usage, definitions.regular_days)
+    p_personal, _ = enabled_in(session, p_start, p_end)
+    p_usage = usage_by_mailbox(session, p_first, p_last, working_days(p_first, p_last, definitions.holidays))
+    p_direct = unit_figures(p_personal, p_usage, definitions.regular_days)
 
     units = session.execute(select(Unit.id, Unit.parent_id, Unit.path, Unit.code, Unit.name, Unit.kind)).all()
     tree = [(u.id, u.parent_id, u.path) for u in units]
-    totals = _subtree_totals(tree, direct)
-    p_totals = _subtree_totals(tree, p_direct)
-    meetings = _meetings(session, start, end, tree)
+    totals = subtree_totals(tree, direct)
+    p_totals = subtree_totals(tree, p_direct)
+    meetings = meeting_figures(session, start, end, tree)
 
     rows = []
     for u in sorted(units, key=lambda u: u.path):
-        figures = _with_shares(totals[u.id])
-        before = _with_shares(p_totals[u.id])
+        figures = with_shares(totals[u.id])
+        before = with_shares(p_totals[u.id])
         rows.append(
             {
                 "id": u.id,
@@ -223,7 +120,7 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
                 "kind": u.kind,
                 "parent_id": u.parent_id,
                 "depth": u.path.count("/") - 2,
-                "direct": _with_shares(direct.get(u.id, dict.fromkeys(MEASURES, 0))),
+                "direct": with_shares(direct.get(u.id, dict.fromkeys(MEASURES, 0))),
                 "subtree": figures,
                 "previous": before,
                 "change": {
@@ -240,8 +137,8 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
             }
         )
     roots = [r for r in rows if r["parent_id"] is None]
-    province = _with_shares({m: sum(r["subtree"][m] for r in roots) for m in MEASURES})
-    p_province = _with_shares({m: sum(r["previous"][m] for r in roots) for m in MEASURES})
+    province = with_shares({m: sum(r["subtree"][m] for r in roots) for m in MEASURES})
+    p_province = with_shares({m: sum(r["previous"][m] for r in roots) for m in MEASURES})
 
     channels: dict[str, dict[str, int]] = {c: {"logins": 0, "mailboxes": 0} for c in CHANNELS}
     for staff_id, use in usage.items():
@@ -307,60 +204,10 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
     }
 
 
-def _meetings(
-    session: Session, start: dt.datetime, end: dt.datetime, tree: list[tuple[int, int | None, str]]
-) -> dict[str, Any]:
-    """Meetings held in the month (not cancelled), planned and attended points, hours; per host unit's subtree."""
-    held = session.execute(
-        select(Meeting.id, Meeting.starts_at, Meeting.ends_at, BridgePoint.unit_id)
-        .join(BridgePoint, BridgePoint.id == Meeting.host_point_id)
-        .where(Meeting.starts_at >= start, Meeting.starts_at < end, Meeting.is_cancelled.is_(False))
-    ).all()
-    ids = [m.id for m in held]
-    planned: dict[int, int] = {}
-    attended: dict[int, int] = {}
-    for chunk in range(0, len(ids), 900):
-        part = ids[chunk : chunk + 900]
-        for mid, n in session.execute(
-            select(MeetingPoint.meeting_id, func.count())
-            .where(MeetingPoint.meeting_id.in_(part))
-            .group_by(MeetingPoint.meeting_id)
-        ):
-            planned[mid] = n
-        for mid, n in session.execute(
-            select(Attendance.meeting_id, func.count(func.distinct(Attendance.point_id)))
-            .where(Attendance.meeting_id.in_(part), Attendance.point_id.is_not(None))
-            .group_by(Attendance.meeting_id)
-        ):
-            attended[mid] = n
-    direct: dict[int, dict[str, float]] = {}
-    for m in held:
-        row = direct.setdefault(m.unit_id, {"held": 0, "planned_points": 0, "attended_points": 0, "hours": 0.0})
-        row["held"] += 1
-        row["planned_points"] += planned.get(m.id, 0)
-        row["attended_points"] += attended.get(m.id, 0)
-        row["hours"] += (m.ends_at - m.starts_at).total_seconds() / 3600
-    by_unit = {
-        uid: dict(direct.get(uid, {"held": 0, "planned_points": 0, "attended_points": 0, "hours": 0.0}))
-        for uid, _p, _x in tree
-    }
-    for uid, parent, _path in sorted(tree, key=lambda u: -u[2].count("/")):
-        if parent is not None and parent in by_unit:
-            for key, value in by_unit[uid].items():
-                by_unit[parent][key] += value
-    for row in by_unit.values():
-        row["hours"] = round(row["hours"], 2)
-    return {
-        "held": len(held),
-        "planned_points": sum(planned.values()),
-        "attended_points": sum(attended.values()),
-        "hours": round(sum((m.ends_at - m.starts_at).total_seconds() for m in held) / 3600, 2),
-        "by_unit": by_unit,
-    }
-
-
 def generate(session: Session, actor: Actor, month: str, definitions: Definitions) -> MonthlyReport:
     """Build the report and store it as a new version (earlier versions stay)."""
+    if not can_read_reports(actor):
+        raise PermissionDenied(f"{actor.name} may not generate the usage report")
     month = parse_month(month)
     data = build_report(session, month, definitions)
     version = (session.scalar(select(func.max(MonthlyReport.version)).where(MonthlyReport.month == month)) or 0) + 1

@@ -28,13 +28,15 @@ sys.path.insert(0, str(ROOT))
 from admin_app.migrate import upgrade  # noqa: E402
 from core.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from core.tabular import read_table  # noqa: E402
-from demo.data import _highlands_name, _kinh_name  # noqa: E402
+from demo.names import highlands_name as _highlands_name  # noqa: E402
+from demo.names import kinh_name as _kinh_name  # noqa: E402
 from provisioning.actors import SYSTEM  # noqa: E402
 from provisioning.directory import Directory, DirectoryConfig  # noqa: E402
 from provisioning.importing import apply  # noqa: E402
 from provisioning.operations import create_unit  # noqa: E402
 from provisioning.sync import apply_pending  # noqa: E402
-from services.supervisor import ServiceConfig, Services, free_port  # noqa: E402
+from services.common import ServiceConfig, free_port  # noqa: E402
+from services.supervisor import Services  # noqa: E402
 
 BASE = "dc=gialai,dc=gov,dc=vn"
 ADMIN = f"cn=admin,{BASE}"

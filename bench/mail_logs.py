@@ -1,4 +1,4 @@
-"""A realistic month of mail-server logs for N mailboxes (the generator lives in audit/simulate.py, which the
+"""A realistic month of mail-server logs for N mailboxes (the generator lives in demo/maillogs.py, which the
 demo uses too).
 
     .venv/bin/python bench/mail_logs.py --mailboxes 30000 --month 2026-10 --out DIR [--seed 1]
@@ -11,15 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from audit.simulate import (  # noqa: F401  (re-exported for the benchmarks and tests)
-    DOMAIN,
-    HOST,
-    WEBMAIL_IP,
-    draw_profiles,
-    main,
-    synthetic_addresses,
-    write_month,
-)
+from demo.maillines import DOMAIN, HOST, WEBMAIL_IP  # noqa: F401  (re-exported for the benchmarks and tests)
+from demo.maillogs import draw_profiles, main, synthetic_addresses, write_month  # noqa: F401
 
 if __name__ == "__main__":
     raise SystemExit(main())

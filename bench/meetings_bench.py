@@ -34,12 +34,14 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from admin_app.migrate import upgrade  # noqa: E402
+from core.actors import SYSTEM  # noqa: E402
 from core.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from meetings.availability import find_slots  # noqa: E402
+from meetings.env import MeetingEnv  # noqa: E402
 from meetings.jitsi import JitsiConfig, new_room_name  # noqa: E402
 from meetings.models import Meeting, MeetingPoint  # noqa: E402
-from meetings.operations import MeetingDraft, MeetingEnv, book_meeting, create_bridge_point  # noqa: E402
-from core.actors import SYSTEM  # noqa: E402
+from meetings.operations.bookings import MeetingDraft, book_meeting  # noqa: E402
+from meetings.operations.points import create_bridge_point  # noqa: E402
 from provisioning.models import UnitKind  # noqa: E402
 from provisioning.operations import create_unit  # noqa: E402
 

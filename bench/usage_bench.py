@@ -41,8 +41,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from admin_app.migrate import upgrade  # noqa: E402
 from audit.ingest import ingest_file  # noqa: E402
 from audit.report import Definitions, build_report  # noqa: E402
+from core.actors import SYSTEM  # noqa: E402
 from core.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
-from provisioning.actors import SYSTEM  # noqa: E402
 from provisioning.models import Staff, UnitKind  # noqa: E402
 from provisioning.operations import create_unit  # noqa: E402
 

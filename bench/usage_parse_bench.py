@@ -1,13 +1,16 @@
 """Usage-log parsing benchmark: congvu's parser against ``pflogsumm`` on the same Postfix log.
 
-    .venv/bin/python bench/usage_parse_bench.py [--mailboxes 30000] [--month 2026-10] [--dir DIR] [--regenerate]
+    .venv/bin/python bench/usage_parse_bench.py [--mailboxes 30000] [--month 2026-10] [--dovecot 2.3|2.4]
+        [--dir DIR] [--regenerate]
 
 Generates a month of logs for ``--mailboxes`` mailboxes with ``bench/mail_logs.py`` (or reuses them from
 ``--dir``), warms the page cache, then times, each in a process of its own and by the wall clock:
 
 * ``/usr/sbin/pflogsumm mail.log`` (Debian's; its report goes to /dev/null);
 * congvu's parser on the same ``mail.log``: ``read_blocks`` + ``LogParser.parse_blocks`` + ``DailyTally``,
-  that is everything ingestion does short of the database.
+  that is everything ingestion does short of the database;
+* the same on ``dovecot.log`` (written in Dovecot 2.3's words, or 2.4's with ``--dovecot 2.4``), which has
+  no pflogsumm to compare with: most of its lines are events.
 
 Prints lines, seconds and lines/s for both, the ratio (target: at least 4), and the parser's peak RSS
 (``resource.getrusage``) for the whole file and for its first half: memory must not grow with lines.
@@ -29,16 +32,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audit.logs import DEFAULT_TZ, DailyTally, LogParser, file_reference_time, read_blocks  # noqa: E402
+from audit.events import DEFAULT_TZ  # noqa: E402
+from audit.logfiles import file_reference_time, read_blocks  # noqa: E402
+from audit.parsing import LogParser  # noqa: E402
+from audit.tally import DailyTally  # noqa: E402
 
 PFLOGSUMM = "/usr/sbin/pflogsumm"
 
 
 def logs_dir(args: argparse.Namespace) -> Path:
     """The month's logs, generated unless the folder already holds them for these parameters."""
-    folder = args.dir or Path(tempfile.gettempdir()) / f"congvu-usage-bench-{args.mailboxes}-{args.month}-{args.seed}"
+    name = f"congvu-usage-bench-{args.mailboxes}-{args.month}-{args.seed}-dovecot{args.dovecot}"
+    folder = args.dir or Path(tempfile.gettempdir()) / name
     stamp = folder / "generated.json"
-    wanted = {"mailboxes": args.mailboxes, "month": args.month, "seed": args.seed}
+    wanted = {"mailboxes": args.mailboxes, "month": args.month, "seed": args.seed, "dovecot": args.dovecot}
     if not args.regenerate and stamp.exists() and json.loads(stamp.read_text())["parameters"] == wanted:
         return folder
     sys.path.insert(0, str(ROOT / "bench"))
@@ -47,7 +54,7 @@ def logs_dir(args: argparse.Namespace) -> Path:
     print(f"generating {args.mailboxes:,} mailboxes, {args.month}, in {folder} ...", flush=True)
     started = time.perf_counter()
     month = datetime.strptime(args.month, "%Y-%m").date()
-    counts = write_month(synthetic_addresses(args.mailboxes), month, folder, seed=args.seed)
+    counts = write_month(synthetic_addresses(args.mailboxes), month, folder, seed=args.seed, dovecot=args.dovecot)
     stamp.write_text(json.dumps({"parameters": wanted, "lines": counts}))
     print(f"  generated in {time.perf_counter() - started:.0f} s: {counts}", flush=True)
     return folder
@@ -95,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--mailboxes", type=int, default=30_000)
     cli.add_argument("--month", default="2026-10")
     cli.add_argument("--seed", type=int, default=1)
+    cli.add_argument("--dovecot", choices=("2.3", "2.4"), default="2.3", help="the wording of dovecot.log")
     cli.add_argument("--dir", type=Path)
     cli.add_argument("--regenerate", action="store_true")
     cli.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -104,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(parse_file(args.child, args.limit)))
         return 0
 
-    mail_log = logs_dir(args) / "mail.log"
+    folder = logs_dir(args)
+    mail_log = folder / "mail.log"
     size = mail_log.stat().st_size
     print(f"mail.log: {size / 2**20:,.0f} MiB")
     warm(mail_log)
@@ -134,6 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  events {full['events']:,}, malformed {full['malformed']:,}, tally rows {full['rows']:,}")
     print(f"ratio (congvu / pflogsumm lines per second): {parser_rate / pflogsumm_rate:.2f}  (target >= 4)")
+    dovecot_log = folder / "dovecot.log"
+    warm(dovecot_log)
+    dovecot, dovecot_seconds = run_parser(dovecot_log)
+    print(
+        f"dovecot.log ({args.dovecot}): {dovecot['lines']:,} lines, {dovecot_seconds:.2f} s, "
+        f"{dovecot['lines'] / dovecot_seconds:,.0f} lines/s; in the parser {dovecot['seconds']:.2f} s, "
+        f"{dovecot['events']:,} events, malformed {dovecot['malformed']:,}"
+    )
     print(
         f"peak RSS of the parser: first half ({half['lines']:,} lines) {half['max_rss_kib'] / 1024:,.0f} MiB, "
         f"whole file ({lines:,} lines) {full['max_rss_kib'] / 1024:,.0f} MiB"

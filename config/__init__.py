@@ -53,6 +53,7 @@ class Settings:
     login_lockout_minutes: int = 15
     scheduler_lease_seconds: int = 30
     directory_sync_seconds: int = 60
+    task_timeout_seconds: int = 300
     public_url: str = "http://127.0.0.1:5000"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
@@ -174,6 +175,7 @@ def validate(settings: Settings) -> Settings:
         "login_max_failures",
         "login_lockout_minutes",
         "scheduler_lease_seconds",
+        "task_timeout_seconds",
         "imap_port",
         "default_quota_mb",
         "password_min_length",

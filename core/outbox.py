@@ -21,9 +21,10 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 
-from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Text, select, update
+from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from core.boundary import Intent
 from core.db import Base, unit_of_work, utcnow
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,11 @@ class MailStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class MailJob(Base):
+class MailJob(Base, Intent):
     """One message to one recipient, waiting to be (or already) handed to the SMTP server."""
 
     __tablename__ = "mail_jobs"
+    intent_kind = "mail"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
         Index("ix_mail_jobs_due", "status", "next_attempt_at"),
@@ -115,7 +117,6 @@ def enqueue(
     if attachment is not None:
         job.attachment_name, job.attachment_type, job.attachment = attachment
     session.add(job)
-    session.info["mail_queued"] = True
     return job
 
 
@@ -172,21 +173,29 @@ def build_message(job: MailJob, config: SmtpConfig) -> Message:
     return msg
 
 
-def _claim(factory: sessionmaker[Session], now: dt.datetime, limit: int) -> list[int]:
+def _claim(
+    factory: sessionmaker[Session], now: dt.datetime, limit: int, only: list[int] | None, origin: str | None
+) -> list[int]:
     """Mark due jobs as being sent; a job stuck in 'sending' (a crashed worker) becomes due again later."""
     with unit_of_work(factory) as session:
         stale = now - CLAIM_TIMEOUT
-        ids = list(
-            session.scalars(
-                select(MailJob.id)
-                .where(
-                    ((MailJob.status == MailStatus.PENDING) & (MailJob.next_attempt_at <= now))
-                    | ((MailJob.status == MailStatus.SENDING) & (MailJob.next_attempt_at <= stale))
-                )
-                .order_by(MailJob.id)
-                .limit(limit)
+        query = (
+            select(MailJob.id)
+            .where(
+                ((MailJob.status == MailStatus.PENDING) & (MailJob.next_attempt_at <= now))
+                | ((MailJob.status == MailStatus.SENDING) & (MailJob.next_attempt_at <= stale))
             )
+            .order_by(MailJob.id)
         )
+        if origin is not None:
+            query = query.where(MailJob.origin == origin)
+        if only is None:
+            ids = list(session.scalars(query.limit(limit)))
+        else:
+            ids = []
+            for start in range(0, len(only), 500):
+                ids.extend(session.scalars(query.where(MailJob.id.in_(only[start : start + 500]))))
+            ids.sort()
         claimed: list[int] = []
         for job_id in ids:
             # Conditional update: of two workers, only one sees its row change.
@@ -204,11 +213,20 @@ def _claim(factory: sessionmaker[Session], now: dt.datetime, limit: int) -> list
         return claimed
 
 
-def send_pending(factory: sessionmaker[Session], config: SmtpConfig, *, limit: int = 500) -> SendResult:
-    """Send due messages over one SMTP connection. An unreachable server leaves them pending for later."""
+def send_pending(
+    factory: sessionmaker[Session],
+    config: SmtpConfig,
+    *,
+    limit: int = 500,
+    ids: list[int] | None = None,
+    origin: str | None = None,
+) -> SendResult:
+    """Send due messages over one SMTP connection. An unreachable server leaves them pending for later.
+
+    With ``ids`` (what one unit of work just recorded) or ``origin`` (one task's mail), only those."""
     result = SendResult()
     now = utcnow()
-    ids = _claim(factory, now, limit)
+    ids = _claim(factory, now, limit, ids, origin)
     if ids:
         try:
             smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
@@ -225,10 +243,11 @@ def send_pending(factory: sessionmaker[Session], config: SmtpConfig, *, limit: i
                 for job_id in ids:
                     _send_one(factory, smtp, config, job_id, result)
     with unit_of_work(factory) as session:
-        result.pending = len(
-            session.scalars(
-                select(MailJob.id).where(MailJob.status.in_([MailStatus.PENDING, MailStatus.SENDING]))
-            ).all()
+        result.pending = (
+            session.scalar(
+                select(func.count(MailJob.id)).where(MailJob.status.in_([MailStatus.PENDING, MailStatus.SENDING]))
+            )
+            or 0
         )
     return result
 

@@ -23,7 +23,12 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 class FileFormatError(ValueError):
-    """The file cannot be read as a table; the message names the line or sheet."""
+    """The file cannot be read as a table; the message names the line or sheet, ``reason`` says why in a
+    word (empty, no_sheet, not_xlsx, encoding, type) so an interface can word it in its own language."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ def read_csv(raw: IO[bytes]) -> Iterator[Row]:
     lines = _decode_lines(raw)
     first = next(lines, None)
     if first is None:
-        raise FileFormatError("the file is empty")
+        raise FileFormatError("the file is empty", "empty")
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(_chain([first], lines), delimiter=delimiter)
     header = [normalise_header(h) for h in next(reader)]
@@ -121,13 +126,15 @@ def read_xlsx(raw: IO[bytes]) -> Iterator[Row]:
     try:
         workbook = load_workbook(raw, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise FileFormatError(f"not a readable XLSX workbook: {exc}") from None
+        raise FileFormatError(f"not a readable XLSX workbook: {exc}", "not_xlsx") from None
     try:
+        if not workbook.worksheets:
+            raise FileFormatError("the workbook has no worksheet", "no_sheet")
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         first = next(rows, None)
         if first is None:
-            raise FileFormatError(f"sheet {sheet.title!r} is empty")
+            raise FileFormatError(f"sheet {sheet.title!r} is empty", "empty")
         header = [normalise_header(_cell_text(c)) for c in first]
         while header and not header[-1]:
             header.pop()
@@ -156,7 +163,7 @@ def read_table(path_or_file: Path | IO[bytes], filename: str | None = None) -> I
         elif name.endswith((".csv", ".txt")):
             yield from read_csv(handle)
         else:
-            raise FileFormatError(f"{filename or path_or_file}: use a .csv or .xlsx file")
+            raise FileFormatError(f"{filename or path_or_file}: use a .csv or .xlsx file", "type")
     finally:
         if isinstance(path_or_file, Path):
             handle.close()

@@ -12,14 +12,15 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from admin_app.runtime import Runtime
-from audit.access import definitions_from
+from audit.definitions import definitions_from
 from audit.ingest import ingest_file
 from audit.report import generate, previous_month
-from audit.simulate import write_month
 from core.actors import Actor
+from demo.maillogs import write_month
 from meetings.attendance import handle_event
 from meetings.models import BridgePoint
-from meetings.operations import MeetingDraft, book_meeting, points_of_group
+from meetings.operations.bookings import MeetingDraft, book_meeting
+from meetings.operations.points import points_of_group
 from meetings.recurrence import Recurrence
 from provisioning.models import AccountStatus, Staff
 

@@ -1,12 +1,11 @@
-"""A demo province modelled on Gia Lai: units, bridge points and staff with realistic names. Pure data.
+"""A demo province modelled on Gia Lai: its units and bridge points. Pure data.
 
-Deterministic for a seed. The 17 district-level units are Gia Lai's before the 2025 reorganisation; the
-share of Jrai and Bahnar names is higher in the districts where those peoples mostly live.
+The 17 district-level units are Gia Lai's before the 2025 reorganisation, each with some of its communes and
+wards and the share of Jrai and Bahnar names among its staff (``demo.staff`` draws the people).
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 
@@ -30,16 +29,6 @@ class BridgePointSpec:
     def contact_email(self, domain: str) -> str:
         """The point's functional mailbox (the technician on duty reads it): diemcau.<unit code>@domain."""
         return f"diemcau.{self.unit_code.lower()}@{domain}"
-
-
-@dataclass(frozen=True)
-class StaffSpec:
-    full_name: str
-    unit_code: str
-    title: str
-    staff_number: str
-    phone: str
-    kind: str
 
 
 ROOT = UnitSpec("GIALAI", "Ủy ban nhân dân tỉnh Gia Lai", "UBND tỉnh", "province", None)
@@ -143,142 +132,12 @@ DISTRICTS = (
     ("CHUPUH", "Huyện Chư Pưh", "H. Chư Pưh", ["Thị trấn Nhơn Hòa", "Xã Ia Hrú", "Xã Ia Le", "Xã Ia Phang"], 0.45),
 )
 
-KINH_FAMILY = (
-    ("Nguyễn", 32),
-    ("Trần", 11),
-    ("Lê", 9),
-    ("Phạm", 7),
-    ("Hoàng", 4),
-    ("Huỳnh", 4),
-    ("Phan", 4),
-    ("Vũ", 3),
-    ("Võ", 4),
-    ("Đặng", 2),
-    ("Bùi", 2),
-    ("Đỗ", 2),
-    ("Hồ", 2),
-    ("Ngô", 2),
-    ("Dương", 1),
-    ("Lý", 1),
-    ("Đinh", 1),
-    ("Đoàn", 1),
-    ("Trương", 1),
-    ("Lương", 1),
-    ("Mai", 1),
-    ("Tạ", 1),
-    ("Châu", 1),
-)
-MALE_MIDDLE = ("Văn", "Văn", "Đức", "Minh", "Hữu", "Quang", "Thanh", "Công", "Ngọc", "Xuân", "Đình", "Anh")
-FEMALE_MIDDLE = ("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Minh", "Kim", "Hồng", "Mỹ", "Phương")
-MALE_GIVEN = (
-    "An",
-    "Bình",
-    "Cường",
-    "Dũng",
-    "Đạt",
-    "Đức",
-    "Giang",
-    "Hải",
-    "Hiếu",
-    "Hòa",
-    "Hùng",
-    "Huy",
-    "Khánh",
-    "Khoa",
-    "Long",
-    "Lộc",
-    "Minh",
-    "Nam",
-    "Nghĩa",
-    "Phong",
-    "Phúc",
-    "Quân",
-    "Quang",
-    "Sơn",
-    "Tài",
-    "Tâm",
-    "Thắng",
-    "Thành",
-    "Thịnh",
-    "Toàn",
-    "Trung",
-    "Tuấn",
-    "Tùng",
-    "Việt",
-    "Vinh",
-    "Vũ",
-)
-FEMALE_GIVEN = (
-    "Anh",
-    "Châu",
-    "Chi",
-    "Diệp",
-    "Dung",
-    "Duyên",
-    "Giang",
-    "Hà",
-    "Hạnh",
-    "Hằng",
-    "Hiền",
-    "Hoa",
-    "Hương",
-    "Huyền",
-    "Lan",
-    "Liên",
-    "Linh",
-    "Loan",
-    "Mai",
-    "My",
-    "Nga",
-    "Ngân",
-    "Nhung",
-    "Oanh",
-    "Phương",
-    "Quyên",
-    "Tâm",
-    "Thảo",
-    "Thoa",
-    "Thủy",
-    "Trang",
-    "Trinh",
-    "Tuyết",
-    "Uyên",
-    "Vân",
-    "Yến",
-)
-# Jrai and Bahnar family names; "Rơ Châm", "Rơ Mah", "Rah Lan" are two-word family names.
-HIGHLANDS_FAMILY = ("Ksor", "Kpă", "Siu", "Nay", "Rơ Châm", "Rơ Mah", "Rah Lan", "Puih", "Rcom", "Đinh", "Hiao")
-HIGHLANDS_MALE = ("Blum", "Thuyên", "Phước", "Chung", "Nhứ", "Hyun", "Dơk", "Lăk", "Jư", "Bă", "Thăm", "Ui")
-HIGHLANDS_FEMALE = ("H'Yao", "H'Mai", "H'Loan", "H'Nia", "H'Bla", "Hloanh", "Nhí", "H'Lin", "H'Uyên")
-HIGHLANDS_MALE_PREFIX = ("Y", "A", "", "")
 
-LEAD_TITLES = ("Giám đốc", "Phó Giám đốc", "Phó Giám đốc", "Chánh Văn phòng")
-DISTRICT_LEAD_TITLES = ("Chủ tịch UBND", "Phó Chủ tịch UBND", "Phó Chủ tịch UBND", "Chánh Văn phòng HĐND-UBND")
-COMMUNE_LEAD_TITLES = ("Chủ tịch UBND xã", "Phó Chủ tịch UBND xã")
-STAFF_TITLES = (
-    ("Chuyên viên", 55),
-    ("Trưởng phòng", 8),
-    ("Phó Trưởng phòng", 10),
-    ("Chuyên viên chính", 12),
-    ("Kế toán", 4),
-    ("Văn thư", 3),
-    ("Cán sự", 5),
-    ("Thanh tra viên", 3),
-)
-COMMUNE_TITLES = (
-    ("Công chức Văn phòng - Thống kê", 30),
-    ("Công chức Tư pháp - Hộ tịch", 20),
-    ("Công chức Địa chính - Xây dựng", 20),
-    ("Công chức Tài chính - Kế toán", 15),
-    ("Công chức Văn hóa - Xã hội", 15),
-)
-
-
-def _district_code(suffix: str) -> str:
+def district_code(suffix: str) -> str:
     return f"H-{suffix}"
 
 
-def _commune_code(district: str, index: int) -> str:
+def commune_code(district: str, index: int) -> str:
     return f"X-{district}-{index:02d}"
 
 
@@ -287,10 +146,10 @@ def units() -> list[UnitSpec]:
     out = [ROOT, OFFICE]
     out += [UnitSpec(code, name, short, "department", ROOT.code) for code, name, short in DEPARTMENTS]
     for suffix, name, short, communes, _share in DISTRICTS:
-        code = _district_code(suffix)
+        code = district_code(suffix)
         out.append(UnitSpec(code, name, short, "district", ROOT.code))
         for i, commune in enumerate(communes, start=1):
-            out.append(UnitSpec(_commune_code(suffix, i), commune, commune, "commune", code))
+            out.append(UnitSpec(commune_code(suffix, i), commune, commune, "commune", code))
     return out
 
 
@@ -323,100 +182,10 @@ def bridge_points() -> list[BridgePointSpec]:
         points.append(
             BridgePointSpec(
                 f"Điểm cầu {short}",
-                _district_code(suffix),
+                district_code(suffix),
                 f"Hội trường UBND {name.lower()}",
                 60,
                 "Màn hình 75 inch; camera hội nghị; loa hội trường",
             )
         )
     return points
-
-
-def _weighted(rng: random.Random, pairs: tuple[tuple[str, int], ...]) -> str:
-    names, weights = zip(*pairs, strict=True)
-    return rng.choices(names, weights)[0]
-
-
-def _kinh_name(rng: random.Random) -> str:
-    family = _weighted(rng, KINH_FAMILY)
-    if rng.random() < 0.5:
-        middle, given = rng.choice(MALE_MIDDLE), rng.choice(MALE_GIVEN)
-    else:
-        middle, given = rng.choice(FEMALE_MIDDLE), rng.choice(FEMALE_GIVEN)
-    if rng.random() < 0.2:  # four-part names ("Trần Thị Minh Khai")
-        middle += " " + rng.choice(("Minh", "Ngọc", "Thanh", "Bảo", "Hoài", "Quốc"))
-    return f"{family} {middle} {given}"
-
-
-def _highlands_name(rng: random.Random) -> str:
-    family = rng.choice(HIGHLANDS_FAMILY)
-    if rng.random() < 0.5:
-        prefix = rng.choice(HIGHLANDS_MALE_PREFIX)
-        given = rng.choice(HIGHLANDS_MALE)
-        return " ".join(p for p in (family, prefix, given) if p)
-    return f"{family} {rng.choice(HIGHLANDS_FEMALE)}"
-
-
-def _phone(rng: random.Random) -> str:
-    prefix = rng.choice(("090", "091", "093", "094", "097", "098", "032", "033", "034", "035", "086", "088"))
-    return prefix + "".join(str(rng.randint(0, 9)) for _ in range(7))
-
-
-def generate_staff(count: int = 2000, seed: int = 2025) -> list[StaffSpec]:
-    """``count`` personal mailboxes spread over the units by size, plus one functional mailbox per
-    department and district, and a few service and test accounts."""
-    rng = random.Random(seed)
-    tree = units()
-    share_by_unit: dict[str, float] = {}
-    weight: dict[str, float] = {}
-    for unit in tree:
-        if unit.kind == "province":
-            continue
-        if unit.kind == "office":
-            weight[unit.code] = 90
-        elif unit.kind == "department":
-            weight[unit.code] = rng.randint(40, 150)
-        elif unit.kind == "district":
-            weight[unit.code] = rng.randint(30, 80)
-        else:
-            weight[unit.code] = rng.randint(10, 25)
-    for suffix, _name, _short, communes, share in DISTRICTS:
-        share_by_unit[_district_code(suffix)] = share
-        for i in range(1, len(communes) + 1):
-            share_by_unit[_commune_code(suffix, i)] = share
-    total_weight = sum(weight.values())
-    codes = list(weight)
-    allotted = {code: int(count * weight[code] / total_weight) for code in codes}
-    for code in rng.sample(codes, count - sum(allotted.values())):
-        allotted[code] += 1
-
-    kind_of = {u.code: u.kind for u in tree}
-    staff: list[StaffSpec] = []
-    serial = 0
-
-    def add(full_name: str, unit_code: str, title: str, kind: str) -> None:
-        nonlocal serial
-        serial += 1
-        staff.append(StaffSpec(full_name, unit_code, title, f"GL{serial:06d}", _phone(rng), kind))
-
-    for code in codes:
-        share = share_by_unit.get(code, 0.08)
-        kind = kind_of[code]
-        leads = {"department": LEAD_TITLES, "office": LEAD_TITLES, "district": DISTRICT_LEAD_TITLES}.get(
-            kind, COMMUNE_LEAD_TITLES
-        )
-        for n in range(allotted[code]):
-            name = _highlands_name(rng) if rng.random() < share else _kinh_name(rng)
-            if n < len(leads):
-                title = leads[n]
-            else:
-                title = _weighted(rng, COMMUNE_TITLES if kind == "commune" else STAFF_TITLES)
-            add(name, code, title, "personal")
-    short = {u.code: u.short_name for u in tree}
-    for code in codes:
-        if kind_of[code] in ("department", "district", "office"):
-            add(f"Văn thư {short[code]}", code, "Hộp thư chung", "functional")
-    add("Hệ thống Quản lý văn bản", "STTTT", "Tài khoản dịch vụ", "service")
-    add("Cổng dịch vụ công", "STTTT", "Tài khoản dịch vụ", "service")
-    add("Tài khoản Kiểm thử", "STTTT", "Kiểm thử", "test")
-    return staff

@@ -9,8 +9,9 @@ from sqlalchemy import exists, select
 
 from admin_app.runtime import Runtime
 from core.actors import Actor
-from demo.data import bridge_points, generate_staff, units
-from meetings.operations import create_bridge_point
+from demo.data import bridge_points, units
+from demo.staff import generate_staff
+from meetings.operations.points import create_bridge_point
 from provisioning.accounts import set_password
 from provisioning.models import Role, Staff, Unit
 from provisioning.operations import (

@@ -10,7 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from meetings.operations import MeetingChanges, MeetingDraft, MeetingEnv, MeetingsError, points_of_group
+from meetings.env import MeetingEnv
+from meetings.errors import MeetingsError
+from meetings.operations.bookings import MeetingDraft
+from meetings.operations.changes import MeetingChanges
+from meetings.operations.points import points_of_group
 from meetings.recurrence import Recurrence
 
 

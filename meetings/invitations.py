@@ -8,19 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from core import outbox
+from core.actors import Actor, PermissionDenied
 from meetings import ical
+from meetings.env import MeetingEnv
 from meetings.jitsi import JitsiConfig, Participant, person_participant, point_participant
 from meetings.jitsi import join_link as _sign_link
 from meetings.models import Meeting, MeetingPoint
-from provisioning import outbox
-
-if TYPE_CHECKING:
-    from meetings.operations import MeetingEnv
+from meetings.permissions import can_see_links
+from meetings.recurrence import Recurrence, to_rrule
 
 _LINKS: dict[tuple[JitsiConfig, int, Participant, str], str] = {}
 
@@ -76,6 +76,35 @@ def recipients(meeting: Meeting) -> list[Recipient]:
     return out
 
 
+def meeting_links(actor: Actor, env: MeetingEnv, meeting: Meeting) -> list[tuple[str, str, str]]:
+    """(who, role, link) for every recipient and for each point without a contact mailbox (the secretary passes
+    its link on). Only those who may see links get them."""
+    if not can_see_links(actor):
+        raise PermissionDenied(f"{actor.name} may not see the join links of meeting {meeting.title}")
+    contactless = [
+        Recipient("", mp.point.name, point_participant(meeting, mp.point), "point")
+        for mp in meeting.points
+        if not mp.point.contact_email
+    ]
+    return [
+        (r.name or r.email, r.role, join_link(env.jitsi, meeting, r.who)) for r in recipients(meeting) + contactless
+    ]
+
+
+def organiser_calendar(actor: Actor, env: MeetingEnv, meeting: Meeting) -> str:
+    """The organiser's iCalendar file of ``meeting`` (of its whole series for an occurrence), with join links."""
+    if not can_see_links(actor):
+        raise PermissionDenied(f"{actor.name} may not download the calendar of meeting {meeting.title}")
+    organiser = Recipient(
+        meeting.organiser_email,
+        meeting.organiser_name,
+        person_participant(meeting, meeting.organiser_email or "organiser@invalid", meeting.organiser_name),
+        "organiser",
+    )
+    occurrences = list(meeting.series.occurrences) if meeting.series is not None else [meeting]
+    return series_calendar(occurrences, env, organiser)
+
+
 def when_text(meeting: Meeting, tz: dt.tzinfo) -> str:
     start = meeting.starts_at.astimezone(tz)
     end = meeting.ends_at.astimezone(tz)
@@ -120,8 +149,6 @@ def _event(
 
 
 def _master(first: Meeting, env: MeetingEnv, r: Recipient, cancelled: Sequence[Meeting]) -> ical.EventData:
-    from meetings.recurrence import Recurrence, to_rrule
-
     series = first.series
     assert series is not None
     rule = Recurrence.from_text(series.freq, series.interval, series.weekdays, series.until, series.count)

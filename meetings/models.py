@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from provisioning.db import Base, utcnow
+from core.db import Base, utcnow
 from provisioning.models import Staff, Unit
 
 

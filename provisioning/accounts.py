@@ -18,7 +18,14 @@ from core.db import utcnow
 from provisioning import sync
 from provisioning.models import AccountKind, AccountStatus, MailAlias, Role, Staff, StaffStatusChange, Unit
 from provisioning.names import InvalidNameError, clean_name, split_name, validate_local_part
-from provisioning.operations import ProvisioningError, address_in_use, staff_snapshot
+from provisioning.operations import (
+    MailboxPolicy,
+    ProvisioningError,
+    StaffInput,
+    address_in_use,
+    create_staff,
+    staff_snapshot,
+)
 from provisioning.passwords import WeakPasswordError, check_password, one_time_password
 
 
@@ -143,6 +150,24 @@ def reset_password(session: Session, actor: Actor, staff: Staff, *, secret_key: 
     password = one_time_password()
     set_password(session, actor, staff, password, secret_key=secret_key, min_length=12, must_change=True)
     return password
+
+
+def create_mailbox(
+    session: Session, actor: Actor, unit: Unit, data: StaffInput, policy: MailboxPolicy
+) -> tuple[Staff, str]:
+    """Issue a mailbox: the person, their address by the installation's policy, the directory jobs, the
+    change-trail entry, and a one-time password (returned once, to show; it must be changed at first use).
+    The console, the API and the CLI all create mailboxes through this."""
+    staff = create_staff(
+        session,
+        actor,
+        unit,
+        data,
+        policy.default_domain,
+        policy.address_policy,
+        default_quota=policy.default_quota_mb,
+    )
+    return staff, reset_password(session, actor, staff, secret_key=policy.secret_key)
 
 
 def set_quota(session: Session, actor: Actor, staff: Staff, quota_mb: int) -> None:

@@ -26,6 +26,7 @@ from ldap3.core.exceptions import (
 )
 
 from provisioning.entries import mail_filter
+from provisioning.ldap_txn import TXN_END, TXN_START, add_in_one_transaction
 
 T = TypeVar("T")
 # Only a broken or refused connection means slapd is down. A refusal (an entry that exists already, a
@@ -65,24 +66,6 @@ def _text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
-
-
-TXN_START = "1.3.6.1.1.21.1"
-TXN_SPEC_CONTROL = "1.3.6.1.1.21.2"
-TXN_END = "1.3.6.1.1.21.3"
-
-
-def _txn_end_request(identifier: bytes, *, commit: bool) -> bytes:
-    """BER of ``txnEndReq ::= SEQUENCE { commit BOOLEAN DEFAULT TRUE, identifier OCTET STRING }``."""
-    body = (b"" if commit else b"\x01\x01\x00") + b"\x04" + _ber_length(len(identifier)) + identifier
-    return b"\x30" + _ber_length(len(body)) + body
-
-
-def _ber_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(raw)]) + raw
 
 
 class Directory:
@@ -339,20 +322,7 @@ class Directory:
             except DirectoryError:
                 return False
             try:
-                conn.extended(TXN_START)
-                identifier = conn.result.get("responseValue") or b""
-                control = [(TXN_SPEC_CONTROL, True, identifier)]
-                try:
-                    for dn, classes, attributes in entries:
-                        conn.add(dn, list(classes), {k: v for k, v in attributes.items() if v}, controls=control)
-                except (LDAPException, KeyError, ValueError):
-                    # Abandon the transaction; slapd may already have ended it (then it answers with a code
-                    # ldap3 cannot name): either way nothing was written.
-                    with contextlib.suppress(LDAPException, KeyError, ValueError):
-                        conn.extended(TXN_END, _txn_end_request(identifier, commit=False))
-                    return False
-                conn.extended(TXN_END, _txn_end_request(identifier, commit=True))
-                return True
+                return add_in_one_transaction(conn, entries)
             except (LDAPException, KeyError, ValueError):
                 # The commit (or the start) was refused: slapd applied nothing. A broken connection is reopened
                 # by the next operation.

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from core.boundary import Intent
 from core.db import Base, utcnow
 
 
@@ -201,6 +202,8 @@ class ImportBatch(Base):
     summary: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column()
+    # The background task now previewing or applying the file (its progress and failure live there).
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
 
     unit: Mapped[Unit] = relationship()
 
@@ -286,7 +289,7 @@ class DirectoryJobStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class DirectoryJob(Base):
+class DirectoryJob(Base, Intent):
     """A recorded intent to bring one directory object in line with the database.
 
     Written in the same transaction as the change; applied after the commit by the sync worker. The job
@@ -294,6 +297,7 @@ class DirectoryJob(Base):
     """
 
     __tablename__ = "directory_jobs"
+    intent_kind = "directory"
     __table_args__ = (
         CheckConstraint(f"status IN ({_values(DirectoryJobStatus)})", name="status"),
         Index("ix_directory_jobs_pending", "status", "next_attempt_at"),

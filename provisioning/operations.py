@@ -6,8 +6,8 @@ recorded here are applied (see :mod:`provisioning.sync`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from sqlalchemy import exists, select
@@ -134,7 +134,18 @@ class StaffInput:
     phone: str = ""
     kind: str = AccountKind.PERSONAL
     local_part: str | None = None
-    quota_mb: int = 2048
+    quota_mb: int | None = None  # None: the installation's default quota
+
+
+@dataclass(frozen=True)
+class MailboxPolicy:
+    """How this installation makes mailboxes; built once from settings, passed to the verbs that need it."""
+
+    default_domain: str
+    address_policy: str = "given_initials"
+    default_quota_mb: int = 2048
+    password_min_length: int = 10
+    secret_key: str = field(default="", repr=False)
 
 
 def address_in_use(session: Session, address: str) -> bool:
@@ -153,18 +164,80 @@ def create_staff(
     default_domain: str,
     policy: str = "given_initials",
     is_taken: Callable[[str], bool] | None = None,
+    default_quota: int = 2048,
 ) -> Staff:
     """Create a member of staff with a mailbox address generated from the name under ``policy``.
 
     A local part given by the person is used as it is (refused if taken); a generated one is numbered
-    on collision (annv, annv2…). ``is_taken`` lets a bulk import check addresses from memory.
+    on collision (annv, annv2…).
     """
-    actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
+    return create_staff_many(
+        session, actor, [(unit, data)], default_domain, policy, is_taken=is_taken, default_quota=default_quota
+    )[0]
+
+
+def create_staff_many(
+    session: Session,
+    actor: Actor,
+    items: Sequence[tuple[Unit, StaffInput]],
+    default_domain: str,
+    policy: str = "given_initials",
+    *,
+    is_taken: Callable[[str], bool] | None = None,
+    default_quota: int = 2048,
+) -> list[Staff]:
+    """:func:`create_staff` for many people at once (a bulk import): the same checks, addresses, directory
+    jobs and change-trail entries, flushed together. ``is_taken`` lets a bulk caller check addresses from
+    memory; addresses given out earlier in the same call are never given again."""
+    checked: set[int] = set()
+    given: set[str] = set()
+    taken_in_db = is_taken or (lambda address: address_in_use(session, address))
+
+    def taken(address: str) -> bool:
+        return address in given or taken_in_db(address)
+
+    people: list[Staff] = []
+    for unit, data in items:
+        if unit.id not in checked:
+            actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
+            checked.add(unit.id)
+        person = _new_staff(unit, data, default_domain, policy, taken, default_quota)
+        given.add(person.email)
+        people.append(person)
+    session.add_all(people)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        if len(people) == 1:
+            raise ProvisioningError(
+                f"staff number {people[0].staff_number!r} or address {people[0].email!r} belongs to someone else"
+            ) from None
+        raise ProvisioningError("a staff number or address of this batch belongs to someone else") from None
+    for person in people:
+        sync.enqueue(session, "sync_staff", person.id)
+    for unit_id in dict.fromkeys(p.unit_id for p in people):
+        sync.enqueue(session, "sync_list", unit_id)
+    changelog.record_many(
+        session,
+        actor,
+        [("staff.create", "staff", p.id, p.email, p.unit_id, None, staff_snapshot(p)) for p in people],
+    )
+    return people
+
+
+def _new_staff(
+    unit: Unit,
+    data: StaffInput,
+    default_domain: str,
+    policy: str,
+    taken: Callable[[str], bool],
+    default_quota: int,
+) -> Staff:
     try:
         full_name = clean_name(data.full_name)
         parts = split_name(full_name)
         domain = unit.effective_mail_domain(default_domain)
-        taken = is_taken or (lambda address: address_in_use(session, address))
         if data.local_part:
             local = validate_local_part(data.local_part)
             if taken(f"{local}@{domain}"):
@@ -177,8 +250,12 @@ def create_staff(
         raise ProvisioningError(str(exc)) from None
     if data.kind not in set(AccountKind):
         raise ProvisioningError(f"account kind {data.kind!r}: must be one of {', '.join(AccountKind)}")
-    staff = Staff(
+    quota = data.quota_mb or default_quota
+    if not 1 <= quota <= 1_048_576:
+        raise ProvisioningError(f"quota {quota}: between 1 and 1048576 MB")
+    return Staff(
         unit=unit,
+        unit_id=unit.id,
         full_name=full_name,
         family_name=parts.family,
         middle_name=parts.middle,
@@ -189,29 +266,8 @@ def create_staff(
         kind=data.kind,
         email=f"{address}@{domain}",
         status=AccountStatus.ACTIVE,
-        quota_mb=data.quota_mb,
+        quota_mb=quota,
     )
-    session.add(staff)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ProvisioningError(
-            f"staff number {data.staff_number!r} or address {staff.email!r} belongs to someone else"
-        ) from None
-    sync.enqueue(session, "sync_staff", staff.id)
-    sync.enqueue(session, "sync_list", unit.id)
-    changelog.record(
-        session,
-        actor,
-        "staff.create",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=unit.id,
-        after=staff_snapshot(staff),
-    )
-    return staff
 
 
 def grant_role(session: Session, actor: Actor, staff: Staff, role: str, unit: Unit | None) -> RoleGrant:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 from ldap3.utils.conv import escape_filter_chars
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import unit_of_work, utcnow
@@ -48,7 +48,6 @@ def enqueue(session: Session, action: str, object_id: int | None, **payload: str
     """Record a directory intent in the caller's transaction."""
     job = DirectoryJob(action=action, object_id=object_id, payload=dict(payload))
     session.add(job)
-    session.info["directory_changed"] = True  # the boundary applies jobs right after its commit
     return job
 
 
@@ -320,18 +319,34 @@ def apply_pending(
     now: dt.datetime | None = None,
     default_domain: str = "",
     progress: Callable[[int, int], None] | None = None,
+    ids: list[int] | None = None,
+    origin: str | None = None,
 ) -> SyncResult:
-    """Apply due jobs in order, each in its own transaction. Stops at the first sign that slapd is down."""
+    """Apply jobs in order, in chunks of their own transactions. Stops at the first sign that slapd is down.
+
+    With ``ids`` (what one unit of work just recorded) or ``origin`` (what one task recorded), only those
+    jobs that are still pending, due or not; otherwise the due backlog (the scheduler's retry)."""
     result = SyncResult()
     ensured: set[int] = set()
     now = now or utcnow()
     with unit_of_work(factory) as session:
-        rows = session.execute(
+        query = (
             select(DirectoryJob.id, DirectoryJob.action, DirectoryJob.object_id)
-            .where(DirectoryJob.status != DirectoryJobStatus.DONE, DirectoryJob.next_attempt_at <= now)
+            .where(DirectoryJob.status != DirectoryJobStatus.DONE)
             .order_by(DirectoryJob.id)
-            .limit(limit)
-        ).all()
+        )
+        if origin is not None:
+            query = query.where(DirectoryJob.origin == origin)
+        if ids is None and origin is None:
+            query = query.where(DirectoryJob.next_attempt_at <= now).limit(limit)
+            rows = session.execute(query).all()
+        elif ids is None:
+            rows = session.execute(query).all()
+        else:
+            rows = []
+            for start in range(0, len(ids), 500):
+                rows.extend(session.execute(query.where(DirectoryJob.id.in_(ids[start : start + 500]))).all())
+            rows.sort()
         # A list job rebuilds the whole list from the database: only the last one per unit matters
         # (a 2,000-row import queues 2,000 of them).
         last_list_job = {obj: job_id for job_id, action, obj in rows if action == "sync_list"}
@@ -355,7 +370,8 @@ def apply_pending(
             log.warning("directory unavailable; %s jobs stay pending", len(ids) - result.applied - result.failed)
             break
     with unit_of_work(factory) as session:
-        result.pending = len(
-            session.scalars(select(DirectoryJob.id).where(DirectoryJob.status != DirectoryJobStatus.DONE)).all()
+        result.pending = (
+            session.scalar(select(func.count(DirectoryJob.id)).where(DirectoryJob.status != DirectoryJobStatus.DONE))
+            or 0
         )
     return result

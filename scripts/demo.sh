@@ -18,5 +18,10 @@ else
   sed -n '/Demo logins/,$p' "$logins"
 fi
 echo
+# The scheduler (timed jobs) with its background-task worker (imports) runs beside the console; Ctrl-C stops both.
+$congvu scheduler >"$CONGVU_INSTANCE_PATH/scheduler.log" 2>&1 &
+scheduler=$!
+trap 'kill $scheduler 2>/dev/null; wait $scheduler 2>/dev/null' EXIT INT TERM
 echo "Console: http://127.0.0.1:5000   (stop with Ctrl-C; 'congvu services stop' stops slapd, Dovecot and Postfix)"
-exec $congvu run --host 127.0.0.1 --port 5000
+echo "Scheduler and background worker: pid $scheduler, log $CONGVU_INSTANCE_PATH/scheduler.log"
+$congvu run --host 127.0.0.1 --port 5000

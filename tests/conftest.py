@@ -2,8 +2,10 @@
 
 The database is SQLite by default; ``CONGVU_TEST_DATABASE_URL`` (a PostgreSQL server URL) runs the same
 suite on PostgreSQL, in a database of its own created for the session and dropped afterwards.
-A demo province is loaded once and committed; each test then runs inside a transaction that is rolled
-back, so it leaves the database as it found it.
+Each test runs inside a transaction that is rolled back, so it leaves the database as it found it, and
+builds the small world it needs with the factories of :mod:`tests.factories`. The demo province is loaded
+(once, committed) only for the tests that ask for ``demo_logins`` and for the modules still written
+against it (:data:`DEMO_WORLD_MODULES`).
 """
 
 from __future__ import annotations
@@ -28,8 +30,42 @@ from demo.loader import DemoLogin, load_demo
 from provisioning.models import Staff
 from provisioning.signin import issue_token, resolve_principal
 from tests.conftest_services import services  # noqa: F401  (session fixture: real slapd + Dovecot)
+from tests.factories import (  # noqa: F401  (fixtures; csrf_token and sign_in are imported from here too)
+    cli,
+    client_as,
+    client_for,
+    commit_and_sync,
+    create_local_admin,
+    create_meeting,
+    create_point,
+    create_staff,
+    create_unit,
+    created_during_test,
+    csrf_token,
+    directory,
+    province,
+    sign_in,
+    token_as,
+    token_for,
+)
 
 DEMO_STAFF = 400
+
+# Modules that still find rows by the demo's names without asking for ``demo_logins``: their tests get the
+# demo province loaded before their transaction opens. A module leaves this list when it builds its own world.
+DEMO_WORLD_MODULES = frozenset(
+    {
+        "test_browser",
+        "test_demo",
+        "test_import",
+        "test_logs",
+        "test_meetings",
+        "test_meetings_web",
+        "test_postfix",
+        "test_scheduler",
+        "test_usage_report",
+    }
+)
 
 
 def database_kind() -> str:
@@ -112,8 +148,11 @@ def demo_logins(base_app: Flask) -> dict[str, DemoLogin]:
 
 
 @pytest.fixture
-def app(base_app: Flask, demo_logins: dict[str, DemoLogin]) -> Iterator[Flask]:
+def app(request: pytest.FixtureRequest, base_app: Flask) -> Iterator[Flask]:
     """The app with its sessions bound to one outer transaction that is rolled back after the test."""
+    module = request.module.__name__.rpartition(".")[2]
+    if "demo_logins" in request.fixturenames or module in DEMO_WORLD_MODULES:
+        request.getfixturevalue("demo_logins")  # committed before the test's transaction opens, never inside it
     runtime: Runtime = base_app.extensions["congvu"]
     connection = runtime.engine.connect()
     outer = connection.begin()
@@ -144,22 +183,11 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def csrf_token(client: FlaskClient, path: str = "/login") -> str:
-    import re
-
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient, login: str, password: str) -> Any:
-    return client.post("/login", data={"login": login, "password": password, "csrf_token": csrf_token(client)})
-
-
 @pytest.fixture
 def sign_in_as(client: FlaskClient, demo_logins: dict[str, DemoLogin]) -> Any:
-    """Sign the test client in as a demo role: system_admin, unit_admin, unit_admin_iapa, secretary, auditor."""
+    """Sign the test client in as a demo role: system_admin, unit_admin, unit_admin_iapa, secretary, auditor.
+
+    For the tests still written against the demo; a new test uses ``client_as`` (tests/factories.py)."""
 
     def _sign_in(role: str) -> FlaskClient:
         login = demo_logins[role]
@@ -172,7 +200,7 @@ def sign_in_as(client: FlaskClient, demo_logins: dict[str, DemoLogin]) -> Any:
 
 @pytest.fixture
 def api_token(db: Session, demo_logins: dict[str, DemoLogin]) -> Any:
-    """A bearer token for a demo role."""
+    """A bearer token for a demo role (a new test uses ``token_as``)."""
 
     def _token(role: str) -> str:
         login = demo_logins[role]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from services.supervisor import ServiceConfig, Services, free_port
+from services.common import ServiceConfig, free_port
+from services.supervisor import Services
 
 
 @pytest.fixture(scope="session")

@@ -5,28 +5,14 @@ import imaplib
 import unicodedata
 
 import pytest
-from sqlalchemy import select
 
 from core.actors import SYSTEM
 from provisioning import accounts
-from provisioning.directory import Directory, DirectoryConfig
-from provisioning.entries import staff_dn
-from provisioning.models import AccountStatus, Staff, Unit
-from provisioning.operations import ProvisioningError, StaffInput, create_staff
+from provisioning.entries import list_dn, staff_dn
+from provisioning.models import AccountStatus, Role, Staff
+from provisioning.operations import ProvisioningError
 from provisioning.units import change_mail_domain, merge_units, move_unit
-from tests.conftest import csrf_token
-
-
-@pytest.fixture
-def directory(runtime):
-    s = runtime.settings
-    d = Directory(DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password, 3))
-    yield d
-    d.close()
-
-
-def _unit(db, code: str) -> Unit:
-    return db.scalar(select(Unit).where(Unit.code == code))
+from tests.factories import PASSWORD, csrf_token, sign_in
 
 
 def _imap_login(services, address: str, password: str) -> bool:
@@ -41,48 +27,37 @@ def _imap_login(services, address: str, password: str) -> bool:
     return True
 
 
-def _commit_and_sync(db, runtime) -> None:
-    db.commit()
-    result = runtime.sync_directory()
-    assert not result.unavailable
-    assert result.failed == 0, result
-
-
 def test_created_mailbox_logs_in_disabled_is_refused_enabled_again_reset_changes_password(
-    db, runtime, services
+    db, runtime, services, create_staff, commit_and_sync
 ) -> None:
-    person = create_staff(
-        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Kpă Thuyên", staff_number="T-LIFE-1"), "gialai.gov.vn"
-    )
+    person = create_staff(full_name="Kpă Thuyên", staff_number="T-LIFE-1")
     first = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert person.email == "thuyenk@gialai.gov.vn" or person.email.startswith("thuyenk")
     assert _imap_login(services, person.email, first)
 
     accounts.disable(db, SYSTEM, person, "nghỉ hưu")
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert not _imap_login(services, person.email, first)
 
     accounts.enable(db, SYSTEM, person)
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert _imap_login(services, person.email, first)
 
     second = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert second != first
     assert not _imap_login(services, person.email, first)
     assert _imap_login(services, person.email, second)
 
 
-def test_reset_password_must_be_changed_at_first_use(db, runtime, directory) -> None:
-    person = create_staff(
-        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Nay Blum", staff_number="T-PWD-1"), "gialai.gov.vn"
-    )
+def test_reset_password_must_be_changed_at_first_use(db, runtime, directory, create_staff, commit_and_sync) -> None:
+    person = create_staff(full_name="Nay Blum", staff_number="T-PWD-1")
     accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert directory.must_change(staff_dn(person, runtime.settings.ldap_base_dn))
     accounts.set_password(db, SYSTEM, person, "Chosen-Pass-2026!", secret_key=runtime.secret_key, min_length=10)
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert not directory.must_change(staff_dn(person, runtime.settings.ldap_base_dn))
     stored = directory.read(staff_dn(person, runtime.settings.ldap_base_dn), ["userPassword"])
     assert stored["userPassword"][0].startswith("{ARGON2}")
@@ -92,38 +67,34 @@ def test_reset_password_must_be_changed_at_first_use(db, runtime, directory) -> 
     ("password", "problem"),
     [("Short1!", "at least 10"), ("alllowercase1", "three of"), ("Blum-Secret-2026", "Blum")],
 )
-def test_password_policy_names_the_rule(db, runtime, password: str, problem: str) -> None:
-    person = create_staff(
-        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Nay Blum", staff_number="T-PWD-2"), "gialai.gov.vn"
-    )
+def test_password_policy_names_the_rule(db, runtime, create_staff, password: str, problem: str) -> None:
+    person = create_staff(full_name="Nay Blum", staff_number="T-PWD-2")
     with pytest.raises(ProvisioningError, match=problem):
         accounts.set_password(db, SYSTEM, person, password, secret_key=runtime.secret_key, min_length=10)
 
 
-def test_archived_address_is_never_reissued(db, runtime) -> None:
-    unit = _unit(db, "STTTT")
-    first = create_staff(db, SYSTEM, unit, StaffInput("Đặng Đức Đạt", staff_number="T-ARC-1"), "gialai.gov.vn")
+def test_archived_address_is_never_reissued(db, create_unit, create_staff) -> None:
+    unit = create_unit()
+    first = create_staff(unit, full_name="Đặng Đức Đạt", staff_number="T-ARC-1")
     accounts.archive(db, SYSTEM, first, "chuyển công tác")
-    second = create_staff(db, SYSTEM, unit, StaffInput("Đặng Đức Đạt", staff_number="T-ARC-2"), "gialai.gov.vn")
+    second = create_staff(unit, full_name="Đặng Đức Đạt", staff_number="T-ARC-2")
     assert first.email.split("@")[0].startswith("datdd")
     assert second.email != first.email
     assert first.status == AccountStatus.ARCHIVED
 
 
-def test_archive_leaves_directory_after_retention(db, runtime, directory) -> None:
+def test_archive_leaves_directory_after_retention(db, runtime, directory, create_staff, commit_and_sync) -> None:
     import datetime as dt
 
-    person = create_staff(
-        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Siu H'Mai", staff_number="T-ARC-3"), "gialai.gov.vn"
-    )
-    _commit_and_sync(db, runtime)
+    person = create_staff(full_name="Siu H'Mai", staff_number="T-ARC-3")
+    commit_and_sync()
     dn = staff_dn(person, runtime.settings.ldap_base_dn)
     accounts.archive(db, SYSTEM, person, "nghỉ việc")
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert directory.read(dn, ["congvuMailStatus"])["congvuMailStatus"] == ["archived"]
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=91)
     assert accounts.expire_archives(db, SYSTEM, dt.timedelta(days=90), now=later) == 1
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert directory.read(dn, ["mail"]) is None
     assert db.get(Staff, person.id).email == person.email  # the record and the address stay
 
@@ -140,24 +111,18 @@ ALL_VOWELS = (
 )
 
 
-def test_ldap_special_characters_and_every_diacritic_round_trip(db, runtime, directory, sign_in_as) -> None:
-    unit = _unit(db, "STTTT")
-    tricky = create_staff(
-        db, SYSTEM, unit, StaffInput(SPECIAL, staff_number="T-SPEC-1", local_part="spec.one"), "gialai.gov.vn"
-    )
-    vowels = create_staff(
-        db,
-        SYSTEM,
-        unit,
-        StaffInput(f"Trần {ALL_VOWELS} Đức", staff_number="T-SPEC-2", local_part="spec.two"),
-        "gialai.gov.vn",
-    )
-    _commit_and_sync(db, runtime)
+def test_ldap_special_characters_and_every_diacritic_round_trip(
+    runtime, directory, create_unit, create_staff, commit_and_sync, client_as
+) -> None:
+    unit = create_unit()
+    tricky = create_staff(unit, full_name=SPECIAL, staff_number="T-SPEC-1", local_part="spec.one")
+    vowels = create_staff(unit, full_name=f"Trần {ALL_VOWELS} Đức", staff_number="T-SPEC-2", local_part="spec.two")
+    commit_and_sync()
     assert tricky.full_name == SPECIAL.strip()  # stored as typed (outer spaces trimmed)
     for person in (tricky, vowels):
         entry = directory.read(staff_dn(person, runtime.settings.ldap_base_dn), ["cn"])
         assert entry["cn"] == [person.full_name]
-    client = sign_in_as("system_admin")
+    client = client_as(Role.SYSTEM_ADMIN)
     page = client.get("/staff", query_string={"q": "<Bình>"}).get_data(as_text=True)
     assert "&lt;Bình&gt;" in page  # shown escaped, found by its odd characters
     star = client.get("/staff", query_string={"q": "*"}).get_data(as_text=True)
@@ -172,19 +137,16 @@ def test_ldap_special_characters_and_every_diacritic_round_trip(db, runtime, dir
     assert all("*" in attrs["cn"][0] for _, attrs in found)  # '*' matched as a character, not as a wildcard
 
 
-def test_domain_change_keeps_old_address_as_alias(db, runtime, directory, services) -> None:
-    from provisioning.operations import create_unit
-
-    # A unit of its own: the directory is shared by the whole run, the database is rolled back per test.
-    district = create_unit(
-        db, SYSTEM, code="T-DOMAIN", name="Huyện Thử Tên Miền", kind="district", parent=_unit(db, "GIALAI")
-    )
-    person = create_staff(db, SYSTEM, district, StaffInput("Đinh Văn Hyun", staff_number="T-DOM-1"), "gialai.gov.vn")
+def test_domain_change_keeps_old_address_as_alias(
+    db, runtime, directory, services, create_unit, create_staff, commit_and_sync
+) -> None:
+    district = create_unit("T-DOMAIN", name="Huyện Thử Tên Miền", kind="district")
+    person = create_staff(district, full_name="Đinh Văn Hyun", staff_number="T-DOM-1")
     password = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     old = person.email
     changed = change_mail_domain(db, SYSTEM, district, "kbang.gialai.gov.vn", "gialai.gov.vn")
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert changed >= 1
     assert person.email == old.replace("@gialai.gov.vn", "@kbang.gialai.gov.vn")
     assert old in [a.address for a in person.aliases]
@@ -194,24 +156,21 @@ def test_domain_change_keeps_old_address_as_alias(db, runtime, directory, servic
     assert _imap_login(services, person.email, password)
 
 
-def test_move_and_merge_lose_no_mailbox(db, runtime, directory) -> None:
-    root = _unit(db, "GIALAI")
-    from provisioning.operations import create_unit
-
-    a = create_unit(db, SYSTEM, code="T-MERGE-A", name="Phòng Thử A", kind="department", parent=root)
-    b = create_unit(db, SYSTEM, code="T-MERGE-B", name="Phòng Thử B", kind="department", parent=root)
-    sub = create_unit(db, SYSTEM, code="T-MERGE-A1", name="Tổ Thử A1", kind="department", parent=a)
+def test_move_and_merge_lose_no_mailbox(db, runtime, directory, create_unit, create_staff, commit_and_sync) -> None:
+    a = create_unit("T-MERGE-A", name="Phòng Thử A")
+    b = create_unit("T-MERGE-B", name="Phòng Thử B")
+    sub = create_unit("T-MERGE-A1", name="Tổ Thử A1", parent=a)
     people = [
-        create_staff(db, SYSTEM, unit, StaffInput(name, staff_number=f"T-MRG-{i}"), "gialai.gov.vn")
+        create_staff(unit, full_name=name, staff_number=f"T-MRG-{i}")
         for i, (unit, name) in enumerate([(a, "Lê Thị Hoa"), (sub, "Puih Nhứ"), (a, "Ksor Y Phước")])
     ]
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     move_unit(db, SYSTEM, sub, b)
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert sub.path.startswith(b.path)
     assert directory.read(staff_dn(people[1], runtime.settings.ldap_base_dn), ["mail"]) is not None
     moved = merge_units(db, SYSTEM, a, b)
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert moved == 2
     base = runtime.settings.ldap_base_dn
     for person in people:
@@ -221,34 +180,28 @@ def test_move_and_merge_lose_no_mailbox(db, runtime, directory) -> None:
     assert directory.search(base, "(congvuUnitCode=T-MERGE-A)", ["ou"]) == []
 
 
-def test_unit_distribution_list_follows_its_mailboxes(db, runtime, directory) -> None:
-    from provisioning.entries import list_dn
-    from provisioning.operations import create_unit
-
-    unit = create_unit(db, SYSTEM, code="T-LIST", name="Phòng Danh sách", kind="department", parent=_unit(db, "GIALAI"))
-    one = create_staff(db, SYSTEM, unit, StaffInput("Rah Lan Chung", staff_number="T-DL-1"), "gialai.gov.vn")
-    two = create_staff(db, SYSTEM, unit, StaffInput("Hồ Thị Lan", staff_number="T-DL-2"), "gialai.gov.vn")
-    _commit_and_sync(db, runtime)
+def test_unit_distribution_list_follows_its_mailboxes(
+    db, runtime, directory, create_unit, create_staff, commit_and_sync
+) -> None:
+    unit = create_unit("T-LIST", name="Phòng Danh sách")
+    one = create_staff(unit, full_name="Rah Lan Chung", staff_number="T-DL-1")
+    two = create_staff(unit, full_name="Hồ Thị Lan", staff_number="T-DL-2")
+    commit_and_sync()
     dn = list_dn(unit, runtime.settings.ldap_base_dn)
     members = directory.read(dn, ["member", "mail"])
     assert len(members["member"]) == 2
     assert members["mail"] == ["dl-t-list@gialai.gov.vn"]
     accounts.disable(db, SYSTEM, two, "nghỉ phép dài hạn")
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     assert directory.read(dn, ["member"])["member"] == [staff_dn(one, runtime.settings.ldap_base_dn)]
     member_of = directory.read(staff_dn(one, runtime.settings.ldap_base_dn), ["memberOf"])
     assert member_of["memberOf"] == [dn]
 
 
-def test_console_disable_needs_a_reason_and_archive_a_confirmation(sign_in_as, db) -> None:
-    client = sign_in_as("unit_admin")
-    person = db.scalar(
-        select(Staff)
-        .join(Staff.unit)
-        .where(Unit.code == "H-CHUPAH", Staff.kind == "personal")
-        .order_by(Staff.id.desc())
-        .limit(1)
-    )
+def test_console_disable_needs_a_reason_and_archive_a_confirmation(db, create_unit, create_staff, client_as) -> None:
+    district = create_unit(name="Huyện Chư Păh", kind="district")
+    person = create_staff(district, full_name="Rơ Mah Hlăm")
+    client = client_as(Role.UNIT_ADMIN, district)
     url = f"/staff/{person.id}/action"
     token = csrf_token(client, f"/staff/{person.id}")
     no_reason = client.post(url, data={"verb": "disable", "reason": "", "csrf_token": token})
@@ -265,10 +218,14 @@ def test_console_disable_needs_a_reason_and_archive_a_confirmation(sign_in_as, d
     assert 'id="one-time-password"' in page.get_data(as_text=True)
 
 
-def test_unit_admin_cannot_touch_accounts_outside_their_subtree(sign_in_as, client, db, api_token) -> None:
-    outsider = db.scalar(select(Staff).join(Staff.unit).where(Unit.code.like("%IAPA%")).limit(1))
-    iapa = _unit(db, "H-IAPA")
-    headers = {"Authorization": f"Bearer {api_token('unit_admin')}"}
+def test_unit_admin_cannot_touch_accounts_outside_their_subtree(
+    client, db, create_unit, create_staff, token_for, client_for
+) -> None:
+    own = create_unit(name="Huyện Chư Păh", kind="district")
+    iapa = create_unit(name="Huyện Ia Pa", kind="district")
+    outsider = create_staff(iapa, full_name="Ksor Y Phước")
+    admin = create_staff(own, full_name="Rơ Châm H'Yao", role=Role.UNIT_ADMIN, password=PASSWORD)
+    headers = {"Authorization": f"Bearer {token_for(admin)}"}
     assert client.get(f"/api/v1/accounts/{outsider.id}", headers=headers).status_code == 403
     assert (
         client.post(f"/api/v1/accounts/{outsider.id}/disable", headers=headers, json={"reason": "x"}).status_code == 403
@@ -276,11 +233,10 @@ def test_unit_admin_cannot_touch_accounts_outside_their_subtree(sign_in_as, clie
     assert client.post(f"/api/v1/accounts/{outsider.id}/reset-password", headers=headers).status_code == 403
     created = client.post("/api/v1/accounts", headers=headers, json={"unit_id": iapa.id, "full_name": "Nay Blum"})
     assert created.status_code == 403
-    own = _unit(db, "H-CHUPAH")
     ok = client.post("/api/v1/accounts", headers=headers, json={"unit_id": own.id, "full_name": "Nay Blum"})
     assert ok.status_code == 201, ok.get_json()
     assert ok.get_json()["one_time_password"]
-    browser = sign_in_as("unit_admin")
+    browser = client_for(admin)
     token = csrf_token(browser, "/")
     assert (
         browser.post(
@@ -294,14 +250,12 @@ def test_unit_admin_cannot_touch_accounts_outside_their_subtree(sign_in_as, clie
     assert db.get(Staff, outsider.id).status == "active"
 
 
-def test_after_a_reset_the_owner_must_change_the_password_first(client, db, runtime, services) -> None:
-    from tests.conftest import sign_in
-
-    person = create_staff(
-        db, SYSTEM, _unit(db, "STTTT"), StaffInput("Rcom Thăm", staff_number="T-FIRST-1"), "gialai.gov.vn"
-    )
+def test_after_a_reset_the_owner_must_change_the_password_first(
+    client, db, runtime, services, create_staff, commit_and_sync
+) -> None:
+    person = create_staff(full_name="Rcom Thăm", staff_number="T-FIRST-1")
     one_time = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
-    _commit_and_sync(db, runtime)
+    commit_and_sync()
     response = sign_in(client, person.email, one_time)
     assert response.headers["Location"] == "/password"
     assert client.get("/").headers["Location"] == "/password"  # nothing else until it is changed

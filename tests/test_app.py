@@ -2,6 +2,7 @@
 
 from sqlalchemy import inspect
 
+from provisioning.models import Role
 from tests.conftest import database_kind
 
 
@@ -28,9 +29,9 @@ def test_sign_in_page_is_vietnamese_and_self_contained(client) -> None:
         assert "url(http" not in css.get_data(as_text=True)
 
 
-def test_english_is_a_switch(client, sign_in_as) -> None:
-    client = sign_in_as("secretary")
-    from tests.conftest import csrf_token
+def test_english_is_a_switch(client_as) -> None:
+    client = client_as(Role.SECRETARY)
+    from tests.factories import csrf_token
 
     client.post("/lang/en", data={"csrf_token": csrf_token(client, "/"), "next": "/"})
     page = client.get("/").get_data(as_text=True)
@@ -40,26 +41,32 @@ def test_english_is_a_switch(client, sign_in_as) -> None:
     assert "Hộp thư đang hoạt động" in client.get("/").get_data(as_text=True)
 
 
-def test_dashboard_shows_the_headline_figures(sign_in_as, db) -> None:
+def test_dashboard_shows_the_headline_figures(db, create_unit, create_point, create_staff, client_as) -> None:
     from sqlalchemy import func, select
 
     from meetings.models import BridgePoint
     from provisioning.models import Staff
 
-    client = sign_in_as("system_admin")
+    before = db.scalar(select(func.count(BridgePoint.id)))  # the demo's, if a demo test loaded it earlier
+    hall = create_unit("T-VPUBND", name="Văn phòng UBND tỉnh", kind="office")
+    for name in ("Hội trường thử A", "Hội trường thử B", "Hội trường thử C"):
+        create_point(hall, name=name)
+    for name in ("Kpă Thuyên", "Nay Blum"):
+        create_staff(hall, full_name=name)
+    client = client_as(Role.SYSTEM_ADMIN)
     page = client.get("/").get_data(as_text=True)
     staff = db.scalar(select(func.count(Staff.id)).where(Staff.status == "active"))
     points = db.scalar(select(func.count(BridgePoint.id)))
-    assert points == 20
-    assert 'id="point-count">20<' in page
+    assert points == before + 3
+    assert f'id="point-count">{points}<' in page
     assert f'id="mailbox-count">{staff:,}<'.replace(",", ".") in page
     assert "Cuộc họp trong tuần" in page
 
 
-def test_dates_are_shown_day_month_year(sign_in_as, db) -> None:
+def test_dates_are_shown_day_month_year(client_as) -> None:
     import re
 
-    client = sign_in_as("system_admin")
+    client = client_as(Role.SYSTEM_ADMIN)
     page = client.get("/").get_data(as_text=True)
     assert re.search(r"\(\d{2}/\d{2}/\d{4} – \d{2}/\d{2}/\d{4}\)", page)
 

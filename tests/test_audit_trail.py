@@ -1,30 +1,27 @@
 """Every change leaves a hash-chained entry; `congvu audit verify` names tampering by id."""
 
-from flask.cli import ScriptInfo
+import pytest
 from sqlalchemy import delete, func, select, update
 
-from admin_app.cli import main
-from core.actors import SYSTEM
 from core.changelog import ChangeEntry, verify
-from provisioning.models import Unit
-from provisioning.operations import create_unit
+from provisioning.models import Role
 
 
-def _verify_cli(app):
-    runner = app.test_cli_runner()
-    return runner.invoke(main, ["audit", "verify"], obj=ScriptInfo(create_app=lambda: app))
+@pytest.fixture
+def add_entries(db, create_unit):
+    """``add_entries(n)``: create n province-level units (one change entry each), commit, return the entries."""
+
+    def _add_entries(n: int = 3) -> list[ChangeEntry]:
+        for i in range(n):
+            create_unit(f"T-AUDIT-{i}", name=f"Đơn vị thử {i}")
+        db.commit()
+        return list(db.scalars(select(ChangeEntry).order_by(ChangeEntry.id.desc()).limit(n)))[::-1]
+
+    return _add_entries
 
 
-def _add_entries(db, n: int = 3) -> list[ChangeEntry]:
-    root = db.scalar(select(Unit).where(Unit.parent_id.is_(None)))
-    for i in range(n):
-        create_unit(db, SYSTEM, code=f"T-AUDIT-{i}", name=f"Đơn vị thử {i}", kind="department", parent=root)
-    db.commit()
-    return list(db.scalars(select(ChangeEntry).order_by(ChangeEntry.id.desc()).limit(n)))[::-1]
-
-
-def test_change_records_actor_target_and_after_values(db) -> None:
-    entry = _add_entries(db, 1)[0]
+def test_change_records_actor_target_and_after_values(add_entries) -> None:
+    entry = add_entries(1)[0]
     assert entry.action == "unit.create"
     assert entry.actor == "system:system"
     assert entry.after["code"] == "T-AUDIT-0"
@@ -32,44 +29,44 @@ def test_change_records_actor_target_and_after_values(db) -> None:
     assert entry.occurred_at.tzinfo is not None
 
 
-def test_intact_trail_verifies(app, db) -> None:
-    _add_entries(db)
+def test_intact_trail_verifies(db, add_entries, cli) -> None:
+    add_entries()
     assert verify(db).ok
-    result = _verify_cli(app)
+    result = cli(["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert "intact" in result.output
 
 
-def test_altered_entry_is_named(app, db) -> None:
-    entries = _add_entries(db)
+def test_altered_entry_is_named(db, add_entries, cli) -> None:
+    entries = add_entries()
     target = entries[1]
     db.execute(update(ChangeEntry).where(ChangeEntry.id == target.id).values(actor="staff:someone-else"))
     db.commit()
-    result = _verify_cli(app)
+    result = cli(["audit", "verify"])
     assert result.exit_code == 1
     assert f"entry {target.id}" in result.output
     assert "altered" in result.output
 
 
-def test_altered_values_are_named(app, db) -> None:
-    entries = _add_entries(db)
+def test_altered_values_are_named(db, add_entries) -> None:
+    entries = add_entries()
     target = entries[0]
     db.execute(update(ChangeEntry).where(ChangeEntry.id == target.id).values(after={"code": "FORGED"}))
     db.commit()
     assert verify(db).first_bad_id == target.id
 
 
-def test_deleted_entry_is_named(app, db) -> None:
-    entries = _add_entries(db)
+def test_deleted_entry_is_named(db, add_entries, cli) -> None:
+    entries = add_entries()
     db.execute(delete(ChangeEntry).where(ChangeEntry.id == entries[1].id))
     db.commit()
-    result = _verify_cli(app)
+    result = cli(["audit", "verify"])
     assert result.exit_code == 1
     assert f"entry {entries[2].id}" in result.output  # the first entry whose predecessor is missing
 
 
-def test_deleted_newest_entry_is_noticed(app, db) -> None:
-    entries = _add_entries(db)
+def test_deleted_newest_entry_is_noticed(db, add_entries) -> None:
+    entries = add_entries()
     db.execute(delete(ChangeEntry).where(ChangeEntry.id == entries[-1].id))
     db.commit()
     result = verify(db)
@@ -77,8 +74,8 @@ def test_deleted_newest_entry_is_noticed(app, db) -> None:
     assert result.first_bad_id == entries[-1].id
 
 
-def test_inserted_entry_is_named(app, db) -> None:
-    entries = _add_entries(db, 2)
+def test_inserted_entry_is_named(db, add_entries) -> None:
+    entries = add_entries(2)
     forged = ChangeEntry(
         occurred_at=entries[0].occurred_at,
         actor="staff:forger",
@@ -95,9 +92,9 @@ def test_inserted_entry_is_named(app, db) -> None:
     assert result.first_bad_id == forged.id
 
 
-def test_audit_page_lists_and_filters(sign_in_as, db) -> None:
-    _add_entries(db, 2)
-    client = sign_in_as("system_admin")
+def test_audit_page_lists_and_filters(add_entries, client_as) -> None:
+    add_entries(2)
+    client = client_as(Role.SYSTEM_ADMIN)
     page = client.get("/audit", query_string={"action": "unit.create", "actor": "system"}).get_data(as_text=True)
     assert "Nhật ký thay đổi" in page
     assert "T-AUDIT-1" in page or "Đơn vị thử 1" in page
@@ -105,9 +102,9 @@ def test_audit_page_lists_and_filters(sign_in_as, db) -> None:
     assert "Không có mục nào phù hợp" in none
 
 
-def test_unit_admin_sees_only_their_units_entries(sign_in_as, db) -> None:
-    _add_entries(db, 1)  # province-level change: not in the district's subtree
-    client = sign_in_as("unit_admin")
+def test_unit_admin_sees_only_their_units_entries(db, add_entries, create_unit, client_as) -> None:
+    add_entries(1)  # province-level change: not in the district's subtree
+    client = client_as(Role.UNIT_ADMIN, create_unit(name="Huyện Chư Păh", kind="district"))
     page = client.get("/audit", query_string={"action": "unit.create"}).get_data(as_text=True)
     assert "Đơn vị thử 0" not in page
     count = db.scalar(select(func.count(ChangeEntry.id)))

@@ -23,9 +23,17 @@ def live_url(tmp_path: Path, database_url: str, services, demo_logins) -> Iterat
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # As deployed: a background worker beside the web server takes the tasks the pages queue (reports).
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=app.extensions["congvu"].task_worker("browser-worker").run_forever, args=(stop, 0.2), daemon=True
+    )
+    worker.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
+        stop.set()
+        worker.join(30)
         server.shutdown()
         thread.join(10)
         runtime = app.extensions["congvu"]

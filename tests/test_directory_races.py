@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable
 
 import pytest
 from sqlalchemy import select
 
 from admin_app.runtime import Runtime
-from core.actors import SYSTEM
-from provisioning.directory import Directory, DirectoryConfig, DirectoryUnavailable, EntryExists
+from provisioning.directory import Directory, DirectoryUnavailable, EntryExists
 from provisioning.entries import (
     PERSON_CLASSES,
     UNIT_CLASSES,
@@ -20,16 +18,8 @@ from provisioning.entries import (
     unit_attributes,
     unit_dn,
 )
-from provisioning.models import DirectoryJob, Unit
-from provisioning.operations import StaffInput, create_staff, create_unit
-
-
-@pytest.fixture
-def directory(runtime: Runtime) -> Iterator[Directory]:
-    s = runtime.settings
-    d = Directory(DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password, 2))
-    yield d
-    d.close()
+from provisioning.models import DirectoryJob
+from tests.factories import unique
 
 
 def lose_first_read(monkeypatch: pytest.MonkeyPatch, directory: Directory, dn: str) -> list[str]:
@@ -38,7 +28,7 @@ def lose_first_read(monkeypatch: pytest.MonkeyPatch, directory: Directory, dn: s
     real_read = directory.read
     lost: list[str] = []
 
-    def read(target: str, attributes=("*",)):  # type: ignore[no-untyped-def]
+    def read(target: str, attributes: Iterable[str] = ("*",)) -> dict[str, list[str]] | None:
         if target.lower() == dn.lower() and not lost:
             lost.append(target)
             return None
@@ -48,20 +38,9 @@ def lose_first_read(monkeypatch: pytest.MonkeyPatch, directory: Directory, dn: s
     return lost
 
 
-@pytest.fixture
-def new_unit(db, runtime: Runtime, directory: Directory) -> Iterator[Callable[[str], Unit]]:
-    """A unit of its own under the province root; its directory subtree goes after the test."""
-    root = db.scalar(select(Unit).where(Unit.parent_id.is_(None)))
-    made: list[str] = []
-
-    def make(name: str) -> Unit:
-        code = "RACE-" + uuid.uuid4().hex[:8].upper()
-        unit = create_unit(db, SYSTEM, code=code, name=name, kind="department", parent=root)
-        made.append(unit_dn(unit, runtime.settings.ldap_base_dn))
-        return unit
-
-    yield make
-    for dn in made:
+def remove(directory: Directory, dn: str) -> None:
+    """For entries no unit or mailbox of the database stands for (the factories clean up the others)."""
+    if directory.read(dn, ["objectClass"]) is not None:
         directory.delete_tree(dn)
 
 
@@ -74,11 +53,17 @@ def job_status(db, object_id: int, action: str) -> str:
 
 @pytest.mark.parametrize("other_wrote", ["stale values", "the same values"])
 def test_sync_meets_a_unit_another_worker_just_added(
-    db, runtime: Runtime, directory: Directory, new_unit, monkeypatch: pytest.MonkeyPatch, other_wrote: str
+    db,
+    runtime: Runtime,
+    directory: Directory,
+    create_unit,
+    create_staff,
+    monkeypatch: pytest.MonkeyPatch,
+    other_wrote: str,
 ) -> None:
     base = runtime.settings.ldap_base_dn
-    unit = new_unit("Ban Quản lý dự án Đầu tư xây dựng")
-    person = create_staff(db, SYSTEM, unit, StaffInput("Ksor Y Phước", staff_number="T-RACE-1"), "gialai.gov.vn")
+    unit = create_unit(name="Ban Quản lý dự án Đầu tư xây dựng")
+    person = create_staff(unit, full_name="Ksor Y Phước")
     db.commit()
     dn = unit_dn(unit, base)
     written = unit_attributes(unit)
@@ -108,13 +93,14 @@ def test_sync_meets_a_unit_another_worker_just_added(
     assert members["member"] == [staff_dn(person, base)]
 
 
-def test_sync_meets_mailboxes_another_worker_just_added(db, runtime: Runtime, directory: Directory, new_unit) -> None:
+def test_sync_meets_mailboxes_another_worker_just_added(
+    db, runtime: Runtime, directory: Directory, create_unit, create_staff, commit_and_sync
+) -> None:
     base = runtime.settings.ldap_base_dn
-    unit = new_unit("Trung tâm Chuyển đổi số")
-    runtime.sync_directory()
-    first = create_staff(db, SYSTEM, unit, StaffInput("Rơ Châm H'Yao", staff_number="T-RACE-2"), "gialai.gov.vn")
-    second = create_staff(db, SYSTEM, unit, StaffInput("Nay Blum", staff_number="T-RACE-3"), "gialai.gov.vn")
-    first.title = "Chuyên viên"
+    unit = create_unit(name="Trung tâm Chuyển đổi số")
+    commit_and_sync()
+    first = create_staff(unit, full_name="Rơ Châm H'Yao", title="Chuyên viên")
+    second = create_staff(unit, full_name="Nay Blum")
     db.commit()
     # The other worker wrote the first mailbox as it was before the title was set.
     directory.upsert(staff_dn(first, base), PERSON_CLASSES, {**staff_attributes(first), "title": []})
@@ -136,17 +122,19 @@ def test_upsert_takes_an_entry_that_appeared_meanwhile_as_already_there(
     runtime: Runtime, directory: Directory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base = runtime.settings.ldap_base_dn
-    code = "RACE-" + uuid.uuid4().hex[:8].upper()
+    code = unique("RACE-").upper()
     dn = f"ou={code},{base}"
     other = f"ou={code}-B,{base}"
     attributes = {"ou": [code], "description": ["Phòng Nội vụ"], "congvuUnitCode": [code]}
     try:
         directory.upsert(dn, UNIT_CLASSES, attributes)
-        lose_first_read(monkeypatch, directory, dn)
+        lost = lose_first_read(monkeypatch, directory, dn)
         assert directory.upsert(dn, UNIT_CLASSES, attributes) == "unchanged"
-        lose_first_read(monkeypatch, directory, dn)
+        assert lost == [dn]
+        lost = lose_first_read(monkeypatch, directory, dn)
         changed = {**attributes, "description": ["Phòng Nội vụ huyện Ia Pa"]}
         assert directory.upsert(dn, UNIT_CLASSES, changed) == "modified"
+        assert lost == [dn]
         assert directory.read(dn, ["description"]) == {"description": ["Phòng Nội vụ huyện Ia Pa"]}
         # add_many still reports such an entry as 'exists'; a move onto a taken DN is a refusal, not an outage.
         assert directory.add_many([(dn, UNIT_CLASSES, attributes)]) == ["exists"]
@@ -157,5 +145,5 @@ def test_upsert_takes_an_entry_that_appeared_meanwhile_as_already_there(
         assert directory.read(dn, ["ou"]) is not None  # and the directory still answers
     finally:
         monkeypatch.undo()
-        directory.delete_tree(dn)
-        directory.delete_tree(other)
+        remove(directory, dn)
+        remove(directory, other)

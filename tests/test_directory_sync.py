@@ -1,32 +1,22 @@
 """Changes are recorded as directory jobs and applied after the commit; slapd down means pending, not lost."""
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import select
 
-from core.actors import SYSTEM
-from provisioning.directory import Directory, DirectoryConfig
 from provisioning.entries import staff_dn
-from provisioning.models import DirectoryJob, Unit
-from provisioning.operations import StaffInput, create_staff
+from provisioning.models import DirectoryJob
 from provisioning.sync import apply_pending
 
 
-@pytest.fixture
-def directory(runtime) -> Iterator[Directory]:
-    s = runtime.settings
-    d = Directory(DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password, 2))
-    yield d
-    d.close()
-
-
-def test_change_waits_while_slapd_is_down_and_lands_when_it_returns(db, runtime, services, directory) -> None:
-    unit = db.scalar(select(Unit).where(Unit.code == "STTTT"))
+def test_change_waits_while_slapd_is_down_and_lands_when_it_returns(
+    db, runtime, services, directory, create_unit, create_staff, commit_and_sync
+) -> None:
+    unit = create_unit()
+    commit_and_sync()  # the unit is in the directory already; the person is the change that must wait
     services.stop_slapd()
     try:
-        person = create_staff(db, SYSTEM, unit, StaffInput("Rơ Châm H'Yao", staff_number="T-SYNC-1"), "gialai.gov.vn")
+        person = create_staff(unit, full_name="Rơ Châm H'Yao", staff_number="T-SYNC-1")
         db.commit()
         first = runtime.sync_directory()
         assert first.unavailable
@@ -64,14 +54,10 @@ def test_change_waits_while_slapd_is_down_and_lands_when_it_returns(db, runtime,
     assert again.failed == 0
 
 
-def test_ldap_special_characters_reach_the_directory_escaped(db, runtime, directory) -> None:
-    unit = db.scalar(select(Unit).where(Unit.code == "STTTT"))
+def test_ldap_special_characters_reach_the_directory_escaped(runtime, directory, create_staff, commit_and_sync) -> None:
     name = 'Nguyễn Văn (An), "+\\<>;*=#'
-    person = create_staff(
-        db, SYSTEM, unit, StaffInput(name, staff_number="T-ESC-1", local_part="esc.test"), "gialai.gov.vn"
-    )
-    db.commit()
-    runtime.sync_directory()
+    person = create_staff(full_name=name, staff_number="T-ESC-1", local_part="esc.test")
+    commit_and_sync()
     entry = directory.read(staff_dn(person, runtime.settings.ldap_base_dn), ["cn"])
     assert entry is not None
     assert entry["cn"] == [person.full_name]

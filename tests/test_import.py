@@ -13,8 +13,9 @@ from core.actors import SYSTEM
 from core.changelog import ChangeEntry
 from core.tabular import read_table
 from provisioning.directory import Directory, DirectoryConfig
-from provisioning.importing import ImportError_, ImportRefused, apply, preview
-from provisioning.models import Staff, Unit
+from provisioning.import_plan import ImportError_
+from provisioning.importing import ImportRefused, apply, preview
+from provisioning.models import ImportBatch, Staff, Unit
 from provisioning.sync import apply_pending
 from tests.conftest import csrf_token
 
@@ -182,30 +183,38 @@ def test_slapd_stopped_in_the_middle_every_row_lands_exactly_once(db, runtime, s
     assert len(set(numbers)) == 2000
 
 
-def test_console_import_preview_then_apply(sign_in_as, db, app) -> None:
-    app.config["CONGVU_RUN_BACKGROUND"] = lambda fn: fn()  # run the worker inline, same code path
-    try:
-        client = sign_in_as("unit_admin")
-        unit = _unit(db, "H-CHUPAH")
-        token = csrf_token(client, f"/units/{unit.id}/import")
-        response = client.post(
-            f"/units/{unit.id}/import",
-            data={"file": (csv_file(people("T-IMP-W", 5)), "danh-sach.csv"), "csrf_token": token},
-            content_type="multipart/form-data",
-        )
-        assert response.status_code == 302
-        page = client.get(response.headers["Location"]).get_data(as_text=True)
-        assert 'id="creates">5<' in page
-        assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-W%"))) == 0
-        apply_url = response.headers["Location"] + "/apply"
-        assert client.post(apply_url, data={"csrf_token": token}).status_code == 302  # not confirmed
-        assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-W%"))) == 0
-        done = client.post(apply_url, data={"csrf_token": token, "confirm": "yes"})
-        assert done.status_code == 302
-        db.expire_all()
-        assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-W%"))) == 5
-    finally:
-        app.config.pop("CONGVU_RUN_BACKGROUND", None)
+def test_console_import_preview_then_apply(sign_in_as, db, runtime) -> None:
+    worker = runtime.task_worker("test-worker")  # the background worker, run here between the requests
+    client = sign_in_as("unit_admin")
+    unit = _unit(db, "H-CHUPAH")
+    token = csrf_token(client, f"/units/{unit.id}/import")
+    response = client.post(
+        f"/units/{unit.id}/import",
+        data={"file": (csv_file(people("T-IMP-W", 5)), "danh-sach.csv"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    waiting = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="import-phase"' in waiting  # queued: the page says it waits, and refreshes itself
+    batch = db.get(ImportBatch, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert worker.run_one(batch.task_id) is not None
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="creates">5<' in page
+    assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-W%"))) == 0
+    apply_url = response.headers["Location"] + "/apply"
+    assert client.post(apply_url, data={"csrf_token": token}).status_code == 302  # not confirmed
+    db.refresh(batch)
+    assert batch.status == "previewed"  # nothing queued
+    assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-W%"))) == 0
+    done = client.post(apply_url, data={"csrf_token": token, "confirm": "yes"})
+    assert done.status_code == 302
+    db.refresh(batch)
+    assert worker.run_one(batch.task_id) is not None
+    db.expire_all()
+    assert db.scalar(select(func.count(Staff.id)).where(Staff.staff_number.like("T-IMP-W%"))) == 5
+    applied = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="creates">5<' in applied
+    assert 'id="import-progress"' not in applied
 
 
 def test_export_cells_cannot_run_as_formulas(sign_in_as, db) -> None:

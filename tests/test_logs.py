@@ -12,23 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from audit.logs import (
-    COUNTERS,
-    DEFAULT_TZ,
-    MAX_EXAMPLES,
-    DailyTally,
-    FailedAuth,
-    Fetched,
-    LogFileError,
-    Login,
-    LogParser,
-    Sent,
-    file_identity,
-    open_log,
-    parse_lines,
-    read_blocks,
-    read_from,
-)
+from audit.events import DEFAULT_TZ, FailedAuth, Fetched, Login, Sent
+from audit.logfiles import LogFileError, file_identity, open_log, read_blocks, read_from
+from audit.parsing import MAX_EXAMPLES, LogParser, parse_lines
+from audit.tally import COUNTERS, DailyTally
 
 TZ = DEFAULT_TZ
 REF = datetime(2026, 11, 25, 12, 0, tzinfo=TZ)

@@ -18,11 +18,8 @@ from sqlalchemy.orm import Session
 from admin_app.runtime import Runtime
 from core.actors import SYSTEM
 from core.outbox import MailJob, MailStatus
-from meetings.models import BridgePoint
-from meetings.operations import MeetingChanges, MeetingDraft, book_meeting, cancel_meeting, change_meeting
+from meetings.operations.changes import MeetingChanges, cancel_meeting, change_meeting
 from provisioning import accounts
-from provisioning.models import Unit
-from provisioning.operations import StaffInput, create_staff
 
 
 def wait_for(services: Any, address: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
@@ -64,15 +61,12 @@ def test_plain_smtp_delivers_with_vietnamese_subject(services: Any) -> None:
     assert "trân trọng kính mời" in received.get_content()
 
 
-def test_submission_authenticates_against_the_directory(db: Session, runtime: Runtime, services: Any) -> None:
-    unit = db.scalar(select(Unit).where(Unit.code == "STTTT"))
-    assert unit is not None
-    person = create_staff(
-        db, SYSTEM, unit, StaffInput("Rơ Châm Hyũ", staff_number=f"T-SMTP-{uuid.uuid4().hex[:6]}"), "gialai.gov.vn"
-    )
+def test_submission_authenticates_against_the_directory(
+    db: Session, runtime: Runtime, services: Any, create_staff: Any, commit_and_sync: Any
+) -> None:
+    person = create_staff(full_name="Rơ Châm Hyũ", staff_number=f"T-SMTP-{uuid.uuid4().hex[:6]}")
     password = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
-    db.commit()
-    assert runtime.sync_directory().failed == 0
+    assert commit_and_sync().failed == 0
     first, second = (f"{n}.{uuid.uuid4().hex[:8]}@gialai.gov.vn" for n in ("mot", "hai"))
     message = EmailMessage()
     message["From"] = person.email
@@ -106,24 +100,22 @@ def test_submission_authenticates_against_the_directory(db: Session, runtime: Ru
         plain_login(smtp, person.email, password)
 
 
-def test_invitation_update_and_cancellation_arrive_as_icalendar(db: Session, runtime: Runtime, services: Any) -> None:
+def test_invitation_update_and_cancellation_arrive_as_icalendar(
+    db: Session, runtime: Runtime, services: Any, create_point: Any, create_meeting: Any
+) -> None:
     env = runtime.meeting_env
     invitee = f"moi.{uuid.uuid4().hex[:8]}@gialai.gov.vn"
-    hall = db.scalar(select(BridgePoint).where(BridgePoint.name == "Hội trường UBND tỉnh"))
-    assert hall is not None
+    token = uuid.uuid4().hex[:8]
+    hall = create_point(name=f"Hội trường UBND tỉnh (thử {token})", contact=f"hoitruong.{token}@gialai.gov.vn")
     start = dt.datetime(2027, 6, 7, 8, 0, tzinfo=env.tz)
-    (meeting,) = book_meeting(
-        db,
-        SYSTEM,
-        env,
-        MeetingDraft(
-            title="Hội nghị sơ kết 6 tháng",
-            starts_at=start,
-            ends_at=start + dt.timedelta(hours=2, minutes=30),
-            host_point_id=hall.id,
-            invitees=[(invitee, "Siu H'Mai")],
-        ),
+    meeting = create_meeting(
+        [hall],
+        start,
+        start + dt.timedelta(hours=2, minutes=30),
+        title="Hội nghị sơ kết 6 tháng",
+        invitees=[(invitee, "Siu H'Mai")],
     )
+    assert meeting.series is None  # one meeting, not a series
     db.commit()
     assert runtime.send_mail().sent >= 2
     (invitation,) = wait_for(services, invitee)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Any
 
 import icalendar
@@ -16,19 +18,14 @@ from core.actors import Actor, PermissionDenied
 from core.outbox import MailJob
 from meetings import invitations
 from meetings.availability import find_slots
+from meetings.errors import MeetingConflict, MeetingsError
 from meetings.jitsi import person_participant, point_participant, prosody_config, token_for
 from meetings.models import BridgePoint, Meeting
-from meetings.operations import (
-    MeetingChanges,
-    MeetingConflict,
-    MeetingDraft,
-    MeetingsError,
-    book_meeting,
-    cancel_meeting,
-    change_meeting,
-    points_of_group,
-    visible_meetings,
-)
+from meetings.operations.bookings import MeetingDraft, book_meeting
+from meetings.operations.changes import MeetingChanges, cancel_meeting, change_meeting
+from meetings.operations.points import points_of_group
+from meetings.operations.suggestions import find_free_slots
+from meetings.queries import visible_meetings
 from meetings.recurrence import Recurrence
 from provisioning.actors import actor_for_staff
 from provisioning.models import Staff
@@ -344,3 +341,69 @@ def test_invitations_queue_one_mail_per_recipient_with_its_link(db: Session, env
         link = re.search(r"https://\S+\?jwt=\S+", mail.body)
         assert link
         assert meeting.room_name in link.group(0)
+
+
+def test_only_those_who_book_find_a_time_and_get_links(
+    db: Session, env: Any, secretary: Actor, demo_logins: dict[str, Any]
+) -> None:
+    (meeting,) = book_meeting(db, secretary, env, draft(db, env, "08:00", "09:00", districts(db)[:2]))
+    auditor = actor_of(db, demo_logins, "auditor")
+    window = (dt.timedelta(hours=1), DAY, DAY)
+    with pytest.raises(PermissionDenied):
+        find_free_slots(db, auditor, env, [hall(db).id], *window)
+    with pytest.raises(PermissionDenied):
+        invitations.meeting_links(auditor, env, meeting)
+    with pytest.raises(PermissionDenied):
+        invitations.organiser_calendar(auditor, env, meeting)
+    assert find_free_slots(db, secretary, env, [hall(db).id], *window)
+    links = invitations.meeting_links(secretary, env, meeting)
+    assert len(links) == 3  # the host and both district points, each with its own link
+    assert all(f"/{meeting.room_name}?jwt=" in link for _who, _role, link in links)
+    assert "BEGIN:VCALENDAR" in invitations.organiser_calendar(secretary, env, meeting)
+    for role in ("auditor", "unit_admin"):
+        with pytest.raises(PermissionDenied):
+            cancel_meeting(db, actor_of(db, demo_logins, role), env, meeting)
+    assert not meeting.is_cancelled
+
+
+def _meetings_imports(path: Path, modules: set[str]) -> set[str]:
+    """The meetings modules ``path`` imports anywhere in it: at the top, inside functions, under TYPE_CHECKING."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        found.update(name for name in names if name in modules)
+    return found
+
+
+def test_meetings_modules_import_no_circle_and_stay_small() -> None:
+    root = Path(__file__).resolve().parent.parent
+    paths = {
+        ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in (root / "meetings").rglob("*.py")
+    }
+    graph = {name: _meetings_imports(path, set(paths)) - {name} for name, path in paths.items()}
+    circles: list[list[str]] = []
+    done: set[str] = set()
+
+    def walk(name: str, trail: list[str]) -> None:
+        if name in trail:
+            circles.append([*trail[trail.index(name) :], name])
+            return
+        if name in done:
+            return
+        for target in sorted(graph[name]):
+            if not target.startswith(name + "."):  # a package's own modules are not a circle with it
+                walk(target, [*trail, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        walk(name, [])
+    assert not circles, circles
+    pages = ["meetings_views.py", "points_views.py", "api/meetings.py", "cli/meetings.py"]
+    sizes = {str(p.relative_to(root)): len(p.read_text(encoding="utf-8").splitlines()) for p in paths.values()}
+    sizes |= {f"admin_app/{p}": len((root / "admin_app" / p).read_text(encoding="utf-8").splitlines()) for p in pages}
+    assert {path: n for path, n in sizes.items() if n >= 400} == {}

@@ -17,10 +17,13 @@ from admin_app.migrate import upgrade
 from core.actors import SYSTEM
 from core.db import make_engine, make_session_factory, unit_of_work
 from core.outbox import MailJob
+from meetings.env import MeetingEnv
+from meetings.errors import MeetingConflict
 from meetings.invitations import queue_reminders
 from meetings.jitsi import JitsiConfig
 from meetings.models import Meeting, MeetingPoint
-from meetings.operations import MeetingConflict, MeetingDraft, MeetingEnv, book_meeting, create_bridge_point
+from meetings.operations.bookings import MeetingDraft, book_meeting
+from meetings.operations.points import create_bridge_point
 from provisioning.models import UnitKind
 from provisioning.operations import create_unit
 from tests.conftest import database_kind, drop_database, fresh_database_url

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meetings.models import Attendance, BridgePoint, Meeting
-from meetings.operations import points_of_group
+from meetings.operations.points import points_of_group
 from tests.conftest import csrf_token
 
 DAY = "2027-04-05"  # a Monday
@@ -320,3 +320,65 @@ def test_reminders_are_queued_once(app: Flask, db: Session, sign_in_as: Any) -> 
     ).all()
     assert len(reminders) == 18 + 2 + 1  # every point, both invited people, the organiser
     assert all(r.subject.startswith("Nhắc lịch họp: Họp nhắc lịch") for r in reminders)
+
+
+def test_bridge_point_pages_follow_who_may_manage_points(
+    db: Session, client_as: Any, create_unit: Any, create_point: Any
+) -> None:
+    mine, other = create_unit(kind="district"), create_unit(kind="district")
+    own, foreign = create_point(mine), create_point(other)
+    admin = client_as("unit_admin", mine)
+    page = admin.get("/points").get_data(as_text=True)
+    assert f'action="/points/{own.id}"' in page  # the service toggle is offered for the admin's own point only
+    assert f'action="/points/{foreign.id}"' not in page
+    token = csrf_token(admin, "/points")
+    assert admin.post(f"/points/{foreign.id}", data={"csrf_token": token, "is_active": "no"}).status_code == 403
+    added = admin.post("/points", data={"csrf_token": token, "name": "Điểm cầu ngoài phạm vi", "unit_id": other.id})
+    assert added.status_code == 403
+    assert admin.post(f"/points/{own.id}", data={"csrf_token": token, "is_active": "no"}).status_code == 302
+    db.expire_all()
+    assert (own.is_active, foreign.is_active) == (False, True)
+    assert db.scalar(select(BridgePoint).where(BridgePoint.name == "Điểm cầu ngoài phạm vi")) is None
+
+
+def test_links_changes_and_find_time_follow_who_may_book(
+    db: Session,
+    client: FlaskClient,
+    client_as: Any,
+    token_as: Any,
+    create_unit: Any,
+    create_point: Any,
+    create_meeting: Any,
+) -> None:
+    host = create_point(contact="hoitruong.thu@gialai.gov.vn")
+    meeting = create_meeting([host, create_point()])
+    secretary = client_as("secretary")
+    page = secretary.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert page.count("?jwt=") == 2  # the host's link and the contactless point's, which the secretary passes on
+    assert meeting.room_name in page
+    assert f'action="/meetings/{meeting.id}/change"' in page
+    assert secretary.get(f"/meetings/{meeting.id}.ics").status_code == 200
+
+    auditor = client_as("auditor")
+    page = auditor.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "?jwt=" not in page
+    assert meeting.room_name not in page
+    assert f'action="/meetings/{meeting.id}/change"' not in page
+    assert auditor.get(f"/meetings/{meeting.id}.ics").status_code == 403
+
+    # A secretary of another unit sees the links to pass on but may not change a meeting hosted elsewhere.
+    elsewhere = client_as("secretary", role_unit=create_unit(kind="district"))
+    page = elsewhere.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert page.count("?jwt=") == 2
+    assert f'action="/meetings/{meeting.id}/change"' not in page
+    token = csrf_token(elsewhere, f"/meetings/{meeting.id}")
+    refused = elsewhere.post(f"/meetings/{meeting.id}/cancel", data={"csrf_token": token, "confirm": "yes"})
+    assert refused.status_code == 403
+    db.expire_all()
+    assert db.get(Meeting, meeting.id).is_cancelled is False  # type: ignore[union-attr]
+
+    day = meeting.starts_at.astimezone(dt.UTC).date().isoformat()
+    search = {"point_ids": [host.id], "duration": 30, "from": day, "to": day}
+    for role, status in (("auditor", 403), ("secretary", 200)):
+        headers = {"Authorization": f"Bearer {token_as(role)}"}
+        assert client.post("/api/v1/meetings/find-time", json=search, headers=headers).status_code == status, role

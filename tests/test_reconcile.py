@@ -2,18 +2,7 @@
 
 import subprocess
 
-from flask.cli import ScriptInfo
-from sqlalchemy import select
-
-from admin_app.cli import main
-from core.actors import SYSTEM
-from provisioning.entries import staff_dn
-from provisioning.models import Unit
-from provisioning.operations import StaffInput, create_staff
-
-
-def _cli(app, *args: str):
-    return app.test_cli_runner().invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
+from provisioning.entries import staff_dn, unit_dn
 
 
 def _ldapmodify(runtime, ldif: str) -> None:
@@ -27,13 +16,12 @@ def _ldapmodify(runtime, ldif: str) -> None:
     )
 
 
-def test_reconcile_finds_an_ldapmodify_change_and_apply_repairs_it(app, db, runtime) -> None:
-    unit = db.scalar(select(Unit).where(Unit.code == "SYT"))
-    person = create_staff(
-        db, SYSTEM, unit, StaffInput("Hiao Nhí", title="Chuyên viên", staff_number="T-REC-1"), "gialai.gov.vn"
-    )
-    db.commit()
-    runtime.sync_directory()
+def test_reconcile_finds_an_ldapmodify_change_and_apply_repairs_it(
+    runtime, cli, create_unit, create_staff, commit_and_sync
+) -> None:
+    unit = create_unit(name="Sở Y tế")
+    person = create_staff(unit, full_name="Hiao Nhí", title="Chuyên viên", staff_number="T-REC-1")
+    commit_and_sync()
     dn = staff_dn(person, runtime.settings.ldap_base_dn)
     _ldapmodify(
         runtime,
@@ -42,13 +30,13 @@ def test_reconcile_finds_an_ldapmodify_change_and_apply_repairs_it(app, db, runt
     )
     _ldapmodify(runtime, f"dn: {dn}\nchangetype: modify\nreplace: congvuMailQuota\ncongvuMailQuota: 999999\n")
 
-    report = _cli(app, "directory", "reconcile")
+    report = cli(["directory", "reconcile"])
     assert report.exit_code == 2, report.output
     assert f"differs  {dn}: title is ['Giám đốc'], should be ['Chuyên viên']" in report.output
     assert "congvuMailQuota is ['999999']" in report.output
     assert runtime.directory.read(dn, ["title"])["title"] == ["Giám đốc"]  # dry run changed nothing
 
-    repaired = _cli(app, "directory", "reconcile", "--apply")
+    repaired = cli(["directory", "reconcile", "--apply"])
     assert repaired.exit_code == 0, repaired.output
     assert "after repair: 0 drifts" in repaired.output
     assert runtime.directory.read(dn, ["title", "congvuMailQuota"]) == {
@@ -57,24 +45,23 @@ def test_reconcile_finds_an_ldapmodify_change_and_apply_repairs_it(app, db, runt
     }
 
 
-def test_reconcile_reports_entries_missing_and_extra(app, db, runtime) -> None:
-    unit = db.scalar(select(Unit).where(Unit.code == "SYT"))
-    person = create_staff(db, SYSTEM, unit, StaffInput("Puih Bă", staff_number="T-REC-2"), "gialai.gov.vn")
-    db.commit()
-    runtime.sync_directory()
+def test_reconcile_reports_entries_missing_and_extra(runtime, cli, create_unit, create_staff, commit_and_sync) -> None:
+    unit = create_unit(name="Sở Y tế")
+    person = create_staff(unit, full_name="Puih Bă", staff_number="T-REC-2")
+    commit_and_sync()
     base = runtime.settings.ldap_base_dn
     dn = staff_dn(person, base)
     _ldapmodify(runtime, f"dn: {dn}\nchangetype: delete\n")
-    stray = f"uid=stray@gialai.gov.vn,ou=SYT,{base}"
+    stray = f"uid=stray@gialai.gov.vn,{unit_dn(unit, base)}"
     _ldapmodify(
         runtime,
         f"dn: {stray}\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: congvuMailbox\n"
         "cn: Stray\nsn: Stray\nmail: stray@gialai.gov.vn\ncongvuMailStatus: active\n",
     )
-    report = _cli(app, "directory", "reconcile")
+    report = cli(["directory", "reconcile"])
     assert f"missing  {dn.lower()}" in report.output
     assert f"extra    {stray}" in report.output
-    repaired = _cli(app, "directory", "reconcile", "--apply")
+    repaired = cli(["directory", "reconcile", "--apply"])
     assert "after repair: 0 drifts" in repaired.output, repaired.output
     assert runtime.directory.read(stray, ["mail"]) is None
     assert runtime.directory.read(dn, ["mail"])["mail"] == [person.email]

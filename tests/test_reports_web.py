@@ -10,42 +10,50 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from flask import Flask
-from flask.cli import ScriptInfo
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin_app.cli import main
 from admin_app.jobs import execute
 from admin_app.runtime import Runtime
 from audit.models import MonthlyReport
 from core.outbox import MailJob
-from tests.conftest import csrf_token
+from provisioning.models import Role, Unit
+from tests.factories import csrf_token
 from tests.test_usage_report import _write_fixture_logs, fixture_units  # noqa: F401  (fixture)
 
 
-def _cli(app: Flask, args: list[str]) -> Any:
-    return app.test_cli_runner().invoke(main, args, obj=ScriptInfo(create_app=lambda: app))
+@pytest.fixture
+def report_units(province: Unit, fixture_units: dict[str, Any]) -> dict[str, Any]:
+    """The usage report's Sở Thử nghiệm and its mailboxes, under the province root of this test."""
+    return fixture_units
 
 
 def test_auditor_generates_the_report_and_the_xlsx_matches_the_page(
-    app: Flask,
-    sign_in_as: Any,
+    runtime: Any,
+    client_as: Any,
+    cli: Any,
     db: Session,
-    fixture_units: dict[str, Any],
+    report_units: dict[str, Any],
     tmp_path: Path,
 ) -> None:
     paths = _write_fixture_logs(tmp_path)
-    ingested = _cli(app, ["logs", "ingest", *(str(p) for p in paths.values())])
+    ingested = cli(["logs", "ingest", *(str(p) for p in paths.values())])
     assert ingested.exit_code == 0, ingested.output
     assert "1 malformed lines were skipped" in ingested.output
-    again = _cli(app, ["logs", "ingest", str(paths["dovecot"])])
+    again = cli(["logs", "ingest", str(paths["dovecot"])])
     assert "nothing new" in again.output
 
-    client = sign_in_as("auditor")
+    client = client_as(Role.AUDITOR)
     response = client.post("/reports", data={"csrf_token": csrf_token(client, "/reports"), "month": "2026-12"})
     assert response.status_code == 302
-    report_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    waiting = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="task-progress"' in waiting  # built in the background: the page follows the task
+    task_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert runtime.task_worker("test-worker").run_one(task_id) is not None
+    done = client.get(response.headers["Location"])
+    assert done.status_code == 302  # finished: the task's page opens the new version
+    report_id = int(done.headers["Location"].rsplit("/", 1)[1])
     page = client.get(f"/reports/{report_id}").get_data(as_text=True)
     assert "<svg" in page
     assert "Sở Thử nghiệm Đắk Đoa" in page
@@ -71,54 +79,58 @@ def test_auditor_generates_the_report_and_the_xlsx_matches_the_page(
     assert client.get(f"/reports/{report_id}.csv").data.startswith(b"\xef\xbb\xbf")
 
     # Regenerating keeps the first version.
-    client.post("/reports", data={"csrf_token": csrf_token(client, "/reports"), "month": "2026-12"})
+    again = client.post("/reports", data={"csrf_token": csrf_token(client, "/reports"), "month": "2026-12"})
+    assert runtime.task_worker("test-worker").run_one(int(again.headers["Location"].rsplit("/", 1)[1])) is not None
     versions = db.scalars(select(MonthlyReport.version).where(MonthlyReport.month == "2026-12")).all()
     assert sorted(versions) == [1, 2]
 
 
-def test_reports_are_for_auditors_and_system_admins(sign_in_as: Any) -> None:
-    client = sign_in_as("unit_admin")
+def test_reports_are_for_auditors_and_system_admins(client_as: Any) -> None:
+    client = client_as(Role.UNIT_ADMIN)
     assert client.get("/reports").status_code == 403
 
 
 def test_api_and_cli_produce_the_same_report(
-    app: Flask,
+    runtime: Any,
     client: Any,
-    api_token: Any,
-    fixture_units: dict[str, Any],
+    cli: Any,
+    token_as: Any,
+    report_units: dict[str, Any],
     tmp_path: Path,
 ) -> None:
     paths = _write_fixture_logs(tmp_path)
-    assert _cli(app, ["logs", "ingest", *(str(p) for p in paths.values())]).exit_code == 0
-    headers = {"Authorization": f"Bearer {api_token('auditor')}"}
-    created = client.post("/api/v1/reports", json={"month": "2026-12"}, headers=headers)
-    assert created.status_code == 201
-    body = created.get_json()
+    assert cli(["logs", "ingest", *(str(p) for p in paths.values())]).exit_code == 0
+    headers = {"Authorization": f"Bearer {token_as(Role.AUDITOR)}"}
+    queued = client.post("/api/v1/reports", json={"month": "2026-12"}, headers=headers)
+    assert queued.status_code == 202
+    assert queued.get_json()["status"] == "queued"
+    assert runtime.task_worker("test-worker").run_one(queued.get_json()["id"]) is not None
+    task = client.get(f"/api/v1/tasks/{queued.get_json()['id']}", headers=headers).get_json()
+    assert task["status"] == "done", task
+    body = client.get(f"/api/v1/reports/{task['result']['report_id']}", headers=headers).get_json()
     so = next(u for u in body["data"]["units"] if u["code"] == "T-SO")
     assert so["subtree"]["regular_share"] == 0.5
     assert client.post("/api/v1/reports", json={"month": "December"}, headers=headers).status_code == 422
     xlsx = client.get(f"/api/v1/reports/{body['id']}/export.xlsx", headers=headers)
     assert xlsx.status_code == 200
     assert xlsx.data[:2] == b"PK"
-    secretary = {"Authorization": f"Bearer {api_token('secretary')}"}
+    secretary = {"Authorization": f"Bearer {token_as(Role.SECRETARY)}"}
     assert client.get("/api/v1/reports", headers=secretary).status_code == 403
 
     out = tmp_path / "bao-cao.pdf"
-    result = _cli(app, ["report", "monthly", "--month", "2026-12", "--format", "pdf", "-o", str(out)])
+    result = cli(["report", "monthly", "--month", "2026-12", "--format", "pdf", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"%PDF")
-    bad = _cli(app, ["report", "monthly", "--month", "13/2026", "-o", str(out)])
+    bad = cli(["report", "monthly", "--month", "13/2026", "-o", str(out)])
     assert bad.exit_code != 0
     assert "month" in bad.output
 
 
 def test_monthly_job_mails_summary_and_xlsx_to_recipients(
-    app: Flask,
     runtime: Runtime,
     db: Session,
     services: Any,
-    fixture_units: dict[str, Any],
-    tmp_path: Path,
+    report_units: dict[str, Any],
 ) -> None:
     recipient = "lanhdao.baocao@gialai.gov.vn"
     original = runtime.settings

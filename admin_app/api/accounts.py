@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import jsonify, request
 
-from admin_app import db
 from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
 from admin_app.api.units import list_staff, staff_json
-from provisioning.models import Staff, Unit
+from admin_app.context import db
+from core.tasks import Task
+from provisioning.models import ImportBatch, Role, Staff, Unit
 from provisioning.queries import get_staff_for
 
 SCHEMAS["AccountInput"] = {
@@ -36,23 +37,27 @@ SCHEMAS["OneTimePassword"] = {
     "type": "object",
     "properties": {"email": {"type": "string"}, "one_time_password": {"type": "string"}},
 }
-SCHEMAS["ImportResult"] = {
+SCHEMAS["Import"] = {
     "type": "object",
     "properties": {
-        "applied": {"type": "boolean"},
-        "total": {"type": "integer"},
-        "creates": {"type": "integer"},
-        "updates": {"type": "integer"},
-        "unchanged": {"type": "integer"},
-        "errors": {"type": "array", "items": {"type": "object"}},
+        "id": {"type": "integer"},
+        "unit_id": {"type": "integer"},
+        "filename": {"type": "string"},
+        "status": {"type": "string", "enum": ["uploaded", "previewing", "previewed", "applying", "applied", "failed"]},
+        "summary": {"type": "object"},
+        "task": {
+            "type": ["object", "null"],
+            "properties": {
+                "id": {"type": "integer"},
+                "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+                "phase": {"type": "string"},
+                "done": {"type": "integer"},
+                "total": {"type": "integer"},
+                "error": {"type": "string"},
+            },
+        },
     },
 }
-
-
-def _settings() -> Any:
-    from admin_app import runtime_of
-
-    return runtime_of().settings
 
 
 def _account(account_id: int) -> Staff:
@@ -92,9 +97,9 @@ def list_accounts() -> Any:
     body="AccountInput",
 )
 def create_account() -> Any:
-    from admin_app import runtime_of
-    from provisioning.accounts import reset_password
-    from provisioning.operations import StaffInput, create_staff
+    from admin_app.context import runtime_of
+    from provisioning.accounts import create_mailbox
+    from provisioning.operations import StaffInput
 
     data = _body()
     if not isinstance(data.get("unit_id"), int):
@@ -102,8 +107,7 @@ def create_account() -> Any:
     unit = db().get(Unit, data["unit_id"])
     if unit is None:
         raise ApiError(422, "invalid", f"field 'unit_id': unit {data['unit_id']} does not exist")
-    s = _settings()
-    person = create_staff(
+    person, password = create_mailbox(
         db(),
         actor(),
         unit,
@@ -114,12 +118,9 @@ def create_account() -> Any:
             _text(data, "phone"),
             _text(data, "kind") or "personal",
             _text(data, "local_part") or None,
-            s.default_quota_mb,
         ),
-        s.mail_domain,
-        s.address_policy,
+        runtime_of().mailbox_policy,
     )
-    password = reset_password(db(), actor(), person, secret_key=runtime_of().secret_key)
     response = jsonify({**staff_json(person), "one_time_password": password})
     response.status_code = 201
     return response
@@ -195,7 +196,7 @@ for _verb, _reason in (("disable", True), ("enable", False), ("archive", True)):
     params=[("account_id", "path", "integer", "account id")],
 )
 def reset_account_password(account_id: int) -> Any:
-    from admin_app import runtime_of
+    from admin_app.context import runtime_of
     from provisioning.accounts import reset_password
 
     person = _account(account_id)
@@ -203,15 +204,42 @@ def reset_account_password(account_id: int) -> Any:
     return jsonify({"email": person.email, "one_time_password": password})
 
 
+def import_json(batch: ImportBatch) -> dict[str, Any]:
+    task = db().get(Task, batch.task_id) if batch.task_id else None
+    return {
+        "id": batch.id,
+        "unit_id": batch.unit_id,
+        "filename": batch.filename,
+        "status": batch.status,
+        "summary": batch.summary,
+        "task": None
+        if task is None
+        else {
+            "id": task.id,
+            "status": task.status,
+            "phase": task.phase,
+            "done": task.done,
+            "total": task.total,
+            "error": task.error,
+        },
+    }
+
+
+def _import(import_id: int) -> ImportBatch:
+    batch = db().get(ImportBatch, import_id)
+    if batch is None or not actor().can(Role.UNIT_ADMIN, batch.unit):
+        raise ApiError(404, "not_found", f"import {import_id} does not exist")
+    return batch
+
+
 @endpoint(
-    "/accounts/import",
+    "/imports",
     "POST",
-    response="ImportResult",
-    summary="Preview (default) or apply a CSV/XLSX staff list (multipart: file, unit_id, apply=true)",
+    response="Import",
+    summary="Upload a CSV/XLSX staff list (multipart: file, unit_id); its preview runs as a background task",
 )
-def import_accounts() -> Any:
-    from core.tabular import read_table
-    from provisioning.importing import ImportError_, ImportRefused, apply, preview
+def post_import() -> Any:
+    from provisioning import import_tasks
 
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -220,25 +248,34 @@ def import_accounts() -> Any:
     unit = db().get(Unit, unit_id) if unit_id else None
     if unit is None:
         raise ApiError(422, "invalid", "field 'unit_id': give the id of an existing unit")
-    s = _settings()
-    options = {"default_domain": s.mail_domain, "policy": s.address_policy, "default_quota": s.default_quota_mb}
-    content = upload.read()
-    import io
+    batch = import_tasks.upload(db(), actor(), unit, upload.filename, upload.read())
+    response = jsonify(import_json(batch))
+    response.status_code = 202
+    return response
 
-    try:
-        result = preview(db(), actor(), unit, read_table(io.BytesIO(content), upload.filename), **options)
-        if request.form.get("apply") == "true" and result.is_clean:
-            result = apply(
-                db(),
-                actor(),
-                unit,
-                read_table(io.BytesIO(content), upload.filename),
-                batch_label=upload.filename,
-                **options,
-            )
-            return jsonify({"applied": True, **result.as_dict()})
-    except ImportRefused as exc:
-        return jsonify({"applied": False, **exc.preview.as_dict()}), 422
-    except ImportError_ as exc:
-        raise ApiError(422, "invalid", f"{upload.filename}: {exc}") from None
-    return jsonify({"applied": False, **result.as_dict()}), (422 if result.errors else 200)
+
+@endpoint(
+    "/imports/<int:import_id>",
+    response="Import",
+    summary="An import: its preview (rows to create, change, bad rows) and its task's progress",
+    params=[("import_id", "path", "integer", "import id")],
+)
+def get_import(import_id: int) -> Any:
+    return jsonify(import_json(_import(import_id)))
+
+
+@endpoint(
+    "/imports/<int:import_id>/apply",
+    "POST",
+    response="Import",
+    summary="Apply a previewed import without bad rows (all rows or none), as a background task",
+    params=[("import_id", "path", "integer", "import id")],
+)
+def apply_import(import_id: int) -> Any:
+    from provisioning import import_tasks
+
+    batch = _import(import_id)
+    import_tasks.queue(db(), actor(), batch, do_apply=True)
+    response = jsonify(import_json(batch))
+    response.status_code = 202
+    return response

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from admin_app import db
+from admin_app.context import db
 from core.actors import Actor, PermissionDenied
-from meetings.operations import MeetingConflict, MeetingsError
+from meetings.errors import MeetingConflict, MeetingsError
 from meetings.recurrence import RecurrenceError
 from provisioning.operations import ProvisioningError
 from provisioning.signin import actor_for_token

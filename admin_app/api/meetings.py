@@ -8,19 +8,15 @@ from typing import Any
 from flask import jsonify, request
 from sqlalchemy import select
 
-from admin_app import db, runtime_of
 from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
+from admin_app.context import db, runtime_of
 from meetings.attendance import point_attendance
 from meetings.inputs import changes_from, draft_from, parse_date, parse_int, parse_search_range, point_ids_from
 from meetings.models import BridgePoint, Meeting
-from meetings.operations import (
-    book_meeting,
-    cancel_meeting,
-    change_meeting,
-    find_free_slots,
-    load_meeting,
-    visible_meetings,
-)
+from meetings.operations.bookings import book_meeting
+from meetings.operations.changes import cancel_meeting, change_meeting
+from meetings.operations.suggestions import find_free_slots
+from meetings.queries import load_meeting, visible_meetings
 
 SCHEMAS.update(
     {
@@ -273,6 +269,7 @@ def find_time() -> Any:
     first, last = parse_search_range(data.get("from"), data.get("to"))
     slots = find_free_slots(
         db(),
+        actor(),
         runtime_of().meeting_env,
         ids,
         dt.timedelta(minutes=parse_int(data.get("duration"), "duration", 60) or 60),

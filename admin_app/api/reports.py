@@ -7,13 +7,15 @@ from typing import Any
 from flask import Response, jsonify
 from sqlalchemy import select
 
-from admin_app import db
 from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
-from admin_app.reports_views import definitions, export_bytes
-from audit.access import can_read_reports
+from admin_app.api.tasks import task_json
+from admin_app.context import db
+from admin_app.reports_views import export_bytes
+from audit import report_tasks
 from audit.exports import FORMATS, export_name
 from audit.models import MonthlyReport
-from audit.report import ReportError, generate
+from audit.permissions import can_read_reports
+from audit.report import ReportError
 
 SCHEMAS.update(
     {
@@ -58,17 +60,21 @@ def list_reports() -> Any:
 
 
 @endpoint(
-    "/reports", "POST", summary="Generate a month's report (a new version)", response="Report", body="ReportInput"
+    "/reports",
+    "POST",
+    summary="Generate a month's report (a new version) as a background task; poll the task for its id",
+    response="Task",
+    body="ReportInput",
 )
 def create_report() -> Any:
     _reader()
     data = _body()
     try:
-        report = generate(db(), actor(), str(data.get("month") or ""), definitions())
+        task = report_tasks.queue_report(db(), actor(), str(data.get("month") or ""))
     except ReportError as exc:
         raise ApiError(422, "invalid", str(exc)) from None
-    response = jsonify({**_summary(report), "data": report.data})
-    response.status_code = 201
+    response = jsonify(task_json(task))
+    response.status_code = 202
     return response
 
 

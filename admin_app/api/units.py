@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import jsonify, request
 
-from admin_app import db
 from admin_app.api.core import ApiError, _body, _json_list, actor, endpoint
+from admin_app.context import db
 from provisioning.models import Staff, Unit
 from provisioning.operations import create_unit
 from provisioning.queries import get_staff_for, get_unit_for, read_paths, visible_staff, visible_units

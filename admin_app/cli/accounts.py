@@ -29,23 +29,18 @@ def accounts_create(
     unit_code: str, full_name: str, staff_number: str | None, title: str, phone: str, kind: str, local_part: str | None
 ) -> None:
     """Create a mailbox; prints its address and a one-time password (shown once)."""
-    from provisioning.accounts import reset_password
-    from provisioning.operations import ProvisioningError, StaffInput, create_staff
+    from provisioning.accounts import create_mailbox
+    from provisioning.operations import ProvisioningError, StaffInput
 
-    s = runtime().settings
-    actor = _cli_actor("accounts create")
     try:
         with cli_unit_of_work() as session:
-            unit = _unit_by_code(session, unit_code)
-            staff = create_staff(
+            staff, password = create_mailbox(
                 session,
-                actor,
-                unit,
-                StaffInput(full_name, title, staff_number, phone, kind, local_part, s.default_quota_mb),
-                s.mail_domain,
-                s.address_policy,
+                _cli_actor("accounts create"),
+                _unit_by_code(session, unit_code),
+                StaffInput(full_name, title, staff_number, phone, kind, local_part),
+                runtime().mailbox_policy,
             )
-            password = reset_password(session, actor, staff, secret_key=runtime().secret_key)
             address = staff.email
     except ProvisioningError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -126,7 +121,8 @@ def accounts_reset_password(address: str) -> None:
 def accounts_import(path: Path, unit_code: str, do_apply: bool) -> None:
     """Preview (default) or apply a CSV/XLSX staff list: all rows or none."""
     from core.tabular import FileFormatError, read_table
-    from provisioning.importing import ImportError_, ImportRefused, apply, preview
+    from provisioning.import_plan import ImportError_
+    from provisioning.importing import ImportRefused, apply, preview
 
     s = runtime().settings
     actor = _cli_actor("accounts import")

@@ -40,30 +40,26 @@ def runtime() -> Runtime:
 
 @contextmanager
 def cli_unit_of_work() -> Iterator[Session]:
-    """Commit once at the end; then apply any directory changes the command recorded."""
-    rt = runtime()
-    session = rt.session_factory()
+    """The command's one unit of work through the boundary: commit at the end, then apply what it recorded
+    (directory jobs, mail) and say what happened to them."""
+    work = runtime().boundary.begin("cli")
     try:
-        yield session
-        changed = session.info.pop("directory_changed", False)
-        mail_queued = session.info.pop("mail_queued", False)
-        session.commit()
+        yield work.session
     except BaseException:
-        session.rollback()
+        work.rollback()
         raise
-    finally:
-        session.close()
-    if mail_queued:
-        sent = rt.send_mail()
+    results = work.commit()
+    sent = results.get("mail")
+    if sent is not None:
         click.echo(
             f"mail: {sent.sent} sent, {sent.pending} queued"
             + (" (SMTP server unreachable; will retry)" if sent.unavailable else "")
         )
-    if changed:
-        result = rt.sync_directory()
+    synced = results.get("directory")
+    if synced is not None:
         click.echo(
-            f"directory: {result.applied} applied, {result.pending} pending"
-            + (" (directory unreachable; will retry)" if result.unavailable else "")
+            f"directory: {synced.applied} applied, {synced.pending} pending"
+            + (" (directory unreachable; will retry)" if synced.unavailable else "")
         )
 
 

@@ -11,19 +11,14 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from admin_app.cli.core import _cli_actor, cli_unit_of_work, main, runtime
+from meetings.errors import MeetingConflict, MeetingsError
 from meetings.inputs import changes_from, draft_from, parse_date, point_ids_from
 from meetings.jitsi import prosody_config
 from meetings.models import BridgePoint
-from meetings.operations import (
-    MeetingConflict,
-    MeetingsError,
-    book_meeting,
-    cancel_meeting,
-    change_meeting,
-    find_free_slots,
-    load_meeting,
-    visible_meetings,
-)
+from meetings.operations.bookings import book_meeting
+from meetings.operations.changes import cancel_meeting, change_meeting
+from meetings.operations.suggestions import find_free_slots
+from meetings.queries import load_meeting, visible_meetings
 from meetings.recurrence import RecurrenceError
 
 
@@ -199,6 +194,7 @@ def meetings_find_time(
                 raise click.UsageError("choose points with --point or --group")
             slots = find_free_slots(
                 session,
+                _cli_actor("meetings find-time"),
                 runtime().meeting_env,
                 ids,
                 dt.timedelta(minutes=duration),

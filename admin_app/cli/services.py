@@ -15,7 +15,7 @@ from config import ensure_secret_file
 
 
 def service_config(rt: Runtime) -> Any:
-    from services.supervisor import ServiceConfig
+    from services.common import ServiceConfig
 
     s = rt.settings
     password = s.ldap_bind_password or ensure_secret_file(s.instance_path, "ldap_bind_password")
@@ -43,7 +43,8 @@ def services_group() -> None:
 @with_appcontext
 def services_start() -> None:
     """Start slapd, Dovecot and Postfix (initialising their state on first start)."""
-    from services.supervisor import ServiceError, Services
+    from services.common import ServiceError
+    from services.supervisor import Services
 
     svc = Services(service_config(runtime()))
     try:

@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/mail_logs.py --mailboxes 30000 --month 2026-10 --out DIR [--seed 1]
 
-Writes, each in time order: ``dovecot.log`` (Dovecot's own file form), ``mail.log`` (Postfix through
-classic syslog, with a host) and ``roundcube-logins.log`` (Roundcube ``log_logins``). Deterministic by
-seed, streamed: each client is a small generator that sleeps until its next action on one heap, so memory
-depends on the number of mailboxes, never on the length of the month.
+Writes, each in time order: ``dovecot.log`` (Dovecot's own file form, in Dovecot 2.3's words or, with
+``--dovecot 2.4``, Debian 13's), ``mail.log`` (Postfix through classic syslog, with a host) and
+``roundcube-logins.log`` (Roundcube ``log_logins``); the lines themselves are written by
+:mod:`demo.maillines`. Deterministic by seed, streamed: each client is a small generator that sleeps until
+its next action on one heap, so memory depends on the number of mailboxes, never on the length of the month.
 
 Who is in it (shares of mailboxes): people who never use mail (12 %) or rarely, through webmail (10 %);
 webmail-only users (20 %); desktop IMAP clients (58 %), in on most working days from about 7:30 to 17:00,
@@ -20,7 +21,6 @@ SASL. Weekends are quiet.
 from __future__ import annotations
 
 import argparse
-import base64
 import bisect
 import calendar
 import heapq
@@ -32,15 +32,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
-HOST = "mail01"
-LIP = "10.0.0.2"
-WEBMAIL_IP = "10.0.0.5"
-DOMAIN = "gialai.gov.vn"
+from demo.maillines import DOMAIN, DOVECOT_VERSIONS, HOST, WEBMAIL_IP, MailLines
+
 DAY = 86_400
 HOUR = 3_600
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Share of the day's mail arriving in each hour, working days and weekends.
 _WORKDAY_MAIL = [1, 1, 1, 1, 1, 2, 4, 10, 14, 14, 13, 9, 4, 6, 12, 13, 12, 8, 4, 3, 2, 2, 1, 1]
 _WEEKEND_MAIL = [1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 1, 1]
@@ -72,54 +68,10 @@ class Profile:
     lan_ip: str = ""
 
 
-class _Writer:
-    """The three files, with timestamps formatted once per second (clients act in time order)."""
+class Month:
+    """The simulation: shared state and one generator per client; ``writer`` writes their lines."""
 
-    def __init__(self, out: Path, start: datetime, host: str) -> None:
-        self.start = start
-        self.host = host
-        self.dovecot_file: IO[str] = (out / "dovecot.log").open("w", encoding="utf-8", buffering=1 << 20)
-        self.mail_file: IO[str] = (out / "mail.log").open("w", encoding="utf-8", buffering=1 << 20)
-        self.roundcube_file: IO[str] = (out / "roundcube-logins.log").open("w", encoding="utf-8", buffering=1 << 20)
-        self.counts = {"dovecot.log": 0, "mail.log": 0, "roundcube-logins.log": 0}
-        self.now = 0
-        self._second = -1
-        self._dovecot_stamp = self._syslog_stamp = self._roundcube_stamp = ""
-
-    def _stamps(self) -> None:
-        if self.now == self._second:
-            return
-        self._second = self.now
-        t = self.start + timedelta(seconds=self.now)
-        self._dovecot_stamp = t.strftime("%Y-%m-%d %H:%M:%S ")
-        self._syslog_stamp = f"{_MONTH_NAMES[t.month - 1]} {t.day:>2} {t:%H:%M:%S} {self.host} "
-        self._roundcube_stamp = f"[{t.day:02d}-{_MONTH_NAMES[t.month - 1]}-{t.year} {t:%H:%M:%S} +0700]: "
-
-    def dovecot(self, text: str) -> None:
-        self._stamps()
-        self.dovecot_file.write(self._dovecot_stamp + text + "\n")
-        self.counts["dovecot.log"] += 1
-
-    def postfix(self, *texts: str) -> None:
-        self._stamps()
-        stamp = self._syslog_stamp
-        self.mail_file.write("".join(f"{stamp}{text}\n" for text in texts))
-        self.counts["mail.log"] += len(texts)
-
-    def roundcube(self, text: str) -> None:
-        self._stamps()
-        self.roundcube_file.write(self._roundcube_stamp + text + "\n")
-        self.counts["roundcube-logins.log"] += 1
-
-    def close(self) -> None:
-        for handle in (self.dovecot_file, self.mail_file, self.roundcube_file):
-            handle.close()
-
-
-class _Month:
-    """The simulation: shared state, the line formats, and one generator per client."""
-
-    def __init__(self, profiles: list[Profile], first: date, writer: _Writer, rng: random.Random) -> None:
+    def __init__(self, profiles: list[Profile], first: date, writer: MailLines, rng: random.Random) -> None:
         self.profiles = profiles
         self.writer = writer
         self.rng = rng
@@ -127,110 +79,11 @@ class _Month:
         self.end = days * DAY
         self.working = [(first + timedelta(days=d)).weekday() < 5 for d in range(days)]
         self.addresses = [p.address for p in profiles]
-        self.domain = profiles[0].address.partition("@")[2] if profiles else DOMAIN
-        self._qid = 0
-        self._pid = 20_000
+        self.domain = writer.domain
         senders = [p for p in profiles if p.send_rate > 0]
         self.senders = senders
         self.sender_weights = list(itertools.accumulate(p.send_rate for p in senders))
         self.retries: list[tuple[str, str, int, list[str]]] = []  # deferred messages waiting for a retry
-
-    # -- small helpers --
-
-    def session(self) -> str:
-        return base64.b64encode(self.rng.getrandbits(96).to_bytes(12, "big")).decode()
-
-    def pid(self) -> int:
-        self._pid = 20_000 + (self._pid + self.rng.randint(1, 40) - 20_000) % 40_000
-        return self._pid
-
-    def queue_id(self) -> str:
-        self._qid += 1
-        return f"{(self._qid * 0x9E3779B1) & 0xFFFFFFFFFFF:011X}"  # odd multiplier: unique, looks random
-
-    def size(self) -> int:
-        return int(min(25_000_000, self.rng.lognormvariate(9.5, 1.3)))
-
-    # -- Dovecot lines --
-
-    def login(self, service: str, address: str, ip: str, session: str, pid: int) -> None:
-        self.writer.dovecot(
-            f"{service}-login: Info: Login: user=<{address}>, method=PLAIN, rip={ip}, lip={LIP}, mpid={pid}, "
-            f"TLS, session=<{session}>"
-        )
-
-    def imap_end(self, address: str, session: str, pid: int, bodies: int, reason: str) -> None:
-        rng = self.rng
-        body_bytes = sum(self.size() for _ in range(bodies))
-        headers = rng.randint(0, 40)
-        out = 600 + headers * 700 + body_bytes + rng.randint(0, 4000)
-        self.writer.dovecot(
-            f"imap({address})<{pid}><{session}>: Info: {reason} in={rng.randint(40, 2000)} out={out} "
-            f"deleted={int(rng.random() < 0.1)} expunged=0 trashed=0 hdr_count={headers} hdr_bytes={headers * 650} "
-            f"body_count={bodies} body_bytes={body_bytes}"
-        )
-
-    def pop3_end(self, address: str, session: str, pid: int, bodies: int, stored: int) -> None:
-        sizes = sum(self.size() for _ in range(bodies))
-        self.writer.dovecot(
-            f"pop3({address})<{pid}><{session}>: Info: Disconnected: Logged out top=0/0, retr={bodies}/{sizes}, "
-            f"del=0/{stored}, size={stored * 40_000 + sizes}"
-        )
-
-    def imap_failed(self, service: str, address: str, ip: str, attempts: int, reason: str) -> None:
-        self.writer.dovecot(
-            f"{service}-login: Info: {reason} (auth failed, {attempts} attempts in {attempts * 2 + 1} secs): "
-            f"user=<{address}>, method=PLAIN, rip={ip}, lip={LIP}, TLS, session=<{self.session()}>"
-        )
-
-    # -- Postfix lines --
-
-    def message(self, sender: str, client_ip: str | None, recipients: list[str], *, deferred: bool = False) -> None:
-        """One message's life in mail.log: submission (SASL) or arrival from outside, delivery, removal."""
-        qid, smtpd, size = self.queue_id(), self.pid(), self.size()
-        if client_ip is not None:
-            prefix, client = "postfix/submission/smtpd", f"unknown[{client_ip}]"
-            auth = f", sasl_method=PLAIN, sasl_username={sender}"
-        else:
-            relay = f"203.0.113.{self.rng.randint(1, 254)}"
-            prefix, client, auth = "postfix/smtpd", f"mx.{sender.partition('@')[2]}[{relay}]", ""
-        lines = [
-            f"{prefix}[{smtpd}]: connect from {client}",
-            f"{prefix}[{smtpd}]: {qid}: client={client}{auth}",
-            f"postfix/cleanup[{smtpd + 1}]: {qid}: message-id=<{qid.lower()}.{self.writer.now}@{self.domain}>",
-            f"postfix/qmgr[1021]: {qid}: from=<{sender}>, size={size}, nrcpt={len(recipients)} (queue active)",
-        ]
-        pending = False
-        for rcpt in recipients:
-            if rcpt.endswith(self.domain):
-                lines.append(
-                    f"postfix/lmtp[{smtpd + 2}]: {qid}: to=<{rcpt}>, relay={HOST}[private/dovecot-lmtp], delay=0.12, "
-                    f"delays=0.05/0.01/0.02/0.04, dsn=2.0.0, status=sent (250 2.0.0 <{rcpt}> {self.session()} Saved)"
-                )
-                self.writer.dovecot(
-                    f"lmtp({rcpt})<{smtpd + 3}><{self.session()}>: Info: msgid=<{qid}>: saved mail to INBOX"
-                )
-            elif deferred:
-                pending = True
-                lines.append(
-                    f"postfix/smtp[{smtpd + 4}]: {qid}: to=<{rcpt}>, relay=none, delay=30, delays=0.1/0/30/0, "
-                    f"dsn=4.4.1, status=deferred (connect to mx.{rcpt.partition('@')[2]}[203.0.113.50]:25: "
-                    "Connection timed out)"
-                )
-            else:
-                lines.append(
-                    f"postfix/smtp[{smtpd + 4}]: {qid}: to=<{rcpt}>, relay=mx.{rcpt.partition('@')[2]}[203.0.113.50]"
-                    ":25, delay=0.8, delays=0.1/0/0.3/0.4, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued)"
-                )
-        if not pending:
-            lines.append(f"postfix/qmgr[1021]: {qid}: removed")
-        lines.append(
-            f"{prefix}[{smtpd}]: disconnect from {client} ehlo=1 {'auth=1 ' if auth else ''}mail=1 "
-            f"rcpt={len(recipients)} data=1 quit=1 commands={4 + len(recipients) + bool(auth)}"
-        )
-        self.writer.postfix(*lines)
-        if pending:
-            self.retries.append((qid, sender, size, [r for r in recipients if not r.endswith(self.domain)]))
 
     # -- clients: each yields the time it next wants to act, and writes its lines when woken --
 
@@ -243,11 +96,11 @@ class _Month:
             leave = day * DAY + int(rng.gauss(16.9, 0.4) * HOUR)
             while t < leave:
                 yield t
-                session, pid = self.session(), self.pid()
-                self.login("imap", p.address, p.lan_ip, session, pid)
+                session, pid = self.writer.session(), self.writer.pid()
+                self.writer.login("imap", p.address, p.lan_ip, session, pid)
                 t += rng.randint(60 * 60, 120 * 60)
                 yield min(t, leave)
-                self.imap_end(p.address, session, pid, rng.choice((0, 0, 1, 1, 2, 3, 5)), rng.choice(_IDLE_ENDS))
+                self.writer.imap_end(p.address, session, pid, rng.choice((0, 0, 1, 1, 2, 3, 5)), rng.choice(_IDLE_ENDS))
                 t += rng.randint(1, 90)
 
     def phone(self, p: Profile) -> Iterator[int]:
@@ -260,16 +113,16 @@ class _Month:
                 t = (t // DAY + 1) * DAY + 6 * HOUR + rng.randint(0, 60)
                 continue
             yield t
-            session, pid = self.session(), self.pid()
-            self.login(p.phone, p.address, ip, session, pid)
+            session, pid = self.writer.session(), self.writer.pid()
+            self.writer.login(p.phone, p.address, ip, session, pid)
             t += rng.randint(1, 4)
             yield t
             bodies = 1 if rng.random() < 0.15 else 0
             if p.phone == "pop3":
                 stored += bodies
-                self.pop3_end(p.address, session, pid, bodies, stored)
+                self.writer.pop3_end(p.address, session, pid, bodies, stored)
             else:
-                self.imap_end(p.address, session, pid, bodies, "Disconnected: Logged out")
+                self.writer.imap_end(p.address, session, pid, bodies, "Disconnected: Logged out")
             t += 900 - 4 + rng.randint(-5, 5)
 
     def webmail_visit(self, p: Profile, t: int) -> Iterator[int]:
@@ -289,11 +142,11 @@ class _Month:
             f"from {browser} in session {rc_session}"
         )
         for _ in range(rng.randint(2, 6)):
-            session, pid = self.session(), self.pid()
-            self.login("imap", p.address, WEBMAIL_IP, session, pid)
+            session, pid = self.writer.session(), self.writer.pid()
+            self.writer.login("imap", p.address, WEBMAIL_IP, session, pid)
             t += 1
             yield t
-            self.imap_end(p.address, session, pid, rng.choice((0, 1, 1, 2)), "Disconnected: Logged out")
+            self.writer.imap_end(p.address, session, pid, rng.choice((0, 1, 1, 2)), "Disconnected: Logged out")
             t += rng.randint(20, 600)
             yield t
 
@@ -315,7 +168,7 @@ class _Month:
         t = rng.randint(0, 1800)
         while t < self.end:
             yield t
-            self.imap_failed("imap", p.address, ip, 1, "Disconnected: Connection closed")
+            self.writer.imap_failed("imap", p.address, ip, 1, "Disconnected: Connection closed")
             t += 1800 + rng.randint(-30, 30)
 
     def attacker(self) -> Iterator[int]:
@@ -328,11 +181,11 @@ class _Month:
             for _ in range(rng.randint(20, 200)):
                 if rng.random() < 0.5:
                     guess = rng.choice(_GUESSES) if rng.random() < 0.7 else rng.choice(self.addresses).partition("@")[0]
-                    self.imap_failed(
+                    self.writer.imap_failed(
                         rng.choice(("imap", "pop3")), f"{guess}@{self.domain}", ip, rng.randint(1, 3), "Disconnected"
                     )
                 else:
-                    pid = self.pid()
+                    pid = self.writer.pid()
                     self.writer.postfix(
                         f"postfix/submission/smtpd[{pid}]: connect from unknown[{ip}]",
                         f"postfix/submission/smtpd[{pid}]: warning: unknown[{ip}]: SASL LOGIN authentication failed: "
@@ -367,7 +220,7 @@ class _Month:
             start = rng.randrange(len(self.addresses))
             recipients = [self.addresses[(start + i) % len(self.addresses)] for i in range(count)]
             sender = f"{rng.choice(('vanthu', 'noreply', 'tonghop', 'phongtchc'))}@{rng.choice(_OUTSIDE)}"
-            self.message(sender, None, recipients)
+            self.writer.message(sender, None, recipients)
 
     def outbound(self) -> Iterator[int]:
         """Submissions by the people who send, in working hours; some deferred and retried later."""
@@ -395,7 +248,10 @@ class _Month:
                 for _ in range(count)
             ]
             client = WEBMAIL_IP if p.webmail > 0.5 or not p.desktop else p.lan_ip
-            self.message(p.address, client, recipients, deferred=rng.random() < 0.01)
+            pending = self.writer.message(p.address, client, recipients, deferred=rng.random() < 0.01)
+            if pending is not None:
+                qid, size, outside = pending
+                self.retries.append((qid, p.address, size, outside))
 
     def retrier(self) -> Iterator[int]:
         """Postfix's deferred queue: each retried message re-enters the active queue (a second from= line)."""
@@ -405,16 +261,7 @@ class _Month:
             yield t
             waiting, self.retries = self.retries, []
             for qid, sender, size, recipients in waiting:
-                lines = [
-                    f"postfix/qmgr[1021]: {qid}: from=<{sender}>, size={size}, nrcpt={len(recipients)} (queue active)"
-                ]
-                lines += [
-                    f"postfix/smtp[{self.pid()}]: {qid}: to=<{r}>, relay=mx.{r.partition('@')[2]}[203.0.113.50]:25, "
-                    "delay=640, delays=639/0.1/0.3/0.4, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued)"
-                    for r in recipients
-                ]
-                lines.append(f"postfix/qmgr[1021]: {qid}: removed")
-                self.writer.postfix(*lines)
+                self.writer.retried(qid, sender, size, recipients)
 
     def clients(self) -> Iterator[Iterator[int]]:
         yield self.inbound()
@@ -463,14 +310,20 @@ def write_month(
     *,
     seed: int = 1,
     host: str = HOST,
+    dovecot: str = "2.3",
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
-    """Write the month's three logs into ``out``; returns the number of lines of each file."""
+    """Write the month's three logs into ``out``; returns the number of lines of each file.
+
+    ``dovecot``: the version whose wording ``dovecot.log`` uses, "2.3" or "2.4"; one seed gives the same
+    sessions in both.
+    """
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     first = month.replace(day=1)
-    writer = _Writer(out, datetime(first.year, first.month, 1), host)
-    sim = _Month(draw_profiles(addresses, rng), first, writer, rng)
+    domain = addresses[0].lower().partition("@")[2] if addresses else DOMAIN
+    writer = MailLines(out, datetime(first.year, first.month, 1), host, rng, domain, dovecot)
+    sim = Month(draw_profiles(addresses, rng), first, writer, rng)
     heap: list[tuple[int, int, Iterator[int]]] = []
     for seq, client in enumerate(sim.clients()):
         wake = next(client, None)
@@ -504,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--month", default="2026-10", help="YYYY-MM")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dovecot", choices=DOVECOT_VERSIONS, default="2.3", help="the wording of dovecot.log")
     args = parser.parse_args(argv)
     month = datetime.strptime(args.month, "%Y-%m").date()
     started = time.perf_counter()
@@ -512,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         month,
         args.out,
         seed=args.seed,
+        dovecot=args.dovecot,
         progress=lambda text: print(text, file=sys.stderr, flush=True),
     )
     for name, lines in counts.items():

@@ -1,0 +1,141 @@
+"""Console pages for bridge points: the list (add one, take one out of service or back) and a point's day or
+week calendar. They are registered on the meetings blueprint (``admin_app.meetings_views``), so their endpoints
+stay ``meetings.points``, ``meetings.point_update`` and ``meetings.point_calendar``. The operations check who may
+change a point; the list asks the same rule (``can_manage_points``) only to offer the forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from admin_app.auth import current_actor, login_required
+from admin_app.context import db, runtime_of
+from core.actors import Actor
+from meetings.errors import MeetingsError
+from meetings.inputs import parse_date
+from meetings.models import BridgePoint
+from meetings.operations.points import create_bridge_point, update_bridge_point
+from meetings.permissions import can_manage_points
+from meetings.queries import visible_meetings
+from provisioning.models import Unit
+from provisioning.queries import visible_units
+
+
+def signed_in_actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    return actor
+
+
+def all_points() -> list[BridgePoint]:
+    return list(db().scalars(select(BridgePoint).options(selectinload(BridgePoint.unit)).order_by(BridgePoint.name)))
+
+
+def monday_of(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def day_arg(name: str = "date") -> dt.date:
+    """The local day named by the query argument ``name`` (400 if unreadable), else today."""
+    raw = request.args.get(name)
+    if raw:
+        try:
+            return parse_date(raw, name)
+        except MeetingsError:
+            abort(400)
+    return dt.datetime.now(runtime_of().settings.tz).date()
+
+
+def local_range(first: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
+    tz = runtime_of().settings.tz
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
+    return start, start + dt.timedelta(days=days)
+
+
+@login_required
+def point_calendar(point_id: int) -> Any:
+    point = db().get(BridgePoint, point_id)
+    if point is None:
+        abort(404)
+    view = "day" if request.args.get("view") == "day" else "week"
+    day = day_arg()
+    first = day if view == "day" else monday_of(day)
+    count = 1 if view == "day" else 7
+    start, end = local_range(first, count)
+    held = visible_meetings(db(), start, end, point_id=point.id)
+    meetings = [m for m in held if not m.is_cancelled]
+    cancelled = [m for m in held if m.is_cancelled]
+    tz = runtime_of().settings.tz
+    days = [first + dt.timedelta(days=i) for i in range(count)]
+    by_day = {d: [m for m in meetings if m.starts_at.astimezone(tz).date() == d] for d in days}
+    step = dt.timedelta(days=count)
+    return render_template(
+        "point_calendar.html",
+        point=point,
+        view=view,
+        days=days,
+        by_day=by_day,
+        cancelled=cancelled,
+        prev=first - step,
+        next=first + step,
+        day=day,
+    )
+
+
+@login_required
+def points() -> Any:
+    actor = signed_in_actor()
+    error = None
+    if request.method == "POST":
+        try:
+            unit = db().get(Unit, request.form.get("unit_id", type=int) or 0)
+            if unit is None:
+                raise MeetingsError("unit: choose the unit the point belongs to")
+            create_bridge_point(
+                db(),
+                actor,
+                name=request.form.get("name", ""),
+                unit=unit,
+                location=request.form.get("location", ""),
+                capacity=request.form.get("capacity", type=int) or 0,
+                contact_email=request.form.get("contact_email", ""),
+                equipment=request.form.get("equipment", ""),
+            )
+        except MeetingsError as exc:
+            error = str(exc)
+        else:
+            flash(_("Bridge point added."), "success")
+            return redirect(url_for("meetings.points"))
+    admin_units = [u for u in db().scalars(visible_units(actor)) if can_manage_points(actor, u)]
+    return render_template(
+        "points.html", points=all_points(), admin_units=admin_units, error=error, form=request.form
+    ), (422 if error else 200)
+
+
+@login_required
+def point_update(point_id: int) -> Any:
+    point = db().get(BridgePoint, point_id)
+    if point is None:
+        abort(404)
+    try:
+        update_bridge_point(
+            db(),
+            signed_in_actor(),
+            point,
+            location=request.form.get("location", point.location),
+            contact_email=request.form.get("contact_email", point.contact_email),
+            capacity=request.form.get("capacity", type=int) if request.form.get("capacity") else point.capacity,
+            equipment=request.form.get("equipment", point.equipment),
+            is_active=request.form.get("is_active") == "yes",
+        )
+    except MeetingsError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Bridge point saved."), "success")
+    return redirect(url_for("meetings.points"))

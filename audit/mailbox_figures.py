@@ -1,0 +1,120 @@
+"""The mailbox side of the monthly report: who is counted in a month, how each mailbox used mail, and the
+figures per unit (counted, active, regular, engaged) summed up the government tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from audit.models import UsageDay
+from provisioning.models import AccountKind, AccountStatus, Staff, StaffStatusChange
+
+MEASURES = ("counted", "active", "regular", "engaged")
+Mailboxes = dict[int, tuple[int, str, str, str]]  # staff id -> (unit id, kind, email, name)
+
+
+def enabled_in(session: Session, start: dt.datetime, end: dt.datetime) -> tuple[Mailboxes, Mailboxes]:
+    """Mailboxes enabled at any time in [start, end): (personal, others) as id → (unit id, kind, email, name).
+
+    A mailbox exists from its creation; its status follows the recorded status changes. It counts when an
+    active stretch overlaps the month: active at the start, or becoming active during it.
+    """
+    rows = session.execute(
+        select(Staff.id, Staff.unit_id, Staff.kind, Staff.email, Staff.full_name, Staff.status, Staff.created_at).where(
+            Staff.created_at < end
+        )
+    ).all()
+    changes: dict[int, list[tuple[dt.datetime, str]]] = {}
+    for staff_id, status, at in session.execute(
+        select(StaffStatusChange.staff_id, StaffStatusChange.status, StaffStatusChange.changed_at)
+        .where(StaffStatusChange.changed_at < end)
+        .order_by(StaffStatusChange.staff_id, StaffStatusChange.changed_at)
+    ):
+        changes.setdefault(staff_id, []).append((at, status))
+    personal: Mailboxes = {}
+    others: Mailboxes = {}
+    for staff_id, unit_id, kind, email, name, status, created in rows:
+        history = changes.get(staff_id)
+        if history is None:
+            # No recorded change before the month's end: the status it was created with (active), unless the
+            # current status was set without a record (older data) and says otherwise.
+            enabled = status == AccountStatus.ACTIVE or created >= start
+        else:
+            state_at_start = AccountStatus.ACTIVE
+            for at, new in history:
+                if at < start:
+                    state_at_start = new
+            enabled = state_at_start == AccountStatus.ACTIVE or any(
+                start <= at and new == AccountStatus.ACTIVE for at, new in history
+            )
+        if enabled:
+            (personal if kind == AccountKind.PERSONAL else others)[staff_id] = (unit_id, kind, email, name)
+    return personal, others
+
+
+def usage_by_mailbox(
+    session: Session, first: dt.date, last: dt.date, work: list[dt.date]
+) -> dict[int, tuple[int, ...]]:
+    """Per mailbox: (active, working days active, sent messages, imap, pop3, webmail, smtp logins, failed)."""
+    any_login = UsageDay.imap_logins + UsageDay.pop3_logins + UsageDay.webmail_logins + UsageDay.smtp_logins
+    active_work_day = case((and_(UsageDay.day.in_(work), any_login > 0), UsageDay.day), else_=None)
+    query = (
+        select(
+            UsageDay.staff_id,
+            func.sum(any_login),
+            func.count(func.distinct(active_work_day)),
+            func.sum(UsageDay.sent_messages),
+            func.sum(UsageDay.imap_logins),
+            func.sum(UsageDay.pop3_logins),
+            func.sum(UsageDay.webmail_logins),
+            func.sum(UsageDay.smtp_logins),
+            func.sum(UsageDay.failed_logins),
+        )
+        .where(UsageDay.day >= first, UsageDay.day <= last)
+        .group_by(UsageDay.staff_id)
+    )
+    return {row[0]: tuple(int(v or 0) for v in row[1:]) for row in session.execute(query)}
+
+
+def unit_figures(
+    personal: Mailboxes, usage: dict[int, tuple[int, ...]], regular_days: int
+) -> dict[int, dict[str, int]]:
+    """Per unit (direct members only): counted, active, regular, engaged."""
+    per_unit: dict[int, dict[str, int]] = {}
+    for staff_id, (unit_id, _kind, _email, _name) in personal.items():
+        row = per_unit.setdefault(unit_id, dict.fromkeys(MEASURES, 0))
+        row["counted"] += 1
+        use = usage.get(staff_id)
+        if use is None:
+            continue
+        logins, work_days, sent = use[0], use[1], use[2]
+        if logins > 0:
+            row["active"] += 1
+        if work_days >= regular_days:
+            row["regular"] += 1
+        if sent > 0:
+            row["engaged"] += 1
+    return per_unit
+
+
+def with_shares(counts: dict[str, int]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(counts)
+    counted = counts.get("counted", 0)
+    for measure in MEASURES[1:]:
+        out[f"{measure}_share"] = round(counts.get(measure, 0) / counted, 4) if counted else None
+    return out
+
+
+def subtree_totals(
+    units: list[tuple[int, int | None, str]], direct: dict[int, dict[str, int]]
+) -> dict[int, dict[str, int]]:
+    """Direct figures summed up the tree (deepest first): each unit's row covers its whole subtree."""
+    totals = {uid: dict(direct.get(uid, dict.fromkeys(MEASURES, 0))) for uid, _p, _path in units}
+    for uid, parent, _path in sorted(units, key=lambda u: -u[2].count("/")):
+        if parent is not None and parent in totals:
+            for key, value in totals[uid].items():
+                totals[parent][key] = totals[parent].get(key, 0) + value
+    return totals

@@ -1,0 +1,294 @@
+"""Log lines to events: the pure half of log ingestion, which never touches the database.
+
+Log forms understood (see the project brief), chosen per line by the shape of its timestamp:
+
+- Dovecot's own file log, local time without a zone: ``2026-11-22 06:11:46 imap-login: Info: Login: ...``;
+- syslog, classic (``Nov 22 06:11:46 host prog[pid]: ...``, no year) or RFC 3339
+  (``2026-11-22T06:11:46.123456+07:00 host prog: ...``), for Dovecot, Postfix and Roundcube, both forms in
+  one file if need be;
+- Roundcube's ``userlogins`` file: ``[23-Feb-2024 10:15:00 +0700]: <sess> Successful login for ...``.
+
+What each program's lines say, Dovecot 2.3's and 2.4's alike, is in :mod:`audit.programs`.
+
+Speed matters: a month of a province's mail log is millions of lines, and the target is four times the
+speed of ``pflogsumm``. So lines are not read one by one: a block of a megabyte is searched with ``str.find``
+for a few fixed markers (memory speed, in C), and only the lines that carry one are parsed. Regular
+expressions and datetime construction run only on those, and timestamps are cached by their text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from datetime import datetime, timedelta, tzinfo
+from itertools import groupby, islice
+
+from audit.events import DEFAULT_TZ, Event, MalformedLine
+from audit.programs import (
+    DOVECOT_MARKERS,
+    POSTFIX_MARKERS,
+    ROUNDCUBE_MARKERS,
+    DovecotLines,
+    PostfixLines,
+    roundcube_line,
+    unknown,
+)
+from audit.timestamps import MONTHS, Clock, Stamp
+
+MAX_EXAMPLES = 20  # malformed lines kept as examples, with their line numbers
+EXAMPLE_CHARS = 300  # an example is cut here: enough to see what went wrong, never a whole runaway line
+QUEUE_CAP = 20_000  # Postfix queue ids waiting for their qmgr line; a live server has a few at a time
+QUEUE_MAX_AGE = timedelta(hours=1)  # qmgr takes a message in within seconds, minutes on a jammed server
+_BATCH_LINES = 8192  # lines joined into one block by LogParser.parse_lines
+_ALL_MARKERS = DOVECOT_MARKERS + POSTFIX_MARKERS + ROUNDCUBE_MARKERS
+
+
+class LogParser:
+    """Turns log lines into events, counting what it read, ignored and could not read.
+
+    Only lines carrying a marker of an event are looked at (``in: user=<``, ``(auth failed, ``,
+    ``body_count=``, ``, retr=``, ``sasl_username=``, ``authentication failed``, `` login for ``, and qmgr
+    lines while a submission waits for one). ``str.find`` for a few fixed strings runs at memory speed, and
+    most lines of a mail log (deliveries, connections, other programs) carry none: those are ``ignored``
+    unread. A marked line that cannot be read (bad timestamp, truncated) is ``malformed``; up to 20 of them
+    are kept in ``examples`` as ``(line number, text)``.
+
+    Postfix submissions are attributed by queue id (see :class:`audit.programs.PostfixLines`); at most
+    ``queue_cap`` wait for their qmgr line, for at most ``queue_max_age`` of log time; ``queue_dropped``
+    counts those given up.
+
+    ``tz`` is the zone of timestamps that carry none (Dovecot's file, classic syslog): the mail server's
+    own, in which Dovecot and syslog write; events come out in it.
+
+    One parser can read several files in turn (a rotated file, then its successor): a submission whose qmgr
+    line landed in the next file is still counted. Set :attr:`reference` to each file's mtime before reading
+    it, for classic syslog lines, which carry no year. ``webmail_ips``: Dovecot logins from these addresses
+    are Roundcube's own IMAP sessions (one per page it serves) and SMTP submissions from them are Roundcube
+    sending; Roundcube's log already counts those logins, so they are not counted again (the messages are).
+    """
+
+    def __init__(
+        self,
+        *,
+        reference: datetime,
+        tz: tzinfo = DEFAULT_TZ,
+        queue_cap: int = QUEUE_CAP,
+        queue_max_age: timedelta = QUEUE_MAX_AGE,
+        webmail_ips: Collection[str] = (),
+    ) -> None:
+        self.tz = tz
+        self.lines = 0
+        self.events = 0
+        self.malformed = 0
+        self.examples: list[tuple[int, str]] = []
+        self._clock = Clock(tz, reference)
+        self._dovecot = DovecotLines(webmail_ips)
+        self._postfix = PostfixLines(queue_cap, queue_max_age, webmail_ips)
+        self._latest: datetime | None = None  # the time of the latest event
+
+    @property
+    def ignored(self) -> int:
+        return self.lines - self.events - self.malformed
+
+    @property
+    def reference(self) -> datetime:
+        return self._clock.reference
+
+    @reference.setter
+    def reference(self, value: datetime) -> None:
+        self._clock = Clock(self.tz, value)  # cached classic-syslog years depended on the old one
+
+    @property
+    def pending_queue_ids(self) -> int:
+        return len(self._postfix.queue)
+
+    @property
+    def queue_dropped(self) -> int:
+        return self._postfix.dropped
+
+    def parse(self, line: str) -> Event | None:
+        """One line (with or without its newline): its event or None. The slow way; see :meth:`parse_blocks`."""
+        for event in self._block(line if line.endswith("\n") else line + "\n", self.lines, 1):
+            return event
+        return None
+
+    def parse_lines(self, lines: Iterable[str], *, first_line: int = 1) -> Iterator[Event]:
+        """Events of ``lines`` in order; the lines either all end with a newline or none do (the last may not).
+
+        Lines are joined into blocks and read like :meth:`parse_blocks`. Counters are up to date at each event
+        and when the lines run out.
+        """
+        it = iter(lines)
+        number = first_line - 1
+        while batch := list(islice(it, _BATCH_LINES)):
+            joiner = "" if batch[0].endswith("\n") else "\n"
+            # Lines given one by one may mix forms (a file never does): each run of one form is a block.
+            for _, run in groupby(batch, key=_line_form):
+                lines_of_run = list(run)
+                text = joiner.join(lines_of_run)
+                if not text.endswith("\n"):
+                    text += "\n"
+                yield from self._block(text, number, len(lines_of_run))
+                number += len(lines_of_run)
+
+    def parse_blocks(self, blocks: Iterable[str], *, first_line: int = 1) -> Iterator[Event]:
+        """Events of blocks of whole lines, each ending with a newline (as ``read_blocks`` gives them)."""
+        number = first_line - 1
+        for text in blocks:
+            if not text.endswith("\n"):
+                text += "\n"
+            count = text.count("\n")
+            yield from self._block(text, number, count)
+            number += count
+
+    def _block(self, text: str, number: int, count: int) -> Iterator[Event]:
+        """The events of one block of lines, in order; ``number`` lines came before it."""
+        postfix = self._postfix
+        queue = postfix.queue
+        if queue and self._latest is not None:
+            postfix.expire(self._latest)
+        # A submission from an earlier block still waits: read every qmgr line of this one. Otherwise each
+        # submission's qmgr line is looked for just after it, a few lines further on.
+        follow_qmgr = bool(queue)
+        self.lines += count
+        last_start = -1
+        for hit in _find_markers(text, follow_qmgr):
+            if hit & 1 and not queue:
+                continue
+            pos = hit >> 1
+            start = text.rfind("\n", 0, pos) + 1
+            if start == last_start:
+                continue  # a second marker on a line already read
+            last_start = start
+            end = text.find("\n", pos)
+            event = self._read(text, start, end, number)
+            if event is not None:
+                yield event
+            if postfix.registered is not None:
+                qid, postfix.registered = postfix.registered, None
+                if not follow_qmgr:
+                    found = text.find(f" {qid}: from=<", end)
+                    if found >= 0:
+                        event = self._read(text, text.rfind("\n", 0, found) + 1, text.find("\n", found), number)
+                        if event is not None:
+                            yield event
+
+    def _read(self, text: str, start: int, end: int, number: int) -> Event | None:
+        """One line of a block, counted as an event or as malformed (with its line number)."""
+        line = text[start:end]
+        try:
+            event = self._parse_line(line)
+        except MalformedLine:
+            self.malformed += 1
+            if len(self.examples) < MAX_EXAMPLES:
+                self.examples.append((number + text.count("\n", 0, start) + 1, line[:EXAMPLE_CHARS]))
+            return None
+        if event is not None:
+            self.events += 1
+            self._latest = event.at
+        return event
+
+    def _parse_line(self, line: str) -> Event | None:
+        """Dispatch on the timestamp's shape, which says which log form the line is in."""
+        if line[:1] == "[":
+            close = line.find("]: ")
+            if close < 0:
+                return unknown(line)
+            return roundcube_line(line[1:close], self._clock.roundcube, line, close + 3)
+        if line[4:5] == "-":
+            separator = line[10:11]
+            if separator == " ":
+                return self._dovecot.read(line[:19], self._clock.local, line, 20)
+            if separator == "T":
+                space = line.find(" ")
+                if space > 0:
+                    return self._syslog(line[:space], self._clock.rfc3339, line, space + 1)
+            return unknown(line)
+        if line[3:4] == " " and line[15:16] == " ":
+            return self._syslog(line[:15], self._clock.syslog, line, 16)
+        return unknown(line)
+
+    def _syslog(self, stamp: str, clock: Stamp, line: str, start: int) -> Event | None:
+        """``host tag[pid]: message`` after the timestamp; the tag says which program wrote it."""
+        host_end = line.find(" ", start)
+        tag_end = line.find(": ", host_end) if host_end > 0 else -1
+        if tag_end < 0:
+            return unknown(line)
+        tag = line[host_end + 1 : tag_end]
+        if tag.startswith("postfix"):
+            return self._postfix.read(stamp, clock, tag, line, tag_end + 2)
+        if tag.startswith("dovecot"):
+            return self._dovecot.read(stamp, clock, line, tag_end + 2)
+        if tag.startswith("roundcube"):
+            return roundcube_line(stamp, clock, line, tag_end + 2)
+        return None
+
+
+def _line_form(line: str) -> tuple[str, ...] | None:
+    """The markers worth looking for in a file whose lines look like this one; None if it looks like none."""
+    if line[:1] == "[" and "]: " in line:
+        return ROUNDCUBE_MARKERS
+    if line[4:5] == "-" and line[7:8] == "-" and line[13:14] == ":":
+        separator = line[10:11]
+        if separator == " ":
+            return DOVECOT_MARKERS  # Dovecot's own file
+        if separator == "T":
+            return ()  # RFC 3339 syslog: decided by the programs present
+    elif line[:3] in MONTHS and line[3:4] == " " and line[9:10] == ":":
+        return ()  # classic syslog
+    return None
+
+
+def _markers_for(text: str) -> tuple[str, ...]:
+    """The markers to look for in a block, from the form of its first readable line.
+
+    A file is written in one form: Dovecot's file holds only Dovecot's lines, Roundcube's only Roundcube's.
+    A syslog file mixes programs (and may mix classic and RFC 3339 timestamps, both syslog), so each
+    program's markers are looked for only if its name appears (the test stops at the first occurrence, and
+    spares several scans of a block that has none).
+    """
+    start = 0
+    for _ in range(8):
+        end = text.find("\n", start)
+        form = _line_form(text[start : end if end >= 0 else len(text)])
+        if form is not None:
+            break
+        if end < 0:
+            return _ALL_MARKERS
+        start = end + 1
+    else:
+        return _ALL_MARKERS
+    if form:
+        return form
+    markers: tuple[str, ...] = ()
+    if "postfix" in text:
+        markers += POSTFIX_MARKERS
+    if " dovecot" in text:  # the syslog tag, after the host (not "private/dovecot-lmtp" in Postfix's lines)
+        markers += DOVECOT_MARKERS
+    if "roundcube" in text:
+        markers += ROUNDCUBE_MARKERS
+    return markers
+
+
+def _find_markers(text: str, with_qmgr: bool) -> list[int]:
+    """Positions of the markers in ``text``, sorted, shifted left one bit; qmgr positions have the low bit set."""
+    hits: list[int] = []
+    append = hits.append
+    find = text.find
+    markers = _markers_for(text)
+    for marker in markers:
+        i = find(marker)
+        while i >= 0:
+            append(i << 1)
+            i = find(marker, i + 1)
+    if with_qmgr and POSTFIX_MARKERS[0] in markers:
+        i = find("/qmgr[")
+        while i >= 0:
+            append(i << 1 | 1)
+            i = find("/qmgr[", i + 1)
+    hits.sort()
+    return hits
+
+
+def parse_lines(lines: Iterable[str], *, reference: datetime, tz: tzinfo = DEFAULT_TZ) -> Iterator[Event]:
+    """Events of ``lines``; use :class:`LogParser` directly to read its counters afterwards."""
+    return LogParser(reference=reference, tz=tz).parse_lines(lines)

@@ -1,0 +1,164 @@
+"""Events to counters per mailbox and local day, and last-seen per mailbox and channel; no database.
+
+Memory grows with mailboxes × days, never with lines: a month of a province's log fits in a few MB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from audit.events import DEFAULT_TZ, Event, Fetched, Login, Sent
+
+COUNTERS = (
+    "imap_logins",
+    "pop3_logins",
+    "webmail_logins",
+    "smtp_logins",
+    "failed_logins",
+    "sent_messages",
+    "sent_recipients",
+    "sent_bytes",
+    "fetched_bodies",
+    "fetched_bytes",
+)
+
+
+@dataclass(slots=True)
+class DayUsage:
+    """One mailbox's use on one local day."""
+
+    imap: int = 0  # successful logins, per channel
+    pop3: int = 0
+    webmail: int = 0
+    smtp: int = 0
+    failed: int = 0  # failed login attempts naming this address
+    sent: int = 0  # messages submitted
+    recipients: int = 0
+    bytes_sent: int = 0
+    bodies: int = 0  # message bodies fetched over IMAP/POP3
+    bytes_fetched: int = 0
+
+    def logins(self) -> int:
+        return self.imap + self.pop3 + self.webmail + self.smtp
+
+    def counts(self) -> list[int]:
+        """The counters in the order of :data:`COUNTERS` (the usage table's columns)."""
+        return [
+            self.imap,
+            self.pop3,
+            self.webmail,
+            self.smtp,
+            self.failed,
+            self.sent,
+            self.recipients,
+            self.bytes_sent,
+            self.bodies,
+            self.bytes_fetched,
+        ]
+
+
+class DailyTally:
+    """Counters per (address, local date) and last-seen per (address, channel), from events.
+
+    Memory grows with mailboxes × days, never with lines. Give ``mailboxes`` (the known addresses) and
+    events for any other address — attackers guessing names, mostly — are summed per day in
+    :attr:`unattributed` instead of getting rows of their own; so are failures that name no address.
+    """
+
+    def __init__(self, tz: tzinfo = DEFAULT_TZ, *, mailboxes: Collection[str] | None = None) -> None:
+        self.tz = tz
+        self.by_day: dict[date, dict[str, DayUsage]] = {}
+        self.last_seen: dict[tuple[str, str], datetime] = {}
+        self.unattributed: dict[date, DayUsage] = {}
+        self.first: datetime | None = None  # the earliest and latest events seen
+        self.last: datetime | None = None
+        self._known = None if mailboxes is None else frozenset(a.lower() for a in mailboxes)
+        self._names: dict[str, str] = {}  # one string per address, however many days it appears
+
+    def add_all(self, events: Iterable[Event]) -> None:
+        add = self.add
+        for event in events:
+            add(event)
+
+    def add(self, event: Event) -> None:
+        at = event.at
+        if self.last is None or at > self.last:
+            self.last = at
+        if self.first is None or at < self.first:
+            self.first = at
+        day = at.date() if at.tzinfo is self.tz else at.astimezone(self.tz).date()
+        address = event.address
+        if address is None or (self._known is not None and address not in self._known):
+            usage = self.unattributed.get(day)
+            if usage is None:
+                usage = self.unattributed[day] = DayUsage()
+            _count(usage, event)
+            return
+        address = self._names.setdefault(address, address)
+        row = self.by_day.get(day)
+        if row is None:
+            row = self.by_day[day] = {}
+        usage = row.get(address)
+        if usage is None:
+            usage = row[address] = DayUsage()
+        seen_channel = _count(usage, event)
+        if seen_channel is not None:
+            key = (address, seen_channel)
+            last = self.last_seen.get(key)
+            if last is None or at > last:
+                self.last_seen[key] = at
+
+    def rows(self) -> Iterator[tuple[str, date, DayUsage]]:
+        """(address, day, usage), by day then address."""
+        for day in sorted(self.by_day):
+            row = self.by_day[day]
+            for address in sorted(row):
+                yield address, day, row[address]
+
+    @property
+    def days(self) -> dict[tuple[str, date], list[int]]:
+        """Every row as ``(address, day) -> counts`` in :data:`COUNTERS` order; unattributed ones under ``""``."""
+        table = {(address, day): usage.counts() for day, row in self.by_day.items() for address, usage in row.items()}
+        for day, usage in self.unattributed.items():
+            table["", day] = usage.counts()
+        return table
+
+    def pop_day(self, day: date) -> dict[str, DayUsage]:
+        """Hand over one day's rows and forget them (the caller has stored them)."""
+        return self.by_day.pop(day, {})
+
+    def __len__(self) -> int:
+        return sum(len(row) for row in self.by_day.values())
+
+
+def _count(usage: DayUsage, event: Event) -> str | None:
+    """Add one event to a day's counters; returns the channel the address was seen on, if it was."""
+    if isinstance(event, Login):
+        if not event.ok:
+            usage.failed += 1
+            return None
+        channel = event.channel
+        if channel == "imap":
+            usage.imap += 1
+        elif channel == "pop3":
+            usage.pop3 += 1
+        elif channel == "webmail":
+            usage.webmail += 1
+        elif channel == "smtp":
+            usage.smtp += 1
+        else:
+            raise ValueError(f"unknown channel {channel!r}")
+        return channel
+    if isinstance(event, Fetched):
+        usage.bodies += event.bodies
+        usage.bytes_fetched += event.bytes
+        return event.channel
+    if isinstance(event, Sent):
+        usage.sent += 1
+        usage.recipients += event.recipients
+        usage.bytes_sent += event.size
+        return "smtp"
+    usage.failed += event.attempts
+    return None

@@ -1,0 +1,133 @@
+"""What the private servers share: their configuration, loopback ports, detached processes and pid files.
+
+The processes outlive the Python process that started them; pid files let a later process stop them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import string
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+START_TIMEOUT = 20.0
+
+
+class ServiceError(RuntimeError):
+    """A service failed to start or stop; the message says which and shows the end of its log."""
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    state_dir: Path
+    base_dn: str
+    admin_dn: str
+    admin_password: str
+    organization: str = "Ủy ban nhân dân tỉnh Gia Lai"
+    ldap_port: int = 3389
+    imap_port: int = 3143
+    pop3_port: int = 3110
+    smtp_port: int = 2525
+    submission_port: int = 2587
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    is_running: bool
+    pid: int | None
+    address: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0): look at its state (an orphan's zombie is reaped by init, or not).
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def spawn_detached(argv: list[str], log_path: Path) -> None:
+    """Start ``argv`` in a new session via a shell that exits at once; output appended to ``log_path``."""
+    subprocess.run(
+        ["/bin/sh", "-c", 'setsid "$@" >>"$0" 2>&1 </dev/null &', str(log_path), *argv],
+        check=True,
+    )
+
+
+def render(template: str, **values: object) -> str:
+    return string.Template(template).substitute({k: str(v) for k, v in values.items()})
+
+
+def write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def wait_until(ready: Callable[[], bool], name: str, log: Path) -> None:
+    """Poll ``ready`` until it holds; after START_TIMEOUT fail with the end of the service's log."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.1)
+    raise ServiceError(f"{name} did not start within {START_TIMEOUT:.0f} s; log {log}:\n{tail(log)}")
+
+
+def stop_pid(pid: int | None, name: str) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after START_TIMEOUT."""
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    if pid_alive(pid):
+        raise ServiceError(f"{name} (pid {pid}) did not stop")
