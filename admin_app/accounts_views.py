@@ -14,6 +14,7 @@ from admin_app.views import staff_page_context
 from core.actors import Actor, PermissionDenied
 from core.db import utcnow
 from core.tasks import Task
+from core.validation import clean_int
 from provisioning import accounts, import_tasks
 from provisioning.models import ImportBatch, Role, Staff, Unit
 from provisioning.operations import ProvisioningError, StaffInput
@@ -83,16 +84,18 @@ def staff_action(staff_id: int) -> Any:
             response.headers["Cache-Control"] = "no-store"
             return response
         elif verb == "quota":
-            accounts.set_quota(db(), actor, person, request.form.get("quota_mb", type=int) or 0)
+            accounts.set_quota(
+                db(), actor, person, clean_int(request.form.get("quota_mb"), "quota", error=ProvisioningError)
+            )
             flash(_("Quota saved."), "success")
         elif verb == "add_alias":
-            accounts.add_alias(db(), actor, person, request.form.get("alias", ""))
+            accounts.add_alias(db(), actor, person, request.form.get("alias", ""), rules=runtime.mailbox_policy.rules)
             flash(_("Alias added."), "success")
         elif verb == "remove_alias":
             accounts.remove_alias(db(), actor, person, request.form.get("alias", ""))
             flash(_("Alias removed."), "success")
         elif verb == "move":
-            target = _unit(request.form.get("unit_id", type=int) or 0)
+            target = _unit(clean_int(request.form.get("unit_id"), "unit", error=ProvisioningError))
             accounts.move_staff(db(), actor, person, target)
             flash(_("Moved to %(unit)s.", unit=target.name), "success")
         else:
@@ -152,7 +155,7 @@ def manage_unit(unit_id: int) -> Any:
                 )
                 flash(_("Unit renamed."), "success")
             elif verb in ("move", "merge"):
-                other = _unit(request.form.get("target", type=int) or 0)
+                other = _unit(clean_int(request.form.get("target"), "target unit", error=ProvisioningError))
                 if request.form.get("confirm") != "yes":
                     raise ProvisioningError(_("Tick the box to confirm."))
                 if verb == "move":
@@ -165,7 +168,14 @@ def manage_unit(unit_id: int) -> Any:
             elif verb == "domain":
                 if request.form.get("confirm") != "yes":
                     raise ProvisioningError(_("Tick the box to confirm."))
-                n = change_mail_domain(db(), _actor(), unit, request.form.get("domain", ""), s.mail_domain)
+                n = change_mail_domain(
+                    db(),
+                    _actor(),
+                    unit,
+                    request.form.get("domain", ""),
+                    s.mail_domain,
+                    rules=runtime_of().mailbox_policy.rules,
+                )
                 flash(_("%(n)d addresses changed; the old addresses stay as aliases.", n=n), "success")
             else:
                 abort(400)
@@ -186,8 +196,7 @@ def manage_unit(unit_id: int) -> Any:
 def export(fmt: str) -> Any:
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    unit_id = request.args.get("unit", type=int)
-    unit = _unit(unit_id) if unit_id else None
+    unit = _unit(clean_int(request.args["unit"], "unit")) if request.args.get("unit") else None
     data = export_accounts(db(), _actor(), unit, fmt)
     mime = (
         "text/csv; charset=utf-8"

@@ -1,25 +1,38 @@
-"""Sign-in pages and the helpers every view uses to know and check the actor."""
+"""Sign-in pages and the helpers every view uses to know and check the actor.
+
+A console session is a row in the database (:mod:`provisioning.sessions`); the signed cookie carries only its
+random id. Sign-in is the password, then — for role holders who have one, or must have one — the second
+factor (:mod:`admin_app.second_factor_views`); only then is the session recorded.
+"""
 
 from __future__ import annotations
 
+import time
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import OperationalError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin_app.context import db, runtime_of
 from core.actors import Actor
+from provisioning import sessions as console_sessions
 from provisioning.directory import DirectoryUnavailable
-from provisioning.signin import SignInError, authenticate, principal_of, resolve_principal
+from provisioning.second_factor import has_second_factor
+from provisioning.signin import SignInError, authenticate, principal_of, record_success, resolve_principal
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
+# Between a right password and the second factor: how long the half-done sign-in may wait.
+PENDING_SECONDS = 300
 
 
 class SignInForm(FlaskForm):
@@ -32,24 +45,57 @@ class EmptyForm(FlaskForm):
 
 
 def client_address() -> str:
+    # The socket's peer, or the address X-Forwarded-For names behind CONGVU_TRUSTED_PROXIES proxies
+    # (werkzeug's ProxyFix, installed by create_app, has already put it here).
     return request.remote_addr or ""
 
 
+def _principal_of_row(row: Any) -> str:
+    return f"staff:{row.staff_id}" if row.staff_id is not None else f"local:{row.local_admin_id}"
+
+
 def current_actor() -> Actor | None:
+    """The signed-in actor: a live console session whose owner still exists and is active."""
     if "actor" not in g:
-        principal = session.get("principal")
-        g.actor = resolve_principal(db(), principal, client_address()) if principal else None
+        g.actor = None
+        token = session.get("sid")
+        row = console_sessions.find_session(db(), token, runtime_of().session_policy) if token else None
+        if row is not None:
+            g.actor = resolve_principal(db(), _principal_of_row(row), client_address())
+            g.console_session_id = row.id
+            if g.actor is not None and console_sessions.needs_touch(row):
+                _touch(row.id)
     return g.actor
+
+
+def _touch(session_id: int) -> None:
+    """Restart the idle clock in a short transaction of its own, so page views stay read-only."""
+    side = runtime_of().session_factory()
+    try:
+        console_sessions.touch(side, session_id)
+        side.commit()
+    except OperationalError:  # the database is busy: the next request tries again
+        side.rollback()
+    finally:
+        side.close()
+
+
+def needs_second_factor(actor: Actor) -> bool:
+    """Role holders and the break-glass admin sign in with a second factor when it is required."""
+    return actor.kind == "local" or bool(actor.roles)
 
 
 def login_required(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_actor() is None:
-            session.pop("principal", None)
+        actor = current_actor()
+        if actor is None:
+            session.pop("sid", None)
             return redirect(url_for("auth.login", next=request.full_path))
         if session.get("must_change"):
             return redirect(url_for("auth.change_password"))
+        if runtime_of().settings.is_2fa_required and needs_second_factor(actor) and not has_second_factor(db(), actor):
+            return redirect(url_for("second_factor.setup"))
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
@@ -72,11 +118,39 @@ def require_role(role: str) -> Callable[[F], F]:
     return decorator
 
 
-def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect would let a phishing link borrow our sign-in page.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+def safe_next(target: str | None) -> str:
+    """Only a path on this console: whitespace and control characters are dropped first (a browser drops
+    them too, so ``/\\t/evil.example`` would otherwise leave for ``//evil.example``)."""
+    text = "".join(ch for ch in (target or "") if not ch.isspace() and unicodedata.category(ch)[0] != "C")
+    parts = urlsplit(text)
+    if (
+        text.startswith("/")
+        and not text.startswith("//")
+        and "\\" not in text
+        and not parts.scheme
+        and not parts.netloc
+        and len(text) <= 2000
+    ):
+        return text
     return url_for("console.dashboard")
+
+
+def refusal_message(exc: SignInError) -> str:
+    """What a refused sign-in says, in words a person can act on."""
+    when = format_datetime(exc.locked_until, "HH:mm dd/MM/yyyy") if exc.locked_until else ""
+    if exc.reason == "locked":
+        return _(
+            "Too many failed attempts for this account from your address. It is locked for you until %(time)s; "
+            "signing in from elsewhere is not affected.",
+            time=when,
+        )
+    if exc.reason == "client_locked":
+        return _(
+            "Too many failed sign-ins from your network address. Sign-in from this address is paused until "
+            "%(time)s, whatever account you use.",
+            time=when,
+        )
+    return _("Wrong address or password.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -85,38 +159,62 @@ def login() -> Any:
     error = None
     if form.validate_on_submit():
         runtime = runtime_of()
+        login_name = form.login.data or ""
         try:
             actor = authenticate(
-                db(),
-                runtime.directory,
-                form.login.data or "",
-                form.password.data or "",
-                runtime.throttle_policy,
-                client_address(),
+                db(), runtime.directory, login_name, form.password.data or "", runtime.throttle_policy, client_address()
             )
         except SignInError as exc:
             g.commit_on_error = True  # the failure count must be kept even though we answer 401
-            if exc.reason == "locked" and exc.locked_until is not None:
-                error = _(
-                    "Too many failed attempts. This account is locked until %(time)s.",
-                    time=format_datetime(exc.locked_until, "HH:mm dd/MM/yyyy"),
-                )
-            else:
-                error = _("Wrong address or password.")
-            return render_template("login.html", form=form, error=error), 401
+            return render_template("login.html", form=form, error=refusal_message(exc)), 401
         except DirectoryUnavailable:
             error = _("The directory server cannot be reached. Try again shortly or use the local admin account.")
             return render_template("login.html", form=form, error=error), 503
-        session.clear()
-        session["principal"] = principal_of(actor)
-        if actor.kind == "staff" and _must_change(actor):
-            session["must_change"] = True
-            session.permanent = True
-            return redirect(url_for("auth.change_password"))
-        session.permanent = True
-        flash(_("Signed in as %(name)s.", name=actor.name), "success")
-        return redirect(_safe_next(request.args.get("next")))
+        next_path = safe_next(request.args.get("next"))
+        wants_factor = has_second_factor(db(), actor) or (
+            runtime.settings.is_2fa_required and needs_second_factor(actor)
+        )
+        if wants_factor:
+            session.clear()
+            session["pending"] = {
+                "principal": principal_of(actor),
+                "login": login_name.strip().lower(),
+                "at": int(time.time()),
+                "next": next_path,
+            }
+            if has_second_factor(db(), actor):
+                return redirect(url_for("second_factor.code"))
+            return redirect(url_for("second_factor.setup"))
+        return complete_sign_in(actor, login_name, next_path)
     return render_template("login.html", form=form, error=error)
+
+
+def pending_sign_in() -> tuple[Actor, str, str] | None:
+    """The half-done sign-in (right password, second factor still to come), if recent: (actor, login, next)."""
+    pending = session.get("pending")
+    if not isinstance(pending, dict) or int(time.time()) - int(pending.get("at", 0)) > PENDING_SECONDS:
+        return None
+    actor = resolve_principal(db(), str(pending.get("principal", "")), client_address())
+    if actor is None:
+        return None
+    return actor, str(pending.get("login", "")), safe_next(str(pending.get("next", "")))
+
+
+def complete_sign_in(actor: Actor, login_name: str, next_path: str, *, then: Any = None) -> Any:
+    """Record the session, end the run of failures, and go on (``then``: a response to give instead)."""
+    record_success(db(), login_name, client_address())
+    token = console_sessions.start_session(db(), actor, client_address(), request.headers.get("User-Agent", "")[:300])
+    session.clear()
+    session["sid"] = token
+    session.permanent = True
+    g.pop("actor", None)
+    if actor.kind == "staff" and _must_change(actor):
+        session["must_change"] = True  # the next page asks for a new password
+        return then if then is not None else redirect(url_for("auth.change_password"))
+    if then is not None:
+        return then
+    flash(_("Signed in as %(name)s.", name=actor.name), "success")
+    return redirect(next_path)
 
 
 def _staff_dn(actor: Actor) -> str | None:
@@ -143,7 +241,7 @@ class ChangePasswordForm(FlaskForm):
 
 @bp.route("/password", methods=["GET", "POST"])
 def change_password() -> Any:
-    """Change one's own password; required after a reset (ppolicy's must-change)."""
+    """Change one's own password; required after a reset (ppolicy's must-change). Other sessions end."""
     from core import changelog
     from provisioning.models import Staff
     from provisioning.passwords import WeakPasswordError, check_password
@@ -171,6 +269,9 @@ def change_password() -> Any:
         else:
             dn = _staff_dn(actor)
             if dn and runtime_of().directory.change_own_password(dn, form.old_password.data or "", new):
+                ended = console_sessions.end_sessions_of(
+                    db(), staff_id=actor.id, reason="password_changed", keep_token=session.get("sid")
+                )
                 changelog.record(
                     db(),
                     actor,
@@ -179,6 +280,7 @@ def change_password() -> Any:
                     actor.id,
                     target_label=actor.name,
                     unit_id=person.unit_id,
+                    after={"other_sessions_ended": ended},
                 )
                 session.pop("must_change", None)
                 flash(_("Password changed."), "success")
@@ -194,6 +296,25 @@ def change_password() -> Any:
 def logout() -> Any:
     form = EmptyForm()
     if form.validate_on_submit():
+        token = session.get("sid")
+        if token:
+            console_sessions.end_session(db(), token)
+        session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+def logout_everywhere() -> Any:
+    """End every console session of the signed-in person, this one included."""
+    from provisioning.models import Staff
+
+    form = EmptyForm()
+    actor = current_actor()
+    if form.validate_on_submit() and actor is not None:
+        if actor.kind == "staff":
+            console_sessions.sign_out_everywhere(db(), actor, db().get(Staff, actor.id))
+        else:
+            console_sessions.end_sessions_of(db(), local_admin_id=actor.id, reason="signed_out_everywhere")
         session.clear()
     return redirect(url_for("auth.login"))
 
@@ -203,4 +324,4 @@ def set_language(code: str) -> Any:
     form = EmptyForm()
     if form.validate_on_submit() and code in ("vi", "en"):
         session["lang"] = code
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))

@@ -79,6 +79,32 @@ def _meeting_reminders(runtime: Runtime) -> str:
     return f"reminded={len(reminded)}" + (f" sent={sent.sent}" if sent else "")
 
 
+def _poll_rooms(runtime: Runtime) -> str:
+    """Every minute: ask Prosody (mod_muc_size) who is in the room of each meeting under way, to fill in what
+    Jitsi's event-sync posts lost."""
+    from meetings.room_poll import poll_rooms
+
+    config = runtime.meeting_env.jitsi
+    if not config.room_api_url:
+        return "no jitsi_room_api_url configured"
+    polled, failed = poll_rooms(lambda: runtime.unit_of_work("job:meetings.poll_rooms"), config, utcnow())
+    return f"polled={polled} failed={failed}"
+
+
+def _attendance_summaries(runtime: Runtime) -> str:
+    """Every 5 minutes: mail each organiser the attendance of their meeting once it has ended (once each)."""
+    from meetings.attendance_summary import queue_attendance_summaries
+
+    work = runtime.boundary.begin("job:meetings.attendance_summary")
+    try:
+        queued = queue_attendance_summaries(work.session, runtime.meeting_env, now=utcnow())
+    except BaseException:
+        work.rollback()
+        raise
+    sent = work.commit().get("mail")
+    return f"summaries={len(queued)}" + (f" sent={sent.sent}" if sent else "")
+
+
 def _follow_logs(runtime: Runtime) -> str:
     """Every 5 minutes: read what is new in the configured mail-server logs (rotation and truncation safe)."""
     from pathlib import Path
@@ -177,6 +203,20 @@ def registry(runtime: Runtime) -> dict[str, JobSpec]:
             f"Remind meetings starting within {s.meeting_reminder_minutes} minutes (once each)",
             "interval",
             (("seconds", 60),),
+        ),
+        JobSpec(
+            "meetings.poll_rooms",
+            _poll_rooms,
+            "Poll the Jitsi room of each meeting under way for its participants (fills lost event-sync posts)",
+            "interval",
+            (("seconds", 60),),
+        ),
+        JobSpec(
+            "meetings.attendance_summary",
+            _attendance_summaries,
+            "Mail each organiser the attendance summary (with PDF) of their ended meeting, once",
+            "interval",
+            (("minutes", 5),),
         ),
     ]
     return {spec.name: spec for spec in specs}

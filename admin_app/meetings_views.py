@@ -21,17 +21,19 @@ from werkzeug.exceptions import Forbidden
 from admin_app import points_views
 from admin_app.auth import login_required
 from admin_app.context import db, runtime_of
-from admin_app.points_views import all_points, day_arg, local_range, monday_of, signed_in_actor
+from admin_app.points_views import all_points, day_arg, local_range, monday_of, point_sections, signed_in_actor
 from core.actors import Actor, PermissionDenied
 from meetings import invitations
 from meetings.attendance import EventRejected, handle_event, point_attendance
+from meetings.availability_inputs import availability_query_from
 from meetings.errors import MeetingConflict, MeetingsError
 from meetings.inputs import changes_from, draft_from, parse_int, parse_search_range, point_ids_from
 from meetings.models import BridgePoint, Meeting
 from meetings.operations.bookings import book_meeting
 from meetings.operations.changes import cancel_meeting, change_meeting
 from meetings.operations.points import POINT_GROUPS
-from meetings.operations.suggestions import find_free_slots
+from meetings.operations.roll_call import mark_roll_call
+from meetings.operations.suggestions import check_availability, find_free_slots
 from meetings.permissions import can_book, can_change, can_find_time, can_see_links
 from meetings.queries import load_meeting, visible_meetings
 from meetings.recurrence import RecurrenceError
@@ -49,6 +51,12 @@ GROUP_LABELS = {
     "commune": _l("All commune points"),
     "province": _l("Province-level points"),
 }
+SECTION_LABELS = {
+    "province": _l("Province"),
+    "department": _l("Departments"),
+    "district": _l("Districts"),
+    "commune": _l("Communes and wards"),
+}
 
 
 @bp.errorhandler(PermissionDenied)
@@ -60,8 +68,11 @@ def _refused(_exc: PermissionDenied) -> Any:
 @bp.route("/meetings")
 @login_required
 def board() -> Any:
-    """All points × the days of a week: who holds which point when."""
+    """All points × the days of a week, in sections by kind (province, departments, communes), optionally one kind
+    or names containing some text: who holds which point when."""
     monday = monday_of(day_arg("week"))
+    kind = request.args.get("kind", "")
+    text = request.args.get("q", "")
     start, end = local_range(monday, 7)
     meetings = visible_meetings(db(), start, end)
     tz = runtime_of().settings.tz
@@ -75,7 +86,10 @@ def board() -> Any:
             grid.setdefault((mp.point_id, day), []).append(meeting)
     return render_template(
         "meetings_board.html",
-        points=[p for p in all_points() if p.is_active],
+        sections=point_sections([p for p in all_points() if p.is_active], kind, text),
+        section_labels=SECTION_LABELS,
+        kind=kind,
+        q=text,
         days=days,
         grid=grid,
         meetings=meetings,
@@ -137,8 +151,11 @@ def meeting_ics(meeting_id: int) -> Any:
 
 def _form_context(form: Any, error: str | None = None, conflicts: list[Any] | None = None) -> dict[str, Any]:
     units = list(db().scalars(select(Unit).where(Unit.id.in_(select(BridgePoint.unit_id))).order_by(Unit.name)))
+    points = [p for p in all_points() if p.is_active]
     return {
-        "points": [p for p in all_points() if p.is_active],
+        "points": points,
+        "point_sections": point_sections(points),
+        "section_labels": SECTION_LABELS,
         "groups": {key: GROUP_LABELS.get(key, key) for key in POINT_GROUPS},
         "units": units,
         "form": form,
@@ -270,6 +287,55 @@ def find_time() -> Any:
     return render_template("find_time.html", slots=slots, chosen=chosen, **_form_context(form, error))
 
 
+@bp.route("/meetings/availability")
+@login_required
+def availability() -> Any:
+    """The booking form asks while it is filled in: a fragment naming each busy point with the meeting holding
+    it, and the nearest common free slot (the same check as ``/api/v1/meetings/availability``)."""
+    env = runtime_of().meeting_env
+    args = request.args
+    data: dict[str, Any] = {k: args.get(k, "") for k in args}
+    data["point_ids"] = args.getlist("point_ids")
+    data["groups"] = [g for g in args.getlist("groups") if g] + (
+        [f"unit:{args.get('unit_group')}"] if args.get("unit_group") else []
+    )
+    try:
+        query = availability_query_from(db(), env, data)
+        result = check_availability(
+            db(),
+            signed_in_actor(),
+            env,
+            query.point_ids,
+            query.starts_at,
+            query.ends_at,
+            buffer_minutes=query.buffer_minutes,
+            ignore_meeting_ids=query.ignore_meeting_ids,
+        )
+    except MeetingsError as exc:
+        return render_template("_availability.html", result=None, error=str(exc), count=0)
+    return render_template("_availability.html", result=result, error=None, count=len(query.point_ids))
+
+
+@bp.route("/meetings/<int:meeting_id>/roll-call", methods=["POST"])
+@login_required
+def roll_call(meeting_id: int) -> Any:
+    """The host's secretary marks a point present or absent by hand (or clears the mark); audited."""
+    meeting = _meeting(meeting_id)
+    choice = request.form.get("present", "")
+    present = {"yes": True, "no": False, "": None}.get(choice)
+    try:
+        if choice not in ("yes", "no", ""):
+            raise MeetingsError("present: choose present, absent or clear")
+        point_id = parse_int(request.form.get("point_id"), "point_id") or 0
+        mark_roll_call(db(), signed_in_actor(), meeting, point_id, present, request.form.get("note", ""))
+    except MeetingsError as exc:
+        db().rollback()
+        flash(str(exc), "error")
+    else:
+        flash(_("Roll call saved."), "success")
+    return redirect(url_for("meetings.meeting_detail", meeting_id=meeting_id) + "#attendance")
+
+
 # -- Jitsi event-sync -------------------------------------------------------------------------------------
 
 
@@ -286,7 +352,7 @@ def jitsi_event(kind: str) -> Any:
     if body is None:
         return jsonify(error={"code": "bad_request", "message": "body: a JSON object is required"}), 400
     try:
-        outcome = handle_event(db(), kind, body)
+        outcome = handle_event(db(), kind, body, tenant=runtime_of().settings.jitsi_tenant)
     except EventRejected as exc:
         return jsonify(error={"code": "rejected", "message": exc.message}), exc.status
     return jsonify(meeting_id=outcome.meeting_id, result=outcome.message)

@@ -37,6 +37,29 @@ def all_points() -> list[BridgePoint]:
     return list(db().scalars(select(BridgePoint).options(selectinload(BridgePoint.unit)).order_by(BridgePoint.name)))
 
 
+# The board and the point picker list points in these sections (the province hall first, communes last).
+SECTIONS = (
+    ("province", ("province", "office")),
+    ("department", ("department",)),
+    ("district", ("district",)),
+    ("commune", ("commune",)),
+)
+
+
+def point_sections(points: list[BridgePoint], kind: str = "", text: str = "") -> list[tuple[str, list[BridgePoint]]]:
+    """Points grouped by the kind of their unit (province, departments, districts, communes), optionally only one
+    kind and only names containing ``text`` (case and diacritics as typed)."""
+    folded = text.strip().casefold()
+    out = []
+    for key, kinds in SECTIONS:
+        if kind and kind != key:
+            continue
+        chosen = [p for p in points if p.unit.kind in kinds and (not folded or folded in p.name.casefold())]
+        if chosen:
+            out.append((key, chosen))
+    return out
+
+
 def monday_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 

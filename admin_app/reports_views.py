@@ -1,5 +1,7 @@
 """The monthly usage report in the console: stored snapshots, generate a new version, the report page with
-charts (inline SVG: no script, no network), downloads as XLSX, CSV and PDF."""
+charts (inline SVG, no network), the unit tree (expand/collapse by static/report-tree.js; without script every
+row shows), the inactive list a page at a time by unit, downloads as XLSX, CSV and PDF. Figures are written by
+``audit.formatting`` in the page's locale, as the exports write them."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -14,11 +17,15 @@ from admin_app.auth import current_actor, login_required
 from admin_app.context import db, runtime_of
 from audit import exports, report_tasks
 from audit.definitions import definitions_from
-from audit.exports import FORMATS, export_name
+from audit.document import ReportDocument, document_from
+from audit.exports import FORMATS, TABLE_FORMATS, export_name, inactive_export
+from audit.formatting import Formats
+from audit.mailbox_figures import INACTIVE_PAGE_SIZE, inactive_page
 from audit.models import MonthlyReport
 from audit.permissions import can_read_reports
 from audit.report import Definitions, ReportError, parse_month, previous_month, trend
 from core.actors import Actor
+from core.validation import clean_int
 
 bp = Blueprint("reports", __name__)
 
@@ -36,8 +43,30 @@ def _actor() -> Actor:
     return actor
 
 
+def report_document(report: MonthlyReport) -> ReportDocument:
+    """The administrative frame of ``report``'s PDF as configured, dated the day the snapshot was made."""
+    settings = runtime_of().settings
+    return document_from(settings, report.created_at.astimezone(settings.tz).date())
+
+
 def export_bytes(report: MonthlyReport, fmt: str) -> bytes:
-    return exports.export_bytes(report.data, fmt, runtime_of().settings.province_name)
+    return exports.export_bytes(report.data, fmt, report_document(report))
+
+
+def formats() -> Formats:
+    """Figures in the page's language (one helper with the exports: audit.formatting)."""
+    return Formats(str(get_locale() or runtime_of().settings.default_locale))
+
+
+def unit_filter(data: dict[str, Any]) -> int | None:
+    """The ``unit`` query argument: a unit of the snapshot (refused by name if it is not one), or None."""
+    raw = request.args.get("unit", "")
+    if not raw:
+        return None
+    unit_id = clean_int(raw, "unit")
+    if unit_id not in {u["id"] for u in data["units"]}:
+        abort(404)
+    return unit_id
 
 
 @bp.route("/reports", methods=["GET", "POST"])
@@ -96,14 +125,36 @@ def report_detail(report_id: int) -> Any:
         .all()
     )
     top = [u for u in data["units"] if u["depth"] == 1 and u["subtree"]["counted"]]
+    fm = formats()
+    unit_id = unit_filter(data)
+    page = clean_int(request.args.get("page") or "1", "page", maximum=10**6)
     return render_template(
         "report.html",
         report=report,
         data=data,
-        trend_chart=line_chart(history),
-        units_chart=bar_chart(top),
+        fm=fm,
+        trend_chart=line_chart(history, fm),
+        units_chart=bar_chart(top, fm),
         versions=versions,
         top_units=top,
+        inactive=inactive_page(data, unit_id, page, INACTIVE_PAGE_SIZE),
+    )
+
+
+@bp.route("/reports/<int:report_id>/inactive.<fmt>")
+@login_required
+def inactive_download(report_id: int, fmt: str) -> Any:
+    """The counted mailboxes with no activity, of the chosen unit's subtree (``?unit=``) or all, as CSV or XLSX."""
+    _actor()
+    if fmt not in TABLE_FORMATS:
+        abort(404)
+    report = _report(report_id)
+    unit_id = unit_filter(report.data)
+    name = export_name(report.month, report.version, fmt, "-chua-su-dung" + (f"-{unit_id}" if unit_id else ""))
+    return Response(
+        inactive_export(report.data, fmt, unit_id),
+        mimetype=FORMATS[fmt],
+        headers={"Content-Disposition": f"attachment; filename={name}"},
     )
 
 
@@ -124,8 +175,9 @@ def report_export(report_id: int, fmt: str) -> Any:
 # -- charts (server-drawn SVG) ------------------------------------------------------------------------------
 
 
-def line_chart(points: list[dict[str, Any]], width: int = 720, height: int = 220) -> str:
+def line_chart(points: list[dict[str, Any]], fm: Formats | None = None, width: int = 720, height: int = 220) -> str:
     """The province's regular-use share month by month; months without a report are gaps."""
+    fm = fm or formats()
     pad_l, pad_b, pad_t = 44, 28, 12
     inner_w, inner_h = width - pad_l - 28, height - pad_b - pad_t
     n = max(len(points), 1)
@@ -137,7 +189,7 @@ def line_chart(points: list[dict[str, Any]], width: int = 720, height: int = 220
     for pct in (0, 25, 50, 75, 100):
         y = pad_t + inner_h * (1 - pct / 100)
         parts.append(f'<line x1="{pad_l}" x2="{width - 12}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
-        parts.append(f'<text x="{pad_l - 6}" y="{y + 4:.1f}" text-anchor="end">{pct}%</text>')
+        parts.append(f'<text x="{pad_l - 6}" y="{y + 4:.1f}" text-anchor="end">{fm.percent(pct / 100, 0)}</text>')
     path: list[str] = []
     for i, point in enumerate(points):
         x = pad_l + i * step
@@ -150,8 +202,8 @@ def line_chart(points: list[dict[str, Any]], width: int = 720, height: int = 220
         y = pad_t + inner_h * (1 - share)
         path.append(f"{x:.1f},{y:.1f}")
         parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" class="dot"><title>{point["month"]}: '
-            f"{share * 100:.1f}%</title></circle>"
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" class="dot"><title>{fm.month(point["month"])}: '
+            f"{fm.percent(share)}</title></circle>"
         )
     segment: list[str] = []
     for p in [*path, ""]:
@@ -164,8 +216,9 @@ def line_chart(points: list[dict[str, Any]], width: int = 720, height: int = 220
     return "".join(parts)
 
 
-def bar_chart(units: list[dict[str, Any]], width: int = 720) -> str:
+def bar_chart(units: list[dict[str, Any]], fm: Formats | None = None, width: int = 720) -> str:
     """Units side by side: active and regular shares."""
+    fm = fm or formats()
     from markupsafe import escape
 
     row_h, label_w = 22, 250
@@ -183,7 +236,7 @@ def bar_chart(units: list[dict[str, Any]], width: int = 720) -> str:
         parts.append(f'<rect x="{label_w}" y="{y}" width="{inner * active:.1f}" height="8" class="bar-active"/>')
         parts.append(f'<rect x="{label_w}" y="{y + 9}" width="{inner * regular:.1f}" height="8" class="bar-regular"/>')
         parts.append(
-            f'<text x="{label_w + inner * max(active, regular) + 4:.1f}" y="{y + 13}">{regular * 100:.0f}%</text>'
+            f'<text x="{label_w + inner * max(active, regular) + 4:.1f}" y="{y + 13}">{fm.percent(regular, 0)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -6,6 +6,7 @@ Built lazily: constructing a :class:`Runtime` opens no connection and binds to n
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,16 +15,20 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from config import Settings, ensure_secret_file, parse_holidays, parse_working_hours
+from admin_app.tasks import MAIL_TASK, handlers
+from config import Settings, ensure_secret_file, parse_holidays, parse_working_hours, split_list
+from core.actors import SYSTEM
 from core.boundary import Boundary
 from core.db import make_engine, make_session_factory
-from core.outbox import MailJob, SendResult, SmtpConfig, send_pending
-from core.tasks import Worker
+from core.outbox import MailJob, Renderer, SendResult, SmtpConfig, send_pending
+from core.tasks import Task, Worker, submit
 from meetings.env import MeetingEnv
 from meetings.jitsi import JitsiConfig
+from provisioning.addresses import AddressRules
 from provisioning.directory import Directory, DirectoryConfig, DirectoryError
 from provisioning.models import DirectoryJob
 from provisioning.operations import MailboxPolicy
+from provisioning.sessions import SessionPolicy
 from provisioning.signin import ThrottlePolicy
 from provisioning.sync import SyncResult, apply_pending
 
@@ -59,11 +64,18 @@ class Runtime:
 
     @property
     def throttle_policy(self) -> ThrottlePolicy:
-        import datetime as dt
-
+        s = self.settings
         return ThrottlePolicy(
-            self.settings.login_max_failures, dt.timedelta(minutes=self.settings.login_lockout_minutes)
+            s.login_max_failures,
+            dt.timedelta(minutes=s.login_lockout_minutes),
+            s.login_client_max_names,
+            dt.timedelta(minutes=s.login_client_window_minutes),
         )
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        s = self.settings
+        return SessionPolicy(dt.timedelta(minutes=s.session_idle_minutes), dt.timedelta(hours=s.session_max_hours))
 
     @cached_property
     def boundary(self) -> Boundary:
@@ -72,9 +84,19 @@ class Runtime:
             lambda: self.session_factory,
             {
                 DirectoryJob: lambda ids, progress: self.sync_directory(progress, ids=ids),
-                MailJob: lambda ids, _progress: self.send_mail(ids=ids),
+                MailJob: lambda ids, _progress: self._deliver(ids),
             },
         )
+
+    INLINE_MAIL = 20  # more messages than this (a 135-point invitation) go to a background task
+
+    def _deliver(self, ids: list[int]) -> SendResult | Task:
+        """Mail a unit of work recorded: a few are sent at once; many are handed to a background worker, so a
+        request does not wait for 150 invitations to be rendered and sent."""
+        if len(ids) <= self.INLINE_MAIL:
+            return self.send_mail(ids=ids)
+        with self.boundary.unit(apply=False) as session:
+            return submit(session, SYSTEM, MAIL_TASK, {"ids": ids}, total=len(ids))
 
     @contextmanager
     def unit_of_work(self, origin: str = "") -> Iterator[Session]:
@@ -91,26 +113,33 @@ class Runtime:
             default_quota_mb=s.default_quota_mb,
             password_min_length=s.password_min_length,
             secret_key=self.secret_key,
+            rules=AddressRules(
+                default_domain=s.mail_domain,
+                mail_from=s.mail_from,
+                extra_domains=tuple(split_list(s.mail_domains)),
+                extra_reserved=tuple(split_list(s.reserved_local_parts)),
+            ),
         )
 
     @cached_property
-    def side_session_factory(self) -> sessionmaker[Session]:
-        """Sessions for heartbeats and progress: on SQLite they give up at once if the database is busy."""
+    def _impatient_sqlite_factory(self) -> sessionmaker[Session] | None:
         url = self.settings.effective_database_url
         if self._engine is not None or not url.startswith("sqlite"):
-            return self.session_factory
+            return None
         return make_session_factory(make_engine(url, connect_args={"timeout": 0.2}))
+
+    @property
+    def side_session_factory(self) -> sessionmaker[Session]:
+        """Sessions for heartbeats and progress: on SQLite they give up at once if the database is busy."""
+        return self._impatient_sqlite_factory or self.session_factory
 
     def task_worker(self, name: str) -> Worker:
         """A worker for the background tasks (imports…); handlers are wired in :mod:`admin_app.tasks`."""
-        import datetime as dt
-
-        from admin_app.tasks import handlers
         from audit.definitions import definitions_from
 
         return Worker(
             self.boundary,
-            handlers(self.mailbox_policy, definitions_from(self.settings)),
+            handlers(self.mailbox_policy, definitions_from(self.settings), self.send_mail),
             name=name,
             timeout=dt.timedelta(seconds=self.settings.task_timeout_seconds),
             resume=self.apply_origin,
@@ -142,11 +171,16 @@ class Runtime:
                 s.jitsi_audience,
                 s.jitsi_domain,
                 s.jitsi_token_grace_minutes,
+                tenant=s.jitsi_tenant,
+                lobby_bypass=frozenset(split_list(s.jitsi_lobby_bypass)) - {"none"},
+                features=tuple(split_list(s.jitsi_features)),
+                room_api_url=s.jitsi_room_api_url,
             ),
             public_url=s.public_url,
             buffer_minutes=s.meeting_buffer_minutes,
             working_hours=tuple(parse_working_hours(s.working_hours)),
             holidays=parse_holidays(s.public_holidays),
+            booking_horizon_days=s.booking_horizon_days,
         )
 
     @property
@@ -154,10 +188,25 @@ class Runtime:
         s = self.settings
         return SmtpConfig(s.smtp_host, s.smtp_port, s.mail_from, f"congvu – {s.province_name}")
 
+    @cached_property
+    def mail_renderers(self) -> dict[str, Renderer]:
+        """The mail the sender builds after the commit, by renderer name."""
+        from meetings.attendance_summary import render_attendance_summary
+        from meetings.mail_content import render_meeting_mail
+
+        env = self.meeting_env
+        province = self.settings.province_name
+        return {
+            "meeting": lambda session, job: render_meeting_mail(session, env, job),
+            "attendance": lambda session, job: render_attendance_summary(session, env, job, province),
+        }
+
     def send_mail(self, *, ids: list[int] | None = None, origin: str | None = None) -> SendResult:
         """Send mail now: these ids, this origin's, or the due backlog. An unreachable SMTP server leaves it
         queued for the scheduler's retry."""
-        return send_pending(self.session_factory, self.smtp_config, ids=ids, origin=origin)
+        return send_pending(
+            self.session_factory, self.smtp_config, ids=ids, origin=origin, renderers=self.mail_renderers
+        )
 
     def sync_directory(
         self,
@@ -165,9 +214,10 @@ class Runtime:
         *,
         ids: list[int] | None = None,
         origin: str | None = None,
+        now: dt.datetime | None = None,
     ) -> SyncResult:
-        """Apply directory jobs now: these ids, this origin's, or the due backlog. A directory that is down
-        leaves them pending."""
+        """Apply directory jobs now: these ids, this origin's, or the backlog due by ``now``. A directory that
+        is down leaves them pending."""
         try:
             return apply_pending(
                 self.session_factory,
@@ -178,6 +228,7 @@ class Runtime:
                 progress=progress,
                 ids=ids,
                 origin=origin,
+                now=now,
             )
         except DirectoryError as exc:
             log.warning("directory sync stopped: %s", exc)

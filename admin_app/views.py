@@ -12,9 +12,13 @@ from admin_app.auth import current_actor, login_required
 from admin_app.context import db, runtime_of
 from core.actors import SYSTEM, Actor, PermissionDenied
 from core.changelog import ChangeEntry
+from core.validation import InputError, clean_date, clean_int, clean_text
 from meetings.models import BridgePoint, Meeting
+from provisioning.actors import actor_for_staff
 from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
 from provisioning.queries import get_staff_for, get_unit_for, read_paths, visible_staff, visible_units
+from provisioning.roles import DELEGABLE, holds_equal_or_wider, visible_grants
+from provisioning.second_factor import has_second_factor
 
 bp = Blueprint("console", __name__)
 PAGE_SIZE = 100
@@ -90,7 +94,16 @@ def unit_detail(unit_id: int) -> Any:
     if unit is None:
         abort(404)
     staff = db().scalars(visible_staff(actor, unit=unit).limit(PAGE_SIZE)).all()
-    return render_template("unit.html", unit=unit, staff=staff, can_admin=actor.can(Role.UNIT_ADMIN, unit))
+    can_admin = actor.can(Role.UNIT_ADMIN, unit)
+    grants = db().scalars(visible_grants(actor, unit).limit(500)).all() if can_admin else []
+    return render_template(
+        "unit.html",
+        unit=unit,
+        staff=staff,
+        can_admin=can_admin,
+        grants=grants,
+        role_choices=role_choices(actor) if can_admin else [],
+    )
 
 
 @bp.route("/staff")
@@ -99,8 +112,8 @@ def staff_list() -> Any:
     actor = _actor()
     if read_paths(actor) == []:
         abort(403)
-    q = request.args.get("q", "")[:200]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    q = clean_text(request.args.get("q", ""), "q", max_length=200)
+    page = _page()
     stmt = visible_staff(actor, q)
     total = db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db().scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
@@ -120,26 +133,53 @@ def staff_detail(staff_id: int) -> Any:
     return render_template("staff_detail.html", person=person, **staff_page_context(actor, person))
 
 
+@bp.app_template_global("role_label")
+def role_label(role: str) -> str:
+    from flask_babel import gettext as _
+
+    labels = {
+        Role.SYSTEM_ADMIN.value: _("System admin"),
+        Role.UNIT_ADMIN.value: _("Unit IT admin"),
+        Role.SECRETARY.value: _("Secretary"),
+        Role.AUDITOR.value: _("Auditor"),
+    }
+    return labels.get(role, role)
+
+
+def role_choices(actor: Actor) -> list[str]:
+    """The roles the actor may give somewhere (the forms offer no more)."""
+    if actor.is_system_admin:
+        return [r.value for r in Role]
+    return sorted(DELEGABLE) if actor.has_role(Role.UNIT_ADMIN) else []
+
+
 def staff_page_context(actor: Actor, person: Staff) -> dict[str, Any]:
-    """What a mailbox's page needs besides the person: may the actor change it, and where it may move."""
-    can_admin = actor.can(Role.UNIT_ADMIN, person.unit)
-    targets = []
-    if can_admin:
-        targets = [
-            u for u in db().scalars(visible_units(actor)) if u.id != person.unit_id and actor.can(Role.UNIT_ADMIN, u)
-        ]
-    return {"can_admin": can_admin, "move_targets": targets}
+    """What a mailbox's page needs besides the person: may the actor change it (not someone with a role as
+    wide as theirs), where it may move, the roles it holds and the roles the actor may give."""
+    can_admin = actor.can(Role.UNIT_ADMIN, person.unit) and not holds_equal_or_wider(actor, person)
+    admin_units = [u for u in db().scalars(visible_units(actor)) if actor.can(Role.UNIT_ADMIN, u)] if can_admin else []
+    return {
+        "can_admin": can_admin,
+        "move_targets": [u for u in admin_units if u.id != person.unit_id],
+        "role_units": admin_units,
+        "role_choices": role_choices(actor) if can_admin or actor.is_system_admin else [],
+        "is_system_admin": actor.is_system_admin,
+        "has_second_factor": has_second_factor(db(), actor_for_staff(person)),
+    }
+
+
+def _page() -> int:
+    """The ``page`` query argument (1 if absent); a page beyond any list is refused by name, not a 500."""
+    return clean_int(request.args["page"], "page", maximum=100_000) if request.args.get("page") else 1
 
 
 def _parse_day(raw: str | None) -> dt.date | None:
     if not raw:
         return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(raw, fmt).date()
-        except ValueError:
-            continue
-    return None
+    try:
+        return clean_date(raw, "date")
+    except InputError:
+        return None
 
 
 @bp.route("/audit")
@@ -154,9 +194,9 @@ def audit_trail() -> Any:
     if paths is not None:
         allowed = select(Unit.id).where(or_(*[Unit.path.startswith(p) for p in paths]))
         stmt = stmt.where(ChangeEntry.unit_id.in_(allowed))
-    f_actor = request.args.get("actor", "").strip()[:200]
-    f_action = request.args.get("action", "").strip()[:60]
-    f_unit = request.args.get("unit", type=int)
+    f_actor = clean_text(request.args.get("actor", ""), "actor", max_length=200)
+    f_action = clean_text(request.args.get("action", ""), "action", max_length=60)
+    f_unit = clean_int(request.args["unit"], "unit") if request.args.get("unit") else None
     tz = runtime_of().settings.tz
     day_from = _parse_day(request.args.get("from"))
     day_to = _parse_day(request.args.get("to"))
@@ -172,7 +212,7 @@ def audit_trail() -> Any:
         stmt = stmt.where(ChangeEntry.occurred_at >= dt.datetime.combine(day_from, dt.time(), tz))
     if day_to:
         stmt = stmt.where(ChangeEntry.occurred_at < dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(), tz))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = _page()
     entries = session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     actions = session.scalars(select(ChangeEntry.action).distinct().order_by(ChangeEntry.action)).all()
     unit_choices = session.scalars(visible_units(actor)).all()

@@ -1,21 +1,28 @@
-"""The monthly report as XLSX, CSV and a print-ready PDF (A4, DejaVu Sans for every Vietnamese diacritic).
-Every text cell goes through ``safe_cell``: a unit or person name cannot become a spreadsheet formula."""
+"""The monthly report as XLSX, CSV and a print-ready PDF (:mod:`audit.pdf`), and its inactive list as CSV or XLSX.
+
+Numbers stay numbers: counts, percentages (87.1 for 87,1 %) and changes (-68.7 percentage points) are numeric
+cells, written without grouping and with a decimal point in CSV, with a number format in XLSX (the spreadsheet
+shows them in its own locale). Only text goes through ``safe_cell``, so a unit or person name cannot become a
+formula. Days in text cells are dd/mm/yyyy (:mod:`audit.formatting`). Every file carries the definitions: the
+XLSX on its first sheet, the CSV in a trailing block after one empty line (``Định nghĩa`` in the first column).
+"""
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
-from pathlib import Path
 from typing import Any
 
-from core.tabular import safe_cell, write_csv
+from audit.document import MEASURE_LABELS, MEETING_DEFINITIONS, ReportDocument
+from audit.formatting import Formats, percent_points
+from audit.mailbox_figures import inactive_rows
+from audit.pdf import to_pdf
+from core.tabular import safe_cell
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
-MEASURE_LABELS = (
-    ("counted", "Hộp thư tính"),
-    ("active", "Hoạt động"),
-    ("regular", "Thường xuyên"),
-    ("engaged", "Có gửi thư"),
-)
+__all__ = ["FORMATS", "export_bytes", "export_name", "inactive_export", "to_csv", "to_pdf", "to_xlsx"]
+
+CHANGE = "Thay đổi tỷ lệ thường xuyên so với tháng trước (điểm %)"
 UNIT_HEADER = [
     "Mã đơn vị",
     "Đơn vị",
@@ -26,24 +33,40 @@ UNIT_HEADER = [
     "Tỷ lệ thường xuyên (%)",
     "Có gửi thư",
     "Tỷ lệ gửi thư (%)",
-    "Thay đổi tỷ lệ thường xuyên so với tháng trước (điểm %)",
+    CHANGE,
     "Cuộc họp chủ trì",
+    "Giờ họp chủ trì",
+    "Cuộc họp tham gia (qua điểm cầu)",
     "Điểm cầu kế hoạch",
     "Điểm cầu tham dự",
-    "Giờ họp",
+    "Phút tham dự",
+    "Mã đơn vị cấp trên",
+    "Cấp",
 ]
-
-
-def pct(value: float | None) -> float | None:
-    return None if value is None else round(value * 100, 1)
+# Column formats in the XLSX (by header): the spreadsheet shows them with its locale's separators.
+XLSX_FORMATS = {
+    "Tỷ lệ hoạt động (%)": "0.0",
+    "Tỷ lệ thường xuyên (%)": "0.0",
+    "Tỷ lệ gửi thư (%)": "0.0",
+    CHANGE: "+0.0;-0.0;0.0",
+    "Giờ họp chủ trì": "#,##0.00",
+    "Phút tham dự": "#,##0.0",
+}
+INACTIVE_HEADER = ["Hộp thư", "Họ và tên", "Mã đơn vị", "Đơn vị"]
+FORMATS = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+}
+TABLE_FORMATS = ("csv", "xlsx")
 
 
 def unit_rows(data: dict[str, Any]) -> list[list[Any]]:
-    """One row per unit (its whole subtree), indented by depth, in tree order."""
+    """One row per unit (its whole subtree), the name indented by depth, in tree order."""
+    codes = {row["id"]: row["code"] for row in data["units"]}
     out = []
     for row in data["units"]:
-        s = row["subtree"]
-        m = row["meetings"]
+        s, m = row["subtree"], row["meetings"]
         change = row["change"]["regular_share"]
         out.append(
             [
@@ -51,62 +74,83 @@ def unit_rows(data: dict[str, Any]) -> list[list[Any]]:
                 "  " * row["depth"] + row["name"],
                 s["counted"],
                 s["active"],
-                pct(s["active_share"]),
+                percent_points(s["active_share"]),
                 s["regular"],
-                pct(s["regular_share"]),
+                percent_points(s["regular_share"]),
                 s["engaged"],
-                pct(s["engaged_share"]),
-                None if change is None else round(change * 100, 1),
+                percent_points(s["engaged_share"]),
+                percent_points(change),
                 m["held"],
+                m["hours"],
+                m.get("took_part"),
                 m["planned_points"],
                 m["attended_points"],
-                m["hours"],
+                m.get("minutes"),
+                codes.get(row["parent_id"], ""),
+                row["depth"],
             ]
         )
     return out
 
 
-def to_csv(data: dict[str, Any]) -> bytes:
-    return write_csv(UNIT_HEADER, unit_rows(data))
+def definition_rows(data: dict[str, Any], formats: Formats) -> list[list[Any]]:
+    """The definitions and the month's facts as (label, value) rows: text in words, counts as numbers."""
+    d, rng = data["definitions"], data["data_range"]
+    rows: list[list[Any]] = [["Tháng báo cáo", formats.month(data["month"])]]
+    rows += [[label, d[key]] for key, label in MEASURE_LABELS]
+    rows += [
+        ["Số ngày làm việc", len(d["working_days"])],
+        ["Ngày nghỉ lễ trong tháng", ", ".join(formats.day(h) for h in d["holidays"]) or "—"],
+        ["Dữ liệu nhật ký từ ngày", formats.day(rng["first_day"])],
+        ["đến ngày", formats.day(rng["last_day"])],
+        ["Hộp thư khác (không tính)", ", ".join(f"{k}: {v}" for k, v in sorted(data["other_accounts"].items())) or "—"],
+    ]
+    rows += [list(item) for item in MEETING_DEFINITIONS]
+    return rows
 
 
-def to_xlsx(data: dict[str, Any]) -> bytes:
+def _csv(rows: list[list[Any]]) -> bytes:
+    """UTF-8 with a byte-order mark (Excel then reads the diacritics); numbers as numbers, text formula-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow(["" if v is None else v if isinstance(v, int | float) else safe_cell(str(v)) for v in row])
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+
+
+def to_csv(data: dict[str, Any], formats: Formats | None = None) -> bytes:
+    """The unit table, then an empty line and the definitions (first cell ``Định nghĩa``)."""
+    formats = formats or Formats()
+    return _csv([UNIT_HEADER, *unit_rows(data), [], ["Định nghĩa", ""], *definition_rows(data, formats)])
+
+
+def to_xlsx(data: dict[str, Any], formats: Formats | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    formats = formats or Formats()
     wb = Workbook()
     summary = wb.active
     summary.title = "Tổng hợp"
-    p = data["province"]
     bold = Font(bold=True)
-    summary.append([safe_cell(f"Báo cáo sử dụng thư điện tử công vụ – tháng {_month_vi(data['month'])}")])
+    summary.append([safe_cell(f"Báo cáo sử dụng thư điện tử công vụ – tháng {formats.month(data['month'])}")])
     summary["A1"].font = Font(bold=True, size=14)
     summary.append([])
     summary.append(["Chỉ tiêu", "Số lượng", "Tỷ lệ (%)", "Tháng trước (%)"])
     for cell in summary[3]:
         cell.font = bold
-    prev = data["province_previous"]
+    p, prev = data["province"], data["province_previous"]
     for key, label in MEASURE_LABELS:
         share = p.get(f"{key}_share") if key != "counted" else None
         before = prev.get(f"{key}_share") if key != "counted" else None
-        summary.append([label, p[key], pct(share), pct(before)])
+        summary.append([label, p[key], percent_points(share), percent_points(before)])
+        for cell in summary[summary.max_row][2:]:
+            cell.number_format = "0.0"
     summary.append([])
     summary.append(["Định nghĩa"])
     summary[summary.max_row][0].font = bold
-    d = data["definitions"]
-    for key, label in MEASURE_LABELS:
-        summary.append([label, safe_cell(d[key])])
-    summary.append(["Số ngày làm việc", len(d["working_days"])])
-    summary.append(["Ngày nghỉ lễ trong tháng", safe_cell(", ".join(d["holidays"]) or "—")])
-    rng = data["data_range"]
-    summary.append(["Dữ liệu nhật ký từ ngày", rng["first_day"] or "—"])
-    summary.append(["đến ngày", rng["last_day"] or "—"])
-    summary.append(
-        [
-            "Hộp thư khác (không tính)",
-            safe_cell(", ".join(f"{k}: {v}" for k, v in sorted(data["other_accounts"].items())) or "—"),
-        ]
-    )
+    for label, value in definition_rows(data, formats):
+        summary.append([safe_cell(label), safe_cell(value)])
     summary.column_dimensions["A"].width = 34
     summary.column_dimensions["B"].width = 90
 
@@ -116,7 +160,11 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
         cell.font = bold
     for row in unit_rows(data):
         units.append([safe_cell(v) for v in row])
+        for cell, header in zip(units[units.max_row], UNIT_HEADER, strict=True):
+            if header in XLSX_FORMATS:
+                cell.number_format = XLSX_FORMATS[header]
     units.column_dimensions["B"].width = 60
+    units.freeze_panes = "C2"
 
     channels = wb.create_sheet("Kênh truy cập")
     channels.append(["Kênh", "Số lần đăng nhập", "Số hộp thư"])
@@ -125,9 +173,7 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
         channels.append([label, c["logins"], c["mailboxes"]])
 
     inactive = wb.create_sheet("Chưa sử dụng")
-    inactive.append(["Hộp thư", "Họ và tên", "Đơn vị"])
-    for row in data["inactive"]:
-        inactive.append([safe_cell(row["email"]), safe_cell(row["name"]), safe_cell(row["unit"])])
+    _inactive_sheet(inactive, data["inactive"])
 
     failed = wb.create_sheet("Đăng nhập lỗi")
     failed.append(["Hộp thư / địa chỉ", "Số lần lỗi", "Trong danh bạ"])
@@ -142,158 +188,55 @@ def to_xlsx(data: dict[str, Any]) -> bytes:
     meetings.append(["Lượt điểm cầu theo kế hoạch", m["planned_points"]])
     meetings.append(["Lượt điểm cầu tham dự", m["attended_points"]])
     meetings.append(["Tổng số giờ họp", m["hours"]])
+    return _save(wb)
 
+
+def _inactive_sheet(sheet: Any, rows: list[dict[str, Any]]) -> None:
+    sheet.append(INACTIVE_HEADER)
+    for row in rows:
+        sheet.append(
+            [
+                safe_cell(row["email"]),
+                safe_cell(row["name"]),
+                safe_cell(row.get("unit_code", "")),
+                safe_cell(row["unit"]),
+            ]
+        )
+    sheet.column_dimensions["A"].width = 36
+    sheet.column_dimensions["B"].width = 30
+    sheet.column_dimensions["D"].width = 50
+
+
+def _save(wb: Any) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
-def _month_vi(month: str) -> str:
-    year, mon = month.split("-")
-    return f"{int(mon):02d}/{year}"
-
-
-def _font() -> tuple[str, str]:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    for folder in FONT_DIRS:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file():
-            if "DejaVuSans" not in pdfmetrics.getRegisteredFontNames():
-                pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
-                pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold if bold.is_file() else regular)))
-            return "DejaVuSans", "DejaVuSans-Bold"
-    raise RuntimeError("DejaVu Sans not found (Debian package fonts-dejavu-core): the PDF needs it for Vietnamese")
-
-
-def to_pdf(data: dict[str, Any], province_name: str = "") -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-
-    regular, bold = _font()
-    body = ParagraphStyle("body", fontName=regular, fontSize=9, leading=12)
-    title = ParagraphStyle("title", fontName=bold, fontSize=15, leading=20, spaceAfter=6)
-    heading = ParagraphStyle("heading", fontName=bold, fontSize=11, leading=15, spaceBefore=8, spaceAfter=4)
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(
-        out,
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title=f"Báo cáo sử dụng thư điện tử công vụ tháng {_month_vi(data['month'])}",
-        author="congvu",
-    )
-    story: list[Any] = [
-        Paragraph(f"Báo cáo sử dụng thư điện tử công vụ – tháng {_month_vi(data['month'])}", title),
-    ]
-    if province_name:
-        story.append(Paragraph(f"Tỉnh {province_name}", body))
-    p, prev = data["province"], data["province_previous"]
-    summary = [["Chỉ tiêu", "Số lượng", "Tỷ lệ", "Tháng trước"]]
-    for key, label in MEASURE_LABELS:
-        share = "" if key == "counted" else _pct_text(p.get(f"{key}_share"))
-        before = "" if key == "counted" else _pct_text(prev.get(f"{key}_share"))
-        summary.append([label, f"{p[key]:,}".replace(",", "."), share, before])
-    story += [Spacer(1, 4 * mm), _table(summary, regular, bold, [60 * mm, 30 * mm, 30 * mm, 30 * mm], colors)]
-    story.append(Paragraph("Định nghĩa", heading))
-    d = data["definitions"]
-    for key, label in MEASURE_LABELS:
-        story.append(Paragraph(f"<b>{label}:</b> {_escape(d[key])}", body))
-    rng = data["data_range"]
-    story.append(
-        Paragraph(
-            f"Số ngày làm việc: {len(d['working_days'])}. "
-            f"Dữ liệu nhật ký: {rng['first_day'] or '—'} đến {rng['last_day'] or '—'}.",
-            body,
-        )
-    )
-    story.append(Paragraph("Theo đơn vị (gồm các đơn vị trực thuộc)", heading))
-    rows = [["Đơn vị", "Tính", "Hoạt động", "Thường xuyên", "Gửi thư", "± th.xuyên", "Họp", "Điểm cầu KH/TD"]]
-    for row in data["units"]:
-        s, m, ch = row["subtree"], row["meetings"], row["change"]["regular_share"]
-        rows.append(
-            [
-                Paragraph(_escape("   " * row["depth"] + row["name"]), body),
-                str(s["counted"]),
-                _pct_text(s["active_share"]),
-                _pct_text(s["regular_share"]),
-                _pct_text(s["engaged_share"]),
-                "" if ch is None else f"{ch * 100:+.1f}",
-                str(m["held"]),
-                f"{m['planned_points']}/{m['attended_points']}",
-            ]
-        )
-    widths = [110 * mm, 18 * mm, 22 * mm, 24 * mm, 20 * mm, 20 * mm, 14 * mm, 28 * mm]
-    story.append(_table(rows, regular, bold, widths, colors))
-    mt = data["meetings"]
-    story.append(Paragraph("Họp trực tuyến", heading))
-    story.append(
-        Paragraph(
-            f"Đã tổ chức {mt['held']} cuộc họp, {mt['hours']} giờ; điểm cầu theo kế hoạch {mt['planned_points']}, "
-            f"tham dự {mt['attended_points']}.",
-            body,
-        )
-    )
-    story.append(Paragraph("Theo dõi", heading))
-    story.append(
-        Paragraph(
-            f"{len(data['inactive'])} hộp thư được tính chưa có hoạt động nào trong tháng (danh sách trong tệp XLSX).",
-            body,
-        )
-    )
-    doc.build(story)
-    return out.getvalue()
-
-
-def _table(rows: list[list[Any]], regular: str, bold: str, widths: list[float], colors: Any) -> Any:
-    from reportlab.platypus import Table, TableStyle
-
-    table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), regular),
-                ("FONTNAME", (0, 0), (-1, 0), bold),
-                ("FONTSIZE", (0, 0), (-1, -1), 8.5),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f0f8")),
-                ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#b0bcc8")),
-                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        )
-    )
-    return table
-
-
-def _pct_text(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%".replace(".", ",")
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-FORMATS = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-    "pdf": "application/pdf",
-}
-
-
-def export_bytes(data: dict[str, Any], fmt: str, province_name: str) -> bytes:
-    """The stored report ``data`` as a file in ``fmt`` (one of :data:`FORMATS`)."""
-    if fmt == "xlsx":
-        return to_xlsx(data)
+def inactive_export(data: dict[str, Any], fmt: str, unit_id: int | None = None) -> bytes:
+    """The counted mailboxes with no activity (of ``unit_id``'s subtree if given) as ``csv`` or ``xlsx``."""
+    rows = inactive_rows(data, unit_id)
     if fmt == "csv":
-        return to_csv(data)
-    return to_pdf(data, province_name)
+        return _csv([INACTIVE_HEADER, *([r["email"], r["name"], r.get("unit_code", ""), r["unit"]] for r in rows)])
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    _inactive_sheet(wb.active, rows)
+    wb.active.title = "Chưa sử dụng"
+    return _save(wb)
 
 
-def export_name(month: str, version: int, fmt: str) -> str:
-    return f"bao-cao-thu-dien-tu-{month}-v{version}.{fmt}"
+def export_bytes(data: dict[str, Any], fmt: str, document: ReportDocument | None = None) -> bytes:
+    """The stored report ``data`` as a file in ``fmt`` (one of :data:`FORMATS`), numbers and days in the
+    document's locale; the PDF in the administrative form ``document`` describes."""
+    document = document or ReportDocument()
+    formats = Formats(document.locale)
+    if fmt == "xlsx":
+        return to_xlsx(data, formats)
+    if fmt == "csv":
+        return to_csv(data, formats)
+    return to_pdf(data, document)
+
+
+def export_name(month: str, version: int, fmt: str, part: str = "") -> str:
+    return f"bao-cao-thu-dien-tu-{month}-v{version}{part}.{fmt}"

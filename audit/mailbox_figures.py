@@ -1,9 +1,11 @@
 """The mailbox side of the monthly report: who is counted in a month, how each mailbox used mail, and the
-figures per unit (counted, active, regular, engaged) summed up the government tree."""
+figures per unit (counted, active, regular, engaged) summed up the government tree; the inactive list a page at
+a time."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -118,3 +120,49 @@ def subtree_totals(
             for key, value in totals[uid].items():
                 totals[parent][key] = totals[parent].get(key, 0) + value
     return totals
+
+
+# -- the counted mailboxes with no activity, a page at a time ----------------------------------------------
+
+INACTIVE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class InactivePage:
+    """One page of a snapshot's inactive list, filtered to a unit's subtree (all units when ``unit_id`` is None)."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+    unit_id: int | None
+
+
+def subtree_unit_ids(units: list[dict[str, Any]], unit_id: int) -> set[int]:
+    """The ids of a unit and everything under it, from a snapshot's unit rows (tree order, parents first)."""
+    inside = {unit_id}
+    for row in units:
+        if row.get("parent_id") in inside:
+            inside.add(row["id"])
+    return inside
+
+
+def inactive_rows(data: dict[str, Any], unit_id: int | None = None) -> list[dict[str, Any]]:
+    """The snapshot's inactive mailboxes, those of ``unit_id``'s subtree if given. Snapshots made before the
+    rows carried their unit's id are matched by the unit's name."""
+    rows: list[dict[str, Any]] = data.get("inactive", [])
+    if unit_id is None:
+        return rows
+    inside = subtree_unit_ids(data["units"], unit_id)
+    names = {u["name"] for u in data["units"] if u["id"] in inside}
+    return [r for r in rows if (r["unit_id"] in inside if "unit_id" in r else r["unit"] in names)]
+
+
+def inactive_page(
+    data: dict[str, Any], unit_id: int | None = None, page: int = 1, per_page: int = INACTIVE_PAGE_SIZE
+) -> InactivePage:
+    """Page ``page`` (from 1; beyond the last gives the last) of :func:`inactive_rows`."""
+    rows = inactive_rows(data, unit_id)
+    pages = max(1, -(-len(rows) // per_page))
+    page = min(max(page, 1), pages)
+    return InactivePage(rows[(page - 1) * per_page : page * per_page], len(rows), page, pages, unit_id)

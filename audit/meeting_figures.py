@@ -1,5 +1,7 @@
-"""The meetings side of the monthly report: meetings held, bridge points planned and attended, hours, per
-host unit's subtree."""
+"""The meetings side of the monthly report: meetings held, bridge points planned and attended, hours, and per
+unit's subtree through its bridge points (audit.unit_meetings). A point attended when Jitsi saw it or the host's
+secretary marked it present by hand (a roll call); a point marked absent did not, whatever Jitsi saw.
+``roll_call_marks`` counts the marks."""
 
 from __future__ import annotations
 
@@ -9,13 +11,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from meetings.models import Attendance, BridgePoint, Meeting, MeetingPoint
+from audit.unit_meetings import unit_meeting_figures
+from meetings.models import Attendance, BridgePoint, Meeting, MeetingPoint, RollCall
 
 
 def meeting_figures(
     session: Session, start: dt.datetime, end: dt.datetime, tree: list[tuple[int, int | None, str]]
 ) -> dict[str, Any]:
-    """Meetings held in the month (not cancelled), planned and attended points, hours; per host unit's subtree."""
+    """Meetings held in the month (not cancelled), planned and attended points, hours; per unit's subtree."""
     held = session.execute(
         select(Meeting.id, Meeting.starts_at, Meeting.ends_at, BridgePoint.unit_id)
         .join(BridgePoint, BridgePoint.id == Meeting.host_point_id)
@@ -24,6 +27,7 @@ def meeting_figures(
     ids = [m.id for m in held]
     planned: dict[int, int] = {}
     attended: dict[int, int] = {}
+    marks = 0
     for chunk in range(0, len(ids), 900):
         part = ids[chunk : chunk + 900]
         for mid, n in session.execute(
@@ -32,33 +36,25 @@ def meeting_figures(
             .group_by(MeetingPoint.meeting_id)
         ):
             planned[mid] = n
-        for mid, n in session.execute(
-            select(Attendance.meeting_id, func.count(func.distinct(Attendance.point_id)))
+        seen: dict[int, set[int]] = {}
+        for mid, point_id in session.execute(
+            select(Attendance.meeting_id, Attendance.point_id)
             .where(Attendance.meeting_id.in_(part), Attendance.point_id.is_not(None))
-            .group_by(Attendance.meeting_id)
+            .distinct()
         ):
-            attended[mid] = n
-    direct: dict[int, dict[str, float]] = {}
-    for m in held:
-        row = direct.setdefault(m.unit_id, {"held": 0, "planned_points": 0, "attended_points": 0, "hours": 0.0})
-        row["held"] += 1
-        row["planned_points"] += planned.get(m.id, 0)
-        row["attended_points"] += attended.get(m.id, 0)
-        row["hours"] += (m.ends_at - m.starts_at).total_seconds() / 3600
-    by_unit = {
-        uid: dict(direct.get(uid, {"held": 0, "planned_points": 0, "attended_points": 0, "hours": 0.0}))
-        for uid, _p, _x in tree
-    }
-    for uid, parent, _path in sorted(tree, key=lambda u: -u[2].count("/")):
-        if parent is not None and parent in by_unit:
-            for key, value in by_unit[uid].items():
-                by_unit[parent][key] += value
-    for row in by_unit.values():
-        row["hours"] = round(row["hours"], 2)
+            seen.setdefault(mid, set()).add(point_id)
+        for mid, point_id, is_present in session.execute(
+            select(RollCall.meeting_id, RollCall.point_id, RollCall.is_present).where(RollCall.meeting_id.in_(part))
+        ):
+            marks += 1
+            (seen.setdefault(mid, set()).add if is_present else seen.setdefault(mid, set()).discard)(point_id)
+        attended.update({mid: len(points) for mid, points in seen.items() if points})
     return {
         "held": len(held),
         "planned_points": sum(planned.values()),
         "attended_points": sum(attended.values()),
         "hours": round(sum((m.ends_at - m.starts_at).total_seconds() for m in held) / 3600, 2),
-        "by_unit": by_unit,
+        "roll_call_marks": marks,
+        # Per unit through its bridge points (hosted, took part, planned, attended, minutes): audit.unit_meetings.
+        "by_unit": unit_meeting_figures(session, start, end, tree),
     }

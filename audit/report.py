@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from audit import unit_meetings
+from audit.formatting import Formats
 from audit.mailbox_figures import MEASURES, enabled_in, subtree_totals, unit_figures, usage_by_mailbox, with_shares
 from audit.meeting_figures import meeting_figures
 from audit.models import MonthlyReport, UnknownAddressDay, UsageDay
@@ -62,7 +64,9 @@ def parse_month(text: str) -> str:
     try:
         value = dt.datetime.strptime(text.strip(), "%Y-%m")
     except ValueError:
-        raise ReportError(f"month: {text!r} is not a month (YYYY-MM)") from None
+        raise ReportError(f"month: {text[:20]!r} is not a month (YYYY-MM)") from None
+    if not 2000 <= value.year <= 2099:  # a month's bounds beyond these overflow the calendar
+        raise ReportError(f"month: {text[:20]!r} must lie between 2000-01 and 2099-12")
     return f"{value.year:04d}-{value.month:02d}"
 
 
@@ -108,6 +112,7 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
     p_totals = subtree_totals(tree, p_direct)
     meetings = meeting_figures(session, start, end, tree)
 
+    parents = {u.parent_id for u in units}
     rows = []
     for u in sorted(units, key=lambda u: u.path):
         figures = with_shares(totals[u.id])
@@ -131,9 +136,8 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
                     )
                     for m in MEASURES[1:]
                 },
-                "meetings": meetings["by_unit"].get(
-                    u.id, {"held": 0, "planned_points": 0, "attended_points": 0, "hours": 0.0}
-                ),
+                "has_children": u.id in parents,
+                "meetings": meetings["by_unit"].get(u.id, unit_meetings.empty()),
             }
         )
     roots = [r for r in rows if r["parent_id"] is None]
@@ -148,10 +152,16 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
             if use[3 + i]:
                 channels[channel]["logins"] += use[3 + i]
                 channels[channel]["mailboxes"] += 1
-    unit_names = {u.id: u.name for u in units}
+    unit_names = {u.id: (u.name, u.code) for u in units}
     inactive = sorted(
         (
-            {"email": email, "name": name, "unit": unit_names.get(unit_id, "")}
+            {
+                "email": email,
+                "name": name,
+                "unit": unit_names.get(unit_id, ("", ""))[0],
+                "unit_code": unit_names.get(unit_id, ("", ""))[1],
+                "unit_id": unit_id,
+            }
             for sid, (unit_id, _k, email, name) in personal.items()
             if not (usage.get(sid) and usage[sid][0] > 0)
         ),
@@ -258,25 +268,20 @@ def trend(session: Session, month: str, months: int = 12) -> list[dict[str, Any]
 
 def summary_text(data: dict[str, Any], link: str = "") -> str:
     """The body of the monthly report email: the headline figures and the definitions, in Vietnamese."""
-
-    def pct(value: float | None) -> str:
-        return "—" if value is None else f"{value * 100:.1f}%".replace(".", ",")
-
+    f = Formats("vi")
     p, prev, m = data["province"], data["province_previous"], data["meetings"]
-    month = f"{data['month'][5:]}/{data['month'][:4]}"
+    month = f.month(data["month"])
     lines = [
         f"Báo cáo sử dụng thư điện tử công vụ tháng {month}",
         "",
-        f"Hộp thư được tính: {p['counted']:,}".replace(",", "."),
-        f"Hoạt động: {p['active']:,} ({pct(p['active_share'])}; tháng trước {pct(prev['active_share'])})".replace(
-            ",", "."
-        ),
-        f"Thường xuyên: {p['regular']:,} ({pct(p['regular_share'])}; tháng trước {pct(prev['regular_share'])})".replace(
-            ",", "."
-        ),
-        f"Có gửi thư: {p['engaged']:,} ({pct(p['engaged_share'])})".replace(",", "."),
-        f"Họp trực tuyến: {m['held']} cuộc, {m['hours']} giờ; điểm cầu kế hoạch {m['planned_points']}, "
-        f"tham dự {m['attended_points']}",
+        f"Hộp thư được tính: {f.number(p['counted'])}",
+        f"Hoạt động: {f.number(p['active'])} ({f.percent(p['active_share'])}; "
+        f"tháng trước {f.percent(prev['active_share'])})",
+        f"Thường xuyên: {f.number(p['regular'])} ({f.percent(p['regular_share'])}; "
+        f"tháng trước {f.percent(prev['regular_share'])})",
+        f"Có gửi thư: {f.number(p['engaged'])} ({f.percent(p['engaged_share'])})",
+        f"Họp trực tuyến: {f.number(m['held'])} cuộc, {f.number(m['hours'])} giờ; điểm cầu kế hoạch "
+        f"{f.number(m['planned_points'])}, tham dự {f.number(m['attended_points'])}",
         "",
         "Định nghĩa:",
     ]

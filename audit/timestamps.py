@@ -67,10 +67,7 @@ class Clock:
         at = self._cache.get(text)
         if at is not None:
             return at
-        m = _SYSLOG_RE.fullmatch(text)
-        month = MONTHS.get(m[1]) if m else None
-        if m is None or month is None:
-            raise MalformedLine("bad timestamp")
+        m, month = _with_month(_SYSLOG_RE, text, 1)
         return self._store(text, self._infer_year(month, int(m[2]), int(m[3]), int(m[4]), int(m[5])))
 
     def _infer_year(self, month: int, day: int, hour: int, minute: int, second: int) -> datetime:
@@ -114,10 +111,7 @@ class Clock:
         at = self._cache.get(text)
         if at is not None:
             return at
-        m = _ROUNDCUBE_RE.fullmatch(text)
-        month = MONTHS.get(m[2]) if m else None
-        if m is None or month is None:
-            raise MalformedLine("bad timestamp")
+        m, month = _with_month(_ROUNDCUBE_RE, text, 2)
         sign, hours, minutes = m[7], m[8], m[9]
         zone: tzinfo = self.tz
         if sign:
@@ -128,3 +122,12 @@ class Clock:
         except ValueError:
             raise MalformedLine("bad timestamp") from None
         return self._store(text, at.astimezone(self.tz))
+
+
+def _with_month(pattern: re.Pattern[str], text: str, group: int) -> tuple[re.Match[str], int]:
+    """The match of a timestamp naming its month in English (``Nov``), and that month's number."""
+    m = pattern.fullmatch(text)
+    month = MONTHS.get(m[group]) if m else None
+    if m is None or month is None:
+        raise MalformedLine("bad timestamp")
+    return m, month

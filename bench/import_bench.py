@@ -26,14 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from admin_app.migrate import upgrade  # noqa: E402
+from core.actors import SYSTEM  # noqa: E402
 from core.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from core.tabular import read_table  # noqa: E402
 from demo.names import highlands_name as _highlands_name  # noqa: E402
 from demo.names import kinh_name as _kinh_name  # noqa: E402
-from provisioning.actors import SYSTEM  # noqa: E402
 from provisioning.directory import Directory, DirectoryConfig  # noqa: E402
 from provisioning.importing import apply  # noqa: E402
-from provisioning.operations import create_unit  # noqa: E402
+from provisioning.operations import MailboxPolicy, create_unit  # noqa: E402
 from provisioning.sync import apply_pending  # noqa: E402
 from services.common import ServiceConfig, free_port  # noqa: E402
 from services.supervisor import Services  # noqa: E402
@@ -92,7 +92,7 @@ def congvu_import(csv_bytes: bytes, url: str, svc: Services, unit_code: str) -> 
         from provisioning.models import Unit
 
         unit = session.scalar(select(Unit).where(Unit.code == unit_code))
-        apply(session, SYSTEM, unit, read_table(io.BytesIO(csv_bytes), "bench.csv"), default_domain="gialai.gov.vn")
+        apply(session, SYSTEM, unit, read_table(io.BytesIO(csv_bytes), "bench.csv"), MailboxPolicy("gialai.gov.vn"))
     database_done = time.perf_counter()
     rss_after_database = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = apply_pending(factory, directory, BASE, "k" * 40, default_domain="gialai.gov.vn", limit=10**9)

@@ -23,6 +23,8 @@ INSTANCE_FILE = "congvu.toml"
 SECRET_NAMES = ("secret_key", "ldap_bind_password", "events_token", "jitsi_app_secret")
 DEV_SECRET_MARKERS = {"", "dev", "change-me", "changeme", "secret"}
 ENVIRONMENTS = ("development", "testing", "production")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 class SettingsError(ValueError):
@@ -51,6 +53,15 @@ class Settings:
     imap_port: int = 3143
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_client_max_names: int = 20
+    login_client_window_minutes: int = 15
+    require_2fa: str = ""
+    trusted_proxies: int = 0
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+    booking_horizon_days: int = 730
+    mail_domains: str = ""
+    reserved_local_parts: str = ""
     scheduler_lease_seconds: int = 30
     directory_sync_seconds: int = 60
     task_timeout_seconds: int = 300
@@ -64,6 +75,10 @@ class Settings:
     jitsi_audience: str = "congvu"
     jitsi_domain: str = "meet.gialai.gov.vn"
     jitsi_token_grace_minutes: int = 15
+    jitsi_tenant: str = ""
+    jitsi_lobby_bypass: str = "points,organiser"
+    jitsi_features: str = ""
+    jitsi_room_api_url: str = ""
     meeting_buffer_minutes: int = 30
     meeting_reminder_minutes: int = 60
     working_hours: str = "07:30-11:30,13:30-17:00"
@@ -71,6 +86,17 @@ class Settings:
     usage_regular_days: int = 10
     usage_log_files: str = ""
     report_recipients: str = ""
+    # The report's PDF as a Vietnamese administrative report (Decree 30/2020/NĐ-CP): issuing body and its
+    # superior, number and symbol ("Số: 12/BC-SKHCN"), place, who receives it ("Nơi nhận", one per line or ';'),
+    # signer's position (one line per line or ';', e.g. "KT. GIÁM ĐỐC; PHÓ GIÁM ĐỐC") and name.
+    report_superior: str = "UBND TỈNH GIA LAI"
+    report_issuer: str = "SỞ KHOA HỌC VÀ CÔNG NGHỆ"
+    report_symbol: str = "SKHCN"
+    report_number: str = ""
+    report_place: str = ""
+    report_recipients_text: str = "UBND tỉnh (để báo cáo); Các sở, ban, ngành; UBND các xã, phường; Lưu: VT, CĐS"
+    report_signer_title: str = "GIÁM ĐỐC"
+    report_signer_name: str = ""
     jitsi_app_secret: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
     events_token: str = field(default="", repr=False)
@@ -78,6 +104,13 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def is_2fa_required(self) -> bool:
+        """Role holders must use a second factor: on in production unless turned off, off elsewhere unless on."""
+        if not self.require_2fa.strip():
+            return self.is_production
+        return self.require_2fa.strip().lower() in TRUE_WORDS
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -183,16 +216,24 @@ def validate(settings: Settings) -> Settings:
         "smtp_port",
         "submission_port",
         "usage_regular_days",
+        "login_client_max_names",
+        "login_client_window_minutes",
+        "session_idle_minutes",
+        "session_max_hours",
+        "booking_horizon_days",
     ):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"Setting {name!r} must be positive")
-    for name in ("jitsi_token_grace_minutes", "meeting_buffer_minutes", "meeting_reminder_minutes"):
+    if settings.require_2fa.strip() and settings.require_2fa.strip().lower() not in TRUE_WORDS + FALSE_WORDS:
+        raise SettingsError(f"Setting 'require_2fa' must be on or off; got {settings.require_2fa!r}")
+    for name in ("jitsi_token_grace_minutes", "meeting_buffer_minutes", "meeting_reminder_minutes", "trusted_proxies"):
         if getattr(settings, name) < 0:
             raise SettingsError(f"Setting {name!r} must not be negative")
     if settings.jitsi_app_secret and len(settings.jitsi_app_secret) < 32:
         raise SettingsError("Setting 'jitsi_app_secret' must be at least 32 characters (HS256 needs a 256-bit key)")
     parse_working_hours(settings.working_hours)
     parse_holidays(settings.public_holidays)
+    _validate_jitsi(settings)
     if settings.is_production:
         if settings.secret_key.strip().lower() in DEV_SECRET_MARKERS or len(settings.secret_key) < 32:
             raise SettingsError(
@@ -209,6 +250,47 @@ def validate(settings: Settings) -> Settings:
                 "Setting 'ldap_bind_password' is missing (CONGVU_LDAP_BIND_PASSWORD or <instance>/ldap_bind_password)"
             )
     return settings
+
+
+JITSI_LOBBY_BYPASS = ("points", "organiser", "invitees")
+# Jitsi's MEET_FEATURES (react/features/base/jwt/constants.ts): a token's context.features names all or none.
+JITSI_FEATURES = (
+    "branding",
+    "calendar",
+    "create-polls",
+    "flip",
+    "inbound-call",
+    "livestreaming",
+    "lobby",
+    "moderation",
+    "outbound-call",
+    "recording",
+    "room",
+    "screen-sharing",
+    "send-groupchat",
+    "sip-inbound-call",
+    "sip-outbound-call",
+    "transcription",
+)
+
+
+def _validate_jitsi(settings: Settings) -> None:
+    tenant = settings.jitsi_tenant
+    if tenant and (tenant != tenant.lower() or not all(c.isalnum() or c in "-_" for c in tenant)):
+        raise SettingsError(f"Setting 'jitsi_tenant' must be lower-case letters, digits, - or _; got {tenant!r}")
+    for name in split_list(settings.jitsi_lobby_bypass):
+        if name not in (*JITSI_LOBBY_BYPASS, "none"):
+            raise SettingsError(
+                f"Setting 'jitsi_lobby_bypass': {name!r} is not one of {', '.join(JITSI_LOBBY_BYPASS)} or none"
+            )
+    for name in split_list(settings.jitsi_features):
+        if name not in JITSI_FEATURES:
+            raise SettingsError(
+                f"Setting 'jitsi_features': {name!r} is not a Jitsi feature ({', '.join(JITSI_FEATURES)})"
+            )
+    url = settings.jitsi_room_api_url
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingsError(f"Setting 'jitsi_room_api_url' must start with http:// or https://; got {url!r}")
 
 
 def parse_working_hours(text: str) -> list[tuple[dt.time, dt.time]]:

@@ -37,8 +37,9 @@ class Intent:
 
 @dataclass
 class Recorded:
-    """Ids of the intent rows flushed in one unit of work, by intent class."""
+    """Ids of the intent rows flushed in one unit of work, by intent class, and the origin they carry."""
 
+    origin: str = ""
     ids: dict[type[Intent], list[int]] = field(default_factory=dict)
 
     def add(self, kind: type[Intent], row_id: int) -> None:
@@ -56,9 +57,13 @@ class Recorded:
 Applier = Callable[[list[int], Callable[[int, int], None] | None], Any]
 
 
+_RECORDED = "congvu.recorded_intents"
+
+
 def track(session: Session, origin: str = "") -> Recorded:
     """Stamp new intents of ``session`` with ``origin`` and remember their ids as they are flushed."""
-    recorded = Recorded()
+    recorded = Recorded(origin)
+    session.info[_RECORDED] = recorded
 
     @event.listens_for(session, "before_flush")
     def _stamp(sess: Session, _ctx: Any, _instances: Any) -> None:
@@ -75,6 +80,21 @@ def track(session: Session, origin: str = "") -> Recorded:
                 recorded.add(type(obj), obj.id)  # type: ignore[attr-defined]
 
     return recorded
+
+
+def origin_of(session: Session) -> str:
+    """The origin a bulk producer stamps on intent rows it inserts without the ORM."""
+    recorded = session.info.get(_RECORDED)
+    return recorded.origin if isinstance(recorded, Recorded) else ""
+
+
+def note(session: Session, kind: type[Intent], ids: list[int]) -> None:
+    """Tell the boundary about intent rows inserted without the ORM (a bulk insert), so they are applied
+    after the commit like any other. Outside a boundary (a bare session) there is nothing to tell."""
+    recorded = session.info.get(_RECORDED)
+    if isinstance(recorded, Recorded):
+        for row_id in ids:
+            recorded.add(kind, row_id)
 
 
 @dataclass

@@ -105,35 +105,7 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> ChangeEntry:
     """Append one entry in the caller's transaction (it commits with the change it describes)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise writers of the chain so two transactions never link to the same predecessor.
-        session.execute(text("SELECT pg_advisory_xact_lock(7316001)"))
-    head = session.get(ChangeHead, 1, with_for_update=True)
-    prev_hash = head.last_hash if head else GENESIS
-    entry = ChangeEntry(
-        occurred_at=utcnow(),
-        actor=actor.label,
-        client_address=actor.client_address,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        target_label=target_label,
-        unit_id=unit_id,
-        before=_jsonable(before),
-        after=_jsonable(after),
-        prev_hash=prev_hash,
-        entry_hash="",
-    )
-    session.add(entry)
-    session.flush()  # assigns the id, which the hash covers
-    entry.entry_hash = entry.compute_hash()
-    if head is None:
-        session.add(ChangeHead(id=1, last_entry_id=entry.id, last_hash=entry.entry_hash))
-    else:
-        head.last_entry_id = entry.id
-        head.last_hash = entry.entry_hash
-    session.flush()
-    return entry
+    return _append(session, actor, [(action, target_type, target_id, target_label, unit_id, before, after)])[0]
 
 
 @dataclass(frozen=True)
@@ -184,17 +156,28 @@ def verify(session: Session, batch: int = 2000) -> VerifyResult:
 def record_many(
     session: Session,
     actor: Actor,
-    items: list[tuple[str, str, object, str, int | None, dict[str, Any] | None, dict[str, Any] | None]],
+    items: list[Item],
 ) -> None:
     """Append many entries (action, target_type, target_id, label, unit_id, before, after) in one go.
 
     Bulk imports write thousands of entries; they get ids from one insert, then are chained in order.
     """
-    if not items:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7316001)"))
+    if items:
+        for entry in _append(session, actor, items):
+            session.expunge(entry)  # keeps the session (and memory) small on a big import
+
+
+Item = tuple[str, str, object, str, int | None, dict[str, Any] | None, dict[str, Any] | None]
+
+
+def _append(session: Session, actor: Actor, items: list[Item]) -> list[ChangeEntry]:
+    # Writers of the chain are serialised by the lock on its head row, so two transactions never link to the same
+    # predecessor. Before the first entry there is no row to lock: PostgreSQL writers then queue on an advisory
+    # lock and read again (SQLite's writers hold the database's write lock anyway).
     head = session.get(ChangeHead, 1, with_for_update=True)
+    if head is None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7316001)"))
+        head = session.get(ChangeHead, 1, with_for_update=True, populate_existing=True)
     now = utcnow()
     entries = [
         ChangeEntry(
@@ -209,7 +192,7 @@ def record_many(
             before=_jsonable(before),
             after=_jsonable(after),
             prev_hash="",
-            entry_hash=uuid.uuid4().hex,  # unique placeholder until the id is known
+            entry_hash=uuid.uuid4().hex,  # unique placeholder until the id (which the hash covers) is known
         )
         for action, target_type, target_id, label, unit_id, before, after in items
     ]
@@ -227,5 +210,4 @@ def record_many(
         head.last_entry_id = last.id
         head.last_hash = last.entry_hash
     session.flush()
-    for entry in entries:
-        session.expunge(entry)
+    return entries

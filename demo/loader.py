@@ -53,7 +53,8 @@ def load_demo(
     """Create units, bridge points, staff and role holders; apply them to slapd. Refuses a non-empty database."""
     settings = runtime.settings
     unit_specs = units()
-    with runtime.unit_of_work() as session:
+    work = runtime.boundary.begin("cli:demo load")
+    with work.session as session:
         if session.scalar(select(exists().where(Unit.id.isnot(None)))):
             raise DemoError("the database already holds units; load the demo into an empty database")
         by_code: dict[str, Unit] = {}
@@ -114,18 +115,14 @@ def load_demo(
         admin_password = one_time_password()
         create_local_admin(session, DEMO_ACTOR, "admin", admin_password)
         logins.append(DemoLogin("admin", admin_password, "local break-glass admin"))
-    progress("database committed; writing the directory…")
-    total_applied = 0
-    while True:
-        result = runtime.sync_directory()
-        total_applied += result.applied
-        if result.unavailable:
-            raise DemoError(f"the directory is unreachable; {result.pending} changes stay pending")
-        if result.pending == 0 or result.applied == 0:
-            break
-    if result.pending:
-        raise DemoError(f"{result.pending} directory changes failed; see `congvu directory sync`")
-    progress(f"directory: {total_applied} entries written")
+        session.flush()
+        progress("database written; committing, then writing the directory…")
+        synced = work.commit().get("directory")  # the boundary applies what this unit of work recorded
+    if synced is None or synced.unavailable:
+        raise DemoError("the directory is unreachable; the changes stay pending (`congvu directory sync`)")
+    if synced.failed:
+        raise DemoError(f"{synced.failed} directory changes failed; see `congvu directory sync`")
+    progress(f"directory: {synced.applied} entries written")
     return logins
 
 

@@ -1,8 +1,13 @@
-"""Attendance from Jitsi's event-sync posts: room created/destroyed, occupant joined/left (epoch seconds).
+"""Attendance from Jitsi's event-sync posts (room created/destroyed, occupant joined/left, epoch seconds) and the
+scheduler's polls of the room (``meetings.room_poll``).
 
-An occupant is matched to a bridge point or an invited person by the ``id`` our token put in
-``context.user`` (``point-17``, ``person-an@…``), then by email. Every body is validated whole before anything
-is written: a malformed post or an unknown room changes nothing and gets a 4xx naming the field.
+Jitsi posts unordered, retries three times and then drops a post, reports a move into a breakout room as leaving
+the main room, and gives a reconnecting person a new occupant JID. So every post is kept as it came (a
+:class:`PresenceEvent`; a repeated post is the same row) and each participant's presence is recomputed from all
+of them (``meetings.presence``). A participant is the token's ``context.user.id`` (``point-17``,
+``person-an@…``), else the bridge point or invited person the email names, else the occupant JID. Room names are
+matched in lower case and without the tenant prefix. Every body is validated whole before anything is written: a
+malformed post or an unknown room changes nothing and gets a 4xx naming the field.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from meetings.models import Attendance, Meeting
+from meetings import presence
+from meetings.jitsi import JitsiConfig, bare_room
+from meetings.models import Attendance, Meeting, PresenceEvent
 
 EVENTS = ("room/created", "room/destroyed", "occupant/joined", "occupant/left")
 
@@ -40,6 +48,11 @@ def _text(body: dict[str, Any], key: str, where: str = "") -> str:
     return value.strip()
 
 
+def _optional(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
 def _epoch(body: dict[str, Any], key: str, where: str = "") -> dt.datetime:
     value = body.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -50,88 +63,148 @@ def _epoch(body: dict[str, Any], key: str, where: str = "") -> dt.datetime:
     return dt.datetime.fromtimestamp(value, dt.UTC)
 
 
-def _room(session: Session, body: dict[str, Any]) -> Meeting:
+def _room(session: Session, body: dict[str, Any], tenant: str) -> Meeting:
     name = _text(body, "room_name")
-    bare = name.split("@", 1)[0].lower()  # "room@conference.meet…" → "room"
+    bare = bare_room(JitsiConfig("", "", "", "", "", tenant=tenant), name)
+    if bare is None:
+        raise EventRejected(404, f"room_name: {name!r} is not a room of tenant {tenant or '(none)'}")
     meeting = session.scalar(select(Meeting).where(Meeting.room_name == bare))
     if meeting is None:
         raise EventRejected(404, f"room_name: no meeting has room {bare!r}")
     return meeting
 
 
-def handle_event(session: Session, kind: str, body: object) -> EventOutcome:
+def handle_event(session: Session, kind: str, body: object, *, tenant: str = "") -> EventOutcome:
     """Apply one event-sync post; raise :class:`EventRejected` (nothing written) when it cannot be used."""
     if kind not in EVENTS:
         raise EventRejected(404, f"unknown event {kind!r}")
     if not isinstance(body, dict):
         raise EventRejected(400, "body: a JSON object is required")
-    meeting = _room(session, body)
-    if kind == "room/created":
-        at = _epoch(body, "created_at")
-        if meeting.room_opened_at is None or at < meeting.room_opened_at:
-            meeting.room_opened_at = at
-        return EventOutcome(meeting.id, "room opened")
-    if kind == "room/destroyed":
-        at = _epoch(body, "destroyed_at")
-        meeting.room_closed_at = at
-        for row in meeting.attendance:
-            if row.left_at is None and row.joined_at <= at:
-                row.left_at = at
+    meeting = _room(session, body, tenant)
+    is_breakout = body.get("is_breakout") is True
+    if kind.startswith("room/"):
+        at = _epoch(body, "created_at" if kind == "room/created" else "destroyed_at")
+        if is_breakout:  # a breakout room opening or closing says nothing about the meeting's room
+            return EventOutcome(meeting.id, "breakout room")
+        if kind == "room/created":
+            if meeting.room_opened_at is None or at < meeting.room_opened_at:
+                meeting.room_opened_at = at
+            if meeting.room_closed_at is not None and at > meeting.room_closed_at:
+                meeting.room_closed_at = None  # opened again after an earlier close
+            return EventOutcome(meeting.id, "room opened")
+        if meeting.room_closed_at is None or at > meeting.room_closed_at:
+            meeting.room_closed_at = at  # presences still open end here (Attendance.minutes)
         return EventOutcome(meeting.id, "room closed")
     occupant = body.get("occupant")
     if not isinstance(occupant, dict):
         raise EventRejected(400, "occupant: an object is required")
     jid = _text(occupant, "occupant_jid", "occupant.")
-    if kind == "occupant/joined":
-        joined = _epoch(occupant, "joined_at", "occupant.")
-        existing = session.scalar(
-            select(Attendance).where(
-                Attendance.meeting_id == meeting.id, Attendance.occupant_jid == jid, Attendance.joined_at == joined
-            )
-        )
-        if existing is not None:  # a repeated post
-            return EventOutcome(meeting.id, "already recorded")
-        occupant_id = occupant.get("id") if isinstance(occupant.get("id"), str) else ""
-        email = occupant.get("email") if isinstance(occupant.get("email"), str) else ""
-        name = occupant.get("name") if isinstance(occupant.get("name"), str) else ""
-        point_id, invitee = _match(meeting, occupant_id or "", (email or "").strip().lower())
-        session.add(
-            Attendance(
-                meeting=meeting,
-                point_id=point_id,
-                invitee_email=invitee,
-                occupant_jid=jid,
-                occupant_id=(occupant_id or "")[:200],
-                name=(name or "")[:500],
-                email=(email or "").strip().lower()[:254],
-                joined_at=joined,
-            )
-        )
-        return EventOutcome(meeting.id, "joined")
-    left = _epoch(occupant, "left_at", "occupant.")
-    open_rows = [r for r in meeting.attendance if r.occupant_jid == jid and r.left_at is None and r.joined_at <= left]
-    if not open_rows:
-        if any(r.occupant_jid == jid and r.left_at == left for r in meeting.attendance):
-            return EventOutcome(meeting.id, "already recorded")
-        raise EventRejected(409, f"occupant.occupant_jid: {jid!r} has no open presence in this room")
-    max(open_rows, key=lambda r: r.joined_at).left_at = left
-    return EventOutcome(meeting.id, "left")
+    at = _epoch(occupant, "joined_at" if kind == "occupant/joined" else "left_at", "occupant.")
+    email = _optional(occupant, "email").lower()
+    key, point_id, invitee = participant_of(meeting, _optional(occupant, "id"), email)
+    key = key or f"jid:{jid}"
+    stream = jid + (f"#{_optional(body, 'breakout_room_id') or 'breakout'}" if is_breakout else "")
+    event = PresenceEvent(
+        meeting_id=meeting.id,
+        kind="joined" if kind == "occupant/joined" else "left",
+        stream=stream[:600],
+        participant=key[:300],
+        point_id=point_id,
+        invitee_email=invitee,
+        name=_optional(occupant, "name")[:500],
+        email=email[:254],
+        at=at,
+    )
+    if not record(session, event):
+        return EventOutcome(meeting.id, "already recorded")
+    recompute(session, meeting, {key})
+    return EventOutcome(meeting.id, event.kind)
 
 
-def _match(meeting: Meeting, occupant_id: str, email: str) -> tuple[int | None, str]:
+def record(session: Session, event: PresenceEvent) -> bool:
+    """Store one observation; False if the same one is stored already (a repeated post)."""
+    duplicate = select(PresenceEvent.id).where(
+        PresenceEvent.meeting_id == event.meeting_id,
+        PresenceEvent.kind == event.kind,
+        PresenceEvent.stream == event.stream,
+        PresenceEvent.at == event.at,
+    )
+    if session.scalar(duplicate) is not None:
+        return False
+    try:
+        with session.begin_nested():  # a simultaneous duplicate loses here, not the whole request
+            session.add(event)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def participant_of(meeting: Meeting, occupant_id: str, email: str, name: str = "") -> tuple[str, int | None, str]:
+    """(participant key, planned point id, invited email) for what Jitsi says of an occupant."""
     planned = {mp.point_id: mp.point for mp in meeting.points}
-    if occupant_id.startswith("point-") and occupant_id[6:].isdigit() and int(occupant_id[6:]) in planned:
-        return int(occupant_id[6:]), ""
     invited = {i.email for i in meeting.invitees} | ({meeting.organiser_email} if meeting.organiser_email else set())
-    if occupant_id.startswith("person-") and occupant_id[7:] in invited:
-        return None, occupant_id[7:]
+    if occupant_id.startswith("point-") and occupant_id[6:].isdigit():
+        point_id = int(occupant_id[6:])
+        return occupant_id, point_id if point_id in planned else None, ""
+    if occupant_id.startswith("person-"):
+        address = occupant_id[7:].lower()
+        return occupant_id, None, address if address in invited else ""
+    if occupant_id:
+        return f"user-{occupant_id}", None, ""
     if email:
         for point in planned.values():
-            if point.contact_email == email:
-                return point.id, ""
+            if point.contact_email and point.contact_email == email:
+                return f"point-{point.id}", point.id, ""
         if email in invited:
-            return None, email
-    return None, ""
+            return f"person-{email}", None, email
+    folded = name.strip().casefold()
+    if folded:
+        for point in planned.values():
+            if point.name.casefold() == folded:
+                return f"point-{point.id}", point.id, ""
+        for invitee in meeting.invitees:
+            if invitee.name and invitee.name.casefold() == folded:
+                return f"person-{invitee.email}", None, invitee.email
+    return "", None, ""
+
+
+def recompute(session: Session, meeting: Meeting, participants: set[str] | None = None) -> None:
+    """Rebuild the :class:`Attendance` rows of these participants (all when None) from the stored observations."""
+    session.flush()
+    query = select(PresenceEvent).where(PresenceEvent.meeting_id == meeting.id)
+    rows = list(session.scalars(query.order_by(PresenceEvent.at, PresenceEvent.id)))
+    polls = [r.at for r in rows if r.kind == "poll"]
+    keys = participants if participants is not None else {r.participant for r in rows if r.kind != "poll"}
+    session.execute(
+        delete(Attendance).where(Attendance.meeting_id == meeting.id, Attendance.occupant_id.in_(sorted(keys)))
+    )
+    session.expire(meeting, ["attendance"])
+    for key in sorted(keys):
+        own = [r for r in rows if r.participant == key and r.kind != "poll"]
+        if not own:
+            continue
+        last = own[-1]
+        point_id = next((r.point_id for r in reversed(own) if r.point_id is not None), None)
+        invitee = next((r.invitee_email for r in reversed(own) if r.invitee_email), "")
+        name = next((r.name for r in reversed(own) if r.name), "")
+        email = next((r.email for r in reversed(own) if r.email), "")
+        observations = [presence.Observation(r.kind, r.stream, r.at) for r in own]
+        for start, end in presence.intervals(observations, polls):
+            session.add(
+                Attendance(
+                    meeting_id=meeting.id,
+                    point_id=point_id,
+                    invitee_email=invitee,
+                    occupant_jid=key[:500],
+                    occupant_id=key[:200],
+                    name=name or last.name,
+                    email=email,
+                    joined_at=start,
+                    left_at=end,
+                )
+            )
+    session.flush()
 
 
 @dataclass(frozen=True)
@@ -142,38 +215,34 @@ class PointAttendance:
     attended: bool
     minutes: float
     first_join: dt.datetime | None
+    seen_by_jitsi: bool = False
+    roll_call: bool | None = None  # marked present (True) or absent (False) by hand; None: not marked
+    marked_by: str = ""
+    marked_at: dt.datetime | None = None
 
 
 def point_attendance(meeting: Meeting) -> list[PointAttendance]:
-    """Planned points with whether they joined and for how many minutes (overlapping presences merged)."""
+    """Planned points with whether they attended and for how many minutes (each point's presences merged). A
+    roll-call mark overrides what Jitsi saw."""
+    until = meeting.room_closed_at or meeting.ends_at
+    marks = {rc.point_id: rc for rc in meeting.roll_calls}
     out = []
     for mp in sorted(meeting.points, key=lambda p: (p.point_id != meeting.host_point_id, p.point.name)):
         rows = [r for r in meeting.attendance if r.point_id == mp.point_id]
+        mark = marks.get(mp.point_id)
+        seen = bool(rows)
         out.append(
             PointAttendance(
                 mp.point_id,
                 mp.point.name,
                 mp.point_id == meeting.host_point_id,
-                bool(rows),
-                _merged_minutes(meeting, rows),
+                mark.is_present if mark is not None else seen,
+                presence.minutes([(r.joined_at, r.left_at) for r in rows], until),
                 min((r.joined_at for r in rows), default=None),
+                seen,
+                mark.is_present if mark is not None else None,
+                mark.marked_by if mark is not None else "",
+                mark.marked_at if mark is not None else None,
             )
         )
     return out
-
-
-def _merged_minutes(meeting: Meeting, rows: list[Attendance]) -> float:
-    spans = sorted((r.joined_at, r.joined_at + dt.timedelta(minutes=r.minutes)) for r in rows)
-    total = 0.0
-    cur_s: dt.datetime | None = None
-    cur_e: dt.datetime | None = None
-    for s, e in spans:
-        if cur_e is None or s > cur_e:
-            if cur_s is not None and cur_e is not None:
-                total += (cur_e - cur_s).total_seconds()
-            cur_s, cur_e = s, e
-        elif e > cur_e:
-            cur_e = e
-    if cur_s is not None and cur_e is not None:
-        total += (cur_e - cur_s).total_seconds()
-    return round(total / 60, 1)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import BigInteger, Select, cast, func, select
 from sqlalchemy.orm import Session
 
 from meetings.models import MAX_BUFFER_MINUTES, MAX_MEETING_HOURS, MeetingPoint
@@ -43,19 +43,29 @@ def holds_between(point_ids: Iterable[int], start: dt.datetime, end: dt.datetime
     )
 
 
+def _epoch_seconds(column: Any, dialect: str) -> Any:
+    """The column as whole seconds since 1970 (UTC), computed by the database: thousands of holds are merged as
+    integers and only the merged intervals become datetimes (holds lie on the minute grid)."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", column), BigInteger)
+    return cast(func.strftime("%s", column), BigInteger)  # SQLite keeps UTC text; strftime reads it as UTC
+
+
 def busy_line(
     session: Session, point_ids: Iterable[int], start: dt.datetime, end: dt.datetime
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """Merged [start, end) intervals during which at least one of the points is held."""
-    rows = session.execute(holds_between(point_ids, start, end, MeetingPoint.block_start, MeetingPoint.block_end)).all()
-    merged: list[tuple[dt.datetime, dt.datetime]] = []
-    for b_start, b_end in sorted(rows):
+    dialect = session.get_bind().dialect.name
+    columns = (_epoch_seconds(MeetingPoint.block_start, dialect), _epoch_seconds(MeetingPoint.block_end, dialect))
+    merged: list[list[int]] = []
+    for b_start, b_end in sorted(session.execute(holds_between(point_ids, start, end, *columns)).all()):
         if merged and b_start <= merged[-1][1]:
             if b_end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], b_end)
+                merged[-1][1] = b_end
         else:
-            merged.append((b_start, b_end))
-    return merged
+            merged.append([b_start, b_end])
+    at = dt.datetime.fromtimestamp
+    return [(at(b_start, dt.UTC), at(b_end, dt.UTC)) for b_start, b_end in merged]
 
 
 def working_days(first: dt.date, last: dt.date, holidays: frozenset[dt.date]) -> list[dt.date]:

@@ -23,3 +23,4 @@ class MeetingEnv:
     buffer_minutes: int = 30
     working_hours: tuple[tuple[dt.time, dt.time], ...] = ()  # where "find a time" looks
     holidays: frozenset[dt.date] = frozenset()
+    booking_horizon_days: int = 730  # meetings are booked at most this far ahead

@@ -95,6 +95,7 @@ class Meeting(Base):
     occurrence_start: Mapped[dt.datetime | None] = mapped_column()  # RECURRENCE-ID: the start the rule gave
     is_cancelled: Mapped[bool] = mapped_column(default=False)
     reminder_sent_at: Mapped[dt.datetime | None] = mapped_column()
+    summary_sent_at: Mapped[dt.datetime | None] = mapped_column()  # the organiser's attendance summary, once
     room_opened_at: Mapped[dt.datetime | None] = mapped_column()
     room_closed_at: Mapped[dt.datetime | None] = mapped_column()
     created_by: Mapped[str] = mapped_column(String(300), default="")
@@ -107,6 +108,7 @@ class Meeting(Base):
     points: Mapped[list[MeetingPoint]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
     invitees: Mapped[list[Invitee]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
     attendance: Mapped[list[Attendance]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
+    roll_calls: Mapped[list[RollCall]] = relationship(back_populates="meeting", cascade="all, delete-orphan")
 
     @property
     def block_start(self) -> dt.datetime:
@@ -158,7 +160,9 @@ class Invitee(Base):
 
 
 class Attendance(Base):
-    """One presence in a Jitsi room, from the event-sync posts: who (a point or a person), from when to when."""
+    """One participant's presence in a Jitsi room, from when to when: the union of what event-sync posts and the
+    room polls showed (``meetings.presence``), one row per unbroken interval. ``occupant_id`` is the token's
+    ``context.user.id`` (``point-17``, ``person-an@…``), so a reconnect or a breakout room keeps one person."""
 
     __tablename__ = "meeting_attendance"
     __table_args__ = (UniqueConstraint("meeting_id", "occupant_jid", "joined_at"),)
@@ -184,3 +188,52 @@ class Attendance(Base):
 
     def __repr__(self) -> str:
         return f"<Attendance {self.occupant_jid} meeting={self.meeting_id}>"
+
+
+class PresenceEvent(Base):
+    """What Jitsi reported, kept as it came: an occupant joined or left (event-sync), or was seen in the room by a
+    poll of ``mod_muc_size``. Presence is recomputed from these, so their order of arrival does not matter and a
+    repeated post is one row."""
+
+    __tablename__ = "meeting_presence_events"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "kind", "stream", "at"),
+        CheckConstraint("kind IN ('joined', 'left', 'seen', 'poll')", name="kind"),
+        Index("ix_meeting_presence_events_participant", "meeting_id", "participant"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    stream: Mapped[str] = mapped_column(String(600))  # occupant JID + breakout room: one join/leave sequence
+    participant: Mapped[str] = mapped_column(String(300))  # context.user.id, or what stood in for it
+    point_id: Mapped[int | None] = mapped_column(ForeignKey("bridge_points.id"))
+    invitee_email: Mapped[str] = mapped_column(String(254), default="")
+    name: Mapped[str] = mapped_column(String(500), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    at: Mapped[dt.datetime] = mapped_column()
+
+    def __repr__(self) -> str:
+        return f"<PresenceEvent {self.kind} {self.participant} meeting={self.meeting_id}>"
+
+
+class RollCall(Base):
+    """A point marked present or absent by hand by the host's secretary, when Jitsi could not see it (a phone
+    dial-in, a hardware codec): it overrides what Jitsi reported for that point."""
+
+    __tablename__ = "meeting_roll_calls"
+    __table_args__ = (UniqueConstraint("meeting_id", "point_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("bridge_points.id"))
+    is_present: Mapped[bool] = mapped_column()
+    note: Mapped[str] = mapped_column(String(500), default="")
+    marked_by: Mapped[str] = mapped_column(String(300), default="")
+    marked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="roll_calls")
+    point: Mapped[BridgePoint] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<RollCall meeting={self.meeting_id} point={self.point_id} present={self.is_present}>"

@@ -20,6 +20,7 @@ def load_meeting(session: Session, meeting_id: int) -> Meeting | None:
             selectinload(Meeting.points).selectinload(MeetingPoint.point),
             selectinload(Meeting.invitees),
             selectinload(Meeting.attendance),
+            selectinload(Meeting.roll_calls),
         )
     )
 

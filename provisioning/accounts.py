@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from core import changelog
 from core.actors import Actor
 from core.db import utcnow
+from core.validation import clean_text, text_problem
 from provisioning import sync
+from provisioning.addresses import AddressRules, check_address, check_domain_use, normalize_domain
 from provisioning.models import AccountKind, AccountStatus, MailAlias, Role, Staff, StaffStatusChange, Unit
 from provisioning.names import InvalidNameError, clean_name, split_name, validate_local_part
 from provisioning.operations import (
@@ -27,10 +29,13 @@ from provisioning.operations import (
     staff_snapshot,
 )
 from provisioning.passwords import WeakPasswordError, check_password, one_time_password
+from provisioning.roles import require_no_climbing
+from provisioning.sessions import end_sessions_of
 
 
 def _require(actor: Actor, staff: Staff) -> None:
     actor.require(Role.UNIT_ADMIN, staff.unit, f"mailbox {staff.email}")
+    require_no_climbing(actor, staff)
 
 
 def _change_status(session: Session, actor: Actor, staff: Staff, status: str, reason: str, action: str) -> None:
@@ -41,6 +46,8 @@ def _change_status(session: Session, actor: Actor, staff: Staff, status: str, re
     staff.updated_at = utcnow()
     session.add(StaffStatusChange(staff_id=staff.id, status=status, changed_at=staff.updated_at))
     session.flush()
+    if status != AccountStatus.ACTIVE:  # a disabled or archived mailbox is signed out of the console at once
+        end_sessions_of(session, staff_id=staff.id, reason=action)
     sync.enqueue(session, "sync_staff", staff.id)
     sync.enqueue(session, "sync_list", staff.unit_id)
     changelog.record(
@@ -58,7 +65,8 @@ def _change_status(session: Session, actor: Actor, staff: Staff, status: str, re
 
 def disable(session: Session, actor: Actor, staff: Staff, reason: str) -> None:
     """No IMAP/POP3/SMTP or console sign-in; mail is still accepted. The reason is required and kept."""
-    if not reason.strip():
+    reason = clean_text(reason, "reason", max_length=500, error=ProvisioningError)
+    if not reason:
         raise ProvisioningError(f"disable {staff.email}: give a reason (e.g. 'nghỉ hưu từ 01/12/2026')")
     if staff.status == AccountStatus.ARCHIVED:
         raise ProvisioningError(f"{staff.email} is archived; it cannot be disabled")
@@ -69,6 +77,7 @@ def enable(session: Session, actor: Actor, staff: Staff) -> None:
     """Let a disabled or archived mailbox sign in again (an archived one gets its entry back)."""
     if staff.status == AccountStatus.ACTIVE:
         raise ProvisioningError(f"{staff.email} is already active")
+    _require(actor, staff)
     staff.archived_at = None
     staff.removed_from_directory_at = None
     _change_status(session, actor, staff, AccountStatus.ACTIVE, "", "staff.enable")
@@ -79,6 +88,8 @@ def archive(session: Session, actor: Actor, staff: Staff, reason: str) -> None:
     address stay in the database so the address is never given to someone else by accident."""
     if staff.status == AccountStatus.ARCHIVED:
         raise ProvisioningError(f"{staff.email} is already archived")
+    reason = clean_text(reason, "reason", max_length=500, error=ProvisioningError)
+    _require(actor, staff)
     staff.archived_at = utcnow()
     _change_status(session, actor, staff, AccountStatus.ARCHIVED, reason or "archived", "staff.archive")
 
@@ -128,6 +139,8 @@ def set_password(
     _require(actor, staff)
     if staff.status == AccountStatus.ARCHIVED:
         raise ProvisioningError(f"{staff.email} is archived; enable it first")
+    if len(password) > 512 or text_problem(password):
+        raise ProvisioningError("password: at most 512 characters, without control characters")
     try:
         check_password(password, min_length=min_length, personal=_personal(staff))
     except WeakPasswordError as exc:
@@ -166,6 +179,7 @@ def create_mailbox(
         policy.default_domain,
         policy.address_policy,
         default_quota=policy.default_quota_mb,
+        rules=policy.rules,
     )
     return staff, reset_password(session, actor, staff, secret_key=policy.secret_key)
 
@@ -191,16 +205,31 @@ def set_quota(session: Session, actor: Actor, staff: Staff, quota_mb: int) -> No
     )
 
 
-def add_alias(session: Session, actor: Actor, staff: Staff, address: str, reason: str = "") -> MailAlias:
+def add_alias(
+    session: Session,
+    actor: Actor,
+    staff: Staff,
+    address: str,
+    reason: str = "",
+    *,
+    rules: AddressRules | None = None,
+) -> MailAlias:
+    """Another address for the mailbox, in one of the province's domains (a unit admin: of their subtree);
+    reserved names and other units' bridge-point contacts are a system admin's to give."""
     _require(actor, staff)
-    local, sep, domain = address.strip().lower().partition("@")
+    text = clean_text(address, "alias", max_length=254, error=ProvisioningError).lower()
+    local, sep, domain = text.partition("@")
     try:
         local = validate_local_part(local)
     except InvalidNameError as exc:
-        raise ProvisioningError(str(exc)) from None
+        raise ProvisioningError(f"alias: {exc}") from None
     if not sep or "." not in domain:
-        raise ProvisioningError(f"alias {address!r}: give a full address (name@domain)")
+        raise ProvisioningError(f"alias {address[:80]!r}: give a full address (name@domain)")
+    rules = rules or AddressRules(default_domain=staff.email.partition("@")[2])
+    domain = normalize_domain(domain, "alias domain")
+    check_domain_use(session, actor, domain, rules, f"alias {local}@{domain}")
     full = f"{local}@{domain}"
+    check_address(session, actor, full, rules, "alias")
     if address_in_use(session, full):
         raise ProvisioningError(f"alias {full}: the address is already in use")
     alias = MailAlias(staff=staff, address=full, reason=reason.strip()[:200])
@@ -254,11 +283,18 @@ def update_staff(session: Session, actor: Actor, staff: Staff, changes: dict[str
     if unknown:
         raise ProvisioningError(f"field {sorted(unknown)[0]!r} cannot be changed here")
     before = staff_snapshot(staff)
+    bounds = {"full_name": 400, "title": 200, "phone": 40, "staff_number": 40, "kind": 20}
+    changes = {
+        k: clean_text(v, k.replace("_", " "), max_length=bounds[k], error=ProvisioningError) for k, v in changes.items()
+    }
     if "full_name" in changes:
-        name = clean_name(changes["full_name"] or "")
+        try:
+            name = clean_name(changes["full_name"] or "")
+            parts = split_name(name)
+        except InvalidNameError as exc:
+            raise ProvisioningError(f"full name of {staff.email}: {exc}") from None
         if not name:
             raise ProvisioningError(f"{staff.email}: full name must not be empty")
-        parts = split_name(name)
         staff.full_name, staff.family_name, staff.middle_name, staff.given_name = (
             name,
             parts.family,

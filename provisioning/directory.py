@@ -201,20 +201,23 @@ class Directory:
         dn = self.find_by_mail(address)
         if dn is None:
             return None
+        return dn if self.check_dn_password(dn, password) else None
+
+    def check_dn_password(self, dn: str, password: str) -> bool:
+        """Bind as ``dn`` with ``password`` on a connection of its own; True if slapd accepts it."""
+        if not password:
+            return False
         user_conn = ldap3.Connection(
             self._server(), user=dn, password=password, receive_timeout=self.config.timeout_seconds
         )
         try:
-            is_bound = user_conn.bind()
+            return bool(user_conn.bind())
         except UNAVAILABLE as exc:
             raise DirectoryUnavailable(f"directory {self.config.url} is unreachable") from exc
         except LDAPException:
-            is_bound = False
+            return False
         finally:
             user_conn.unbind()  # closes the socket whether or not the bind succeeded
-        if not is_bound:
-            return None
-        return dn
 
     # -- writing -------------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from provisioning.names import (
     unique_local_part,
     validate_local_part,
 )
+from provisioning.operations import MailboxPolicy
 
 # Accepted header names (after lower-casing and spaces → underscores); Vietnamese first.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -126,12 +127,11 @@ class _Existing:
 class Planner:
     """Decides, row by row, what the import would do. Used for the preview and again for applying."""
 
-    def __init__(
-        self, session: Session, actor: Actor, unit: Unit, default_domain: str, policy: str, default_quota: int
-    ) -> None:
+    def __init__(self, session: Session, actor: Actor, unit: Unit, policy: MailboxPolicy) -> None:
         actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
         self.session, self.actor, self.unit = session, actor, unit
-        self.default_domain, self.policy, self.default_quota = default_domain, policy, default_quota
+        self.default_domain, self.policy = policy.default_domain, policy.address_policy
+        self.default_quota = policy.default_quota_mb
         self.units = {u.code: u for u in session.scalars(select(Unit).where(Unit.path.startswith(unit.path)))}
         self.existing = {
             row.staff_number: _Existing(

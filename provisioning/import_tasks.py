@@ -80,9 +80,7 @@ def run(ctx: TaskContext, policy: MailboxPolicy) -> dict[str, Any]:
         _fail(ctx, _file_problem(filename, exc))
     ctx.progress(0, total, "preview" if not do_apply else "database")
     options: dict[str, Any] = {
-        "default_domain": policy.default_domain,
-        "policy": policy.address_policy,
-        "default_quota": policy.default_quota_mb,
+        "policy": policy,
         "progress": lambda n: ctx.progress(n, total, "preview" if not do_apply else "database"),
     }
     try:

@@ -23,7 +23,7 @@ from provisioning.import_plan import (
     Preview,
 )
 from provisioning.models import Staff, Unit
-from provisioning.operations import StaffInput, create_staff_many
+from provisioning.operations import MailboxPolicy, StaffInput, create_staff_many
 
 
 def preview(
@@ -31,14 +31,12 @@ def preview(
     actor: Actor,
     unit: Unit,
     rows: Iterable[Row],
+    policy: MailboxPolicy,
     *,
-    default_domain: str,
-    policy: str = "given_initials",
-    default_quota: int = 2048,
     progress: Callable[[int], None] | None = None,
 ) -> Preview:
     """Every row that would be created, changed or left alone, and every bad row. Changes nothing."""
-    planner = Planner(session, actor, unit, default_domain, policy, default_quota)
+    planner = Planner(session, actor, unit, policy)
     result = Preview()
     try:
         for row in rows:
@@ -76,10 +74,8 @@ def apply(
     actor: Actor,
     unit: Unit,
     rows: Iterable[Row],
+    policy: MailboxPolicy,
     *,
-    default_domain: str,
-    policy: str = "given_initials",
-    default_quota: int = 2048,
     progress: Callable[[int], None] | None = None,
     batch_label: str = "",
 ) -> Preview:
@@ -89,7 +85,7 @@ def apply(
     batches, addresses checked from memory), changes through ``update_staff``, ``set_quota`` and
     ``move_staff``, so an import records the same directory jobs and change-trail entries as a person
     clicking through the console would."""
-    planner = Planner(session, actor, unit, default_domain, policy, default_quota)
+    planner = Planner(session, actor, unit, policy)
     result = Preview()
     creates: list[tuple[Unit, StaffInput]] = []
     done = 0
@@ -101,10 +97,11 @@ def apply(
             session,
             actor,
             creates,
-            default_domain,
-            policy,
+            policy.default_domain,
+            policy.address_policy,
             is_taken=planner.taken.__contains__,  # the file's own planned addresses are the ones given now
-            default_quota=default_quota,
+            default_quota=policy.default_quota_mb,
+            rules=policy.rules,
         )
         for person in people:
             session.expunge(person)  # keeps the session (and memory) small on a big file

@@ -1,4 +1,4 @@
-"""People and units: the organisation tree, staff with their mailboxes, roles, sign-in state, API tokens."""
+"""People and units: the organisation tree, staff with their mailboxes, roles, API tokens."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.boundary import Intent
 from core.db import Base, utcnow
+
+# Sign-in state (throttle, console sessions, second factors) lives beside these models; importing this module
+# registers them too.
+from provisioning.auth_models import ConsoleSession, RecoveryCode, SecondFactor, SignInThrottle
+
+__all__ = ["ConsoleSession", "RecoveryCode", "SecondFactor", "SignInThrottle"]
 
 
 class UnitKind(enum.StrEnum):
@@ -247,20 +253,6 @@ class LocalAdmin(Base):
 
     def __repr__(self) -> str:
         return f"<LocalAdmin {self.username!r}>"
-
-
-class SignInThrottle(Base):
-    """Failures in a row per sign-in name; shared by every web worker because it lives in the database."""
-
-    __tablename__ = "sign_in_throttle"
-
-    login: Mapped[str] = mapped_column(String(254), primary_key=True)
-    failures: Mapped[int] = mapped_column(default=0)
-    last_failure_at: Mapped[dt.datetime | None] = mapped_column()
-    locked_until: Mapped[dt.datetime | None] = mapped_column()
-
-    def __repr__(self) -> str:
-        return f"<SignInThrottle {self.login!r} failures={self.failures}>"
 
 
 class ApiToken(Base):

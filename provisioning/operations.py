@@ -16,14 +16,16 @@ from sqlalchemy.orm import Session
 
 from core import changelog
 from core.actors import Actor, PermissionDenied
+from core.validation import clean_text
 from provisioning import sync
+from provisioning.addresses import AddressRules, check_address, check_unit_domain
+from provisioning.errors import ProvisioningError
 from provisioning.models import (
     AccountKind,
     AccountStatus,
     LocalAdmin,
     MailAlias,
     Role,
-    RoleGrant,
     Staff,
     Unit,
     UnitKind,
@@ -36,12 +38,9 @@ from provisioning.names import (
     unique_local_part,
     validate_local_part,
 )
+from provisioning.roles import grant_role  # noqa: F401  (its home is provisioning.roles; callers import it here too)
 
 UNIT_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
-
-
-class ProvisioningError(ValueError):
-    """A change was refused; the message names the field or object."""
 
 
 def _unit_snapshot(unit: Unit) -> dict[str, object]:
@@ -79,8 +78,10 @@ def create_unit(
     parent: Unit | None,
     short_name: str = "",
     mail_domain: str | None = None,
+    rules: AddressRules | None = None,
 ) -> Unit:
-    """Create a unit under ``parent`` (None only for the province root) and queue its directory entry."""
+    """Create a unit under ``parent`` (None only for the province root) and queue its directory entry.
+    A mail domain must be a DNS name and, for a unit admin, one of their subtree's (see ``addresses``)."""
     if parent is None:
         if not actor.is_system_admin:
             raise PermissionDenied(f"{actor.name} may not create the province root")
@@ -90,19 +91,18 @@ def create_unit(
         actor.require(Role.UNIT_ADMIN, parent, f"unit {parent.name}")
     code = code.strip().upper()
     if not code or not set(code) <= UNIT_CODE_CHARS or len(code) > 40:
-        raise ProvisioningError(f"unit code {code!r}: use 1–40 letters A–Z, digits or '-'")
-    name = clean_name(name)
-    if not name:
-        raise ProvisioningError("unit name: must not be empty")
+        raise ProvisioningError(f"unit code {code[:50]!r}: use 1–40 letters A–Z, digits or '-'")
+    name = unit_name(name, "unit name", 200)
     if kind not in set(UnitKind):
-        raise ProvisioningError(f"unit kind {kind!r}: must be one of {', '.join(UnitKind)}")
+        raise ProvisioningError(f"unit kind {kind[:40]!r}: must be one of {', '.join(UnitKind)}")
+    domain = check_unit_domain(session, actor, mail_domain, rules or AddressRules()) if mail_domain else None
     unit = Unit(
         code=code,
         name=name,
-        short_name=clean_name(short_name) if short_name else "",
+        short_name=unit_name(short_name, "short name", 100, required=False) if short_name else "",
         kind=kind,
         parent=parent,
-        mail_domain=mail_domain.strip().lower() if mail_domain else None,
+        mail_domain=domain,
     )
     session.add(unit)
     try:
@@ -126,6 +126,20 @@ def create_unit(
     return unit
 
 
+def unit_name(value: str, field: str, max_length: int, *, required: bool = True) -> str:
+    """A unit's (short) name, cleaned like a person's name and bounded, naming the field if refused."""
+    text = clean_text(value, field, max_length=max_length * 2, required=required, error=ProvisioningError)
+    try:
+        cleaned = clean_name(text)
+    except InvalidNameError:
+        cleaned = ""
+    if required and not cleaned:
+        raise ProvisioningError(f"{field}: must not be empty")
+    if len(cleaned) > max_length:
+        raise ProvisioningError(f"{field}: at most {max_length} characters (got {len(cleaned)})")
+    return cleaned
+
+
 @dataclass(frozen=True)
 class StaffInput:
     full_name: str
@@ -146,6 +160,7 @@ class MailboxPolicy:
     default_quota_mb: int = 2048
     password_min_length: int = 10
     secret_key: str = field(default="", repr=False)
+    rules: AddressRules = field(default_factory=AddressRules)
 
 
 def address_in_use(session: Session, address: str) -> bool:
@@ -165,6 +180,7 @@ def create_staff(
     policy: str = "given_initials",
     is_taken: Callable[[str], bool] | None = None,
     default_quota: int = 2048,
+    rules: AddressRules | None = None,
 ) -> Staff:
     """Create a member of staff with a mailbox address generated from the name under ``policy``.
 
@@ -172,7 +188,14 @@ def create_staff(
     on collision (annv, annv2…).
     """
     return create_staff_many(
-        session, actor, [(unit, data)], default_domain, policy, is_taken=is_taken, default_quota=default_quota
+        session,
+        actor,
+        [(unit, data)],
+        default_domain,
+        policy,
+        is_taken=is_taken,
+        default_quota=default_quota,
+        rules=rules,
     )[0]
 
 
@@ -185,23 +208,29 @@ def create_staff_many(
     *,
     is_taken: Callable[[str], bool] | None = None,
     default_quota: int = 2048,
+    rules: AddressRules | None = None,
 ) -> list[Staff]:
     """:func:`create_staff` for many people at once (a bulk import): the same checks, addresses, directory
     jobs and change-trail entries, flushed together. ``is_taken`` lets a bulk caller check addresses from
-    memory; addresses given out earlier in the same call are never given again."""
+    memory; addresses given out earlier in the same call are never given again. Reserved local parts are
+    never generated, and refused when chosen unless the actor is a system admin."""
     checked: set[int] = set()
     given: set[str] = set()
     taken_in_db = is_taken or (lambda address: address_in_use(session, address))
+    rules = rules or AddressRules(default_domain=default_domain)
 
     def taken(address: str) -> bool:
         return address in given or taken_in_db(address)
+
+    def check_chosen(address: str) -> None:
+        check_address(session, actor, address, rules)
 
     people: list[Staff] = []
     for unit, data in items:
         if unit.id not in checked:
             actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
             checked.add(unit.id)
-        person = _new_staff(unit, data, default_domain, policy, taken, default_quota)
+        person = _new_staff(unit, data, default_domain, policy, taken, default_quota, check_chosen, rules)
         given.add(person.email)
         people.append(person)
     session.add_all(people)
@@ -214,10 +243,8 @@ def create_staff_many(
                 f"staff number {people[0].staff_number!r} or address {people[0].email!r} belongs to someone else"
             ) from None
         raise ProvisioningError("a staff number or address of this batch belongs to someone else") from None
-    for person in people:
-        sync.enqueue(session, "sync_staff", person.id)
-    for unit_id in dict.fromkeys(p.unit_id for p in people):
-        sync.enqueue(session, "sync_list", unit_id)
+    units = dict.fromkeys(p.unit_id for p in people)
+    sync.enqueue_many(session, [("sync_staff", p.id) for p in people] + [("sync_list", u) for u in units])
     changelog.record_many(
         session,
         actor,
@@ -233,69 +260,47 @@ def _new_staff(
     policy: str,
     taken: Callable[[str], bool],
     default_quota: int,
+    check_chosen: Callable[[str], None],
+    rules: AddressRules,
 ) -> Staff:
+    raw_name = clean_text(data.full_name, "full name", max_length=200, required=True, error=ProvisioningError)
+    title = clean_text(data.title, "title", max_length=200, error=ProvisioningError)
+    phone = clean_text(data.phone, "phone", max_length=40, error=ProvisioningError)
+    number = clean_text(data.staff_number, "staff number", max_length=40, error=ProvisioningError) or None
     try:
-        full_name = clean_name(data.full_name)
+        full_name = clean_name(raw_name)
         parts = split_name(full_name)
         domain = unit.effective_mail_domain(default_domain)
         if data.local_part:
-            local = validate_local_part(data.local_part)
+            local = validate_local_part(clean_text(data.local_part, "address", max_length=64, error=ProvisioningError))
+            check_chosen(f"{local}@{domain}")
             if taken(f"{local}@{domain}"):
                 raise ProvisioningError(f"address {local}@{domain} is already in use")
             address = local
         else:
             local = generate_local_part(full_name, policy)
-            address = unique_local_part(local, lambda lp: taken(f"{lp}@{domain}"))
+            address = unique_local_part(local, lambda lp: rules.is_reserved(lp) or taken(f"{lp}@{domain}"))
     except InvalidNameError as exc:
-        raise ProvisioningError(str(exc)) from None
+        raise ProvisioningError(f"full name: {exc}") from None
     if data.kind not in set(AccountKind):
-        raise ProvisioningError(f"account kind {data.kind!r}: must be one of {', '.join(AccountKind)}")
+        raise ProvisioningError(f"account kind {str(data.kind)[:40]!r}: must be one of {', '.join(AccountKind)}")
     quota = data.quota_mb or default_quota
     if not 1 <= quota <= 1_048_576:
         raise ProvisioningError(f"quota {quota}: between 1 and 1048576 MB")
     return Staff(
-        unit=unit,
-        unit_id=unit.id,
+        unit_id=unit.id,  # not the relationship: a bulk import would load the unit's whole staff collection
         full_name=full_name,
         family_name=parts.family,
         middle_name=parts.middle,
         given_name=parts.given,
-        title=data.title.strip(),
-        staff_number=data.staff_number.strip() if data.staff_number else None,
-        phone=data.phone.strip(),
+        title=title,
+        staff_number=number,
+        phone=phone,
         kind=data.kind,
         email=f"{address}@{domain}",
         status=AccountStatus.ACTIVE,
         quota_mb=quota,
     )
-
-
-def grant_role(session: Session, actor: Actor, staff: Staff, role: str, unit: Unit | None) -> RoleGrant:
-    """Give ``staff`` a role, limited to ``unit``'s subtree when given. Only a system admin grants roles."""
-    if not actor.is_system_admin:
-        raise PermissionDenied(f"{actor.name} may not grant roles")
-    if role not in set(Role):
-        raise ProvisioningError(f"role {role!r}: must be one of {', '.join(Role)}")
-    if role == Role.UNIT_ADMIN and unit is None:
-        raise ProvisioningError("role unit_admin: choose the unit it administers")
-    grant = RoleGrant(staff=staff, role=role, unit=unit)
-    session.add(grant)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ProvisioningError(f"{staff.email} already has role {role}") from None
-    changelog.record(
-        session,
-        actor,
-        "role.grant",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=unit.id if unit else None,
-        after={"role": role, "unit_id": unit.id if unit else None},
-    )
-    return grant
 
 
 def create_local_admin(session: Session, actor: Actor, username: str, password: str) -> LocalAdmin:

@@ -9,22 +9,29 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import changelog
 from core.actors import SYSTEM, Actor
 from core.db import utcnow
+from core.validation import text_problem
 from provisioning.actors import actor_for_local_admin, actor_for_staff
 from provisioning.directory import Directory
 from provisioning.models import AccountStatus, ApiToken, LocalAdmin, SignInThrottle, Staff
 
-# Compared against when the name is unknown, so an unknown name costs the same time as a wrong password.
+# Compared against when a local admin's name is unknown, so it costs the same time as a wrong password.
 _DUMMY_HASH = PasswordHasher().hash("congvu-unknown-user")
+# A directory entry whose password nobody knows: an unknown or disabled address binds to it, so slapd does the
+# same argon2 work as for a known address and the answer takes the same time.
+DECOY_RDN = "cn=congvu-sign-in-decoy,ou=services"
+_DECOYS_READY: set[str] = set()
 
 
 class SignInError(Exception):
-    """Sign-in refused. ``reason`` is 'invalid' or 'locked'; the message never says which part was wrong."""
+    """Sign-in refused. ``reason`` is 'invalid', 'locked' (this client for this name) or 'client_locked' (this
+    client for every name); the message never says which part was wrong."""
 
     def __init__(self, reason: str, locked_until: dt.datetime | None = None) -> None:
         super().__init__(reason)
@@ -34,17 +41,122 @@ class SignInError(Exception):
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
+    """Failures are counted per sign-in name and client address: ``max_failures`` in a row lock that client
+    out of that name for ``lockout``; ``client_max_names`` names failing from one address within
+    ``client_window`` refuse the address whatever it sends until the window has passed."""
+
     max_failures: int = 5
     lockout: dt.timedelta = dt.timedelta(minutes=15)
+    client_max_names: int = 20
+    client_window: dt.timedelta = dt.timedelta(minutes=15)
 
 
-def _throttle_row(session: Session, login: str) -> SignInThrottle:
-    row = session.get(SignInThrottle, login, with_for_update=True)
+def normal_login(login: str) -> str:
+    return login.strip().lower()[:254]
+
+
+def _row(session: Session, login: str, client: str) -> SignInThrottle | None:
+    return session.scalar(
+        select(SignInThrottle)
+        .where(SignInThrottle.login == login, SignInThrottle.client_address == client)
+        .with_for_update()
+    )
+
+
+def check_allowed(
+    session: Session, login: str, client_address: str, policy: ThrottlePolicy, now: dt.datetime | None = None
+) -> None:
+    """Raise :class:`SignInError` if this client is locked out of this name, or refused altogether."""
+    now = now or utcnow()
+    login, client = normal_login(login), client_address[:64]
+    since = now - policy.client_window
+    recent = list(
+        session.scalars(
+            select(SignInThrottle.last_failure_at)
+            .where(SignInThrottle.client_address == client, SignInThrottle.last_failure_at > since)
+            .order_by(SignInThrottle.last_failure_at)
+        )
+    )
+    if len(recent) >= policy.client_max_names:
+        # Refused until enough of those names fall out of the window.
+        until = recent[len(recent) - policy.client_max_names] + policy.client_window  # type: ignore[operator]
+        raise SignInError("client_locked", until)
+    row = _row(session, login, client)
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        raise SignInError("locked", row.locked_until)
+
+
+def record_failure(
+    session: Session, login: str, client_address: str, policy: ThrottlePolicy, now: dt.datetime | None = None
+) -> None:
+    """Count one failure (a wrong password or a wrong second-factor code) for this name from this client."""
+    now = now or utcnow()
+    login, client = normal_login(login), client_address[:64]
+    row = _row(session, login, client)
     if row is None:
-        row = SignInThrottle(login=login, failures=0)
-        session.add(row)
-        session.flush()
-    return row
+        row = SignInThrottle(login=login, client_address=client, failures=0)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:  # another worker counted the first failure at the same moment
+            row = _row(session, login, client)
+            assert row is not None
+    if row.locked_until is not None and row.locked_until <= now:
+        row.failures, row.locked_until = 0, None
+    row.failures += 1
+    row.last_failure_at = now
+    if row.failures >= policy.max_failures:
+        row.locked_until = now + policy.lockout
+        changelog.record(
+            session,
+            SYSTEM.with_address(client),
+            "signin.lock",
+            "login",
+            login,
+            target_label=login,
+            after={"locked_until": row.locked_until, "client_address": client},
+        )
+    # Old counters say nothing any more; keep the table small.
+    horizon = now - max(policy.lockout, policy.client_window) * 4
+    session.execute(delete(SignInThrottle).where(SignInThrottle.last_failure_at < horizon))
+    session.flush()
+
+
+def record_success(session: Session, login: str, client_address: str) -> None:
+    """A complete sign-in (password and, where needed, second factor) ends the run of failures."""
+    session.execute(
+        delete(SignInThrottle).where(
+            SignInThrottle.login == normal_login(login), SignInThrottle.client_address == client_address[:64]
+        )
+    )
+
+
+def _decoy_dn(directory: Directory) -> str:
+    """The decoy entry, created on first use with a random password slapd hashes itself (argon2)."""
+    dn = f"{DECOY_RDN},{directory.config.base_dn}"
+    if dn not in _DECOYS_READY:
+        if directory.read(dn, ["cn"]) is None:
+            directory.upsert(
+                dn,
+                ["top", "organizationalRole", "simpleSecurityObject"],
+                {"cn": ["congvu-sign-in-decoy"], "userPassword": [secrets.token_urlsafe(32)]},
+            )
+            directory.set_password(dn, secrets.token_urlsafe(32))
+        _DECOYS_READY.add(dn)
+    return dn
+
+
+def _check_staff(session: Session, directory: Directory | None, login: str, password: str) -> Staff | None:
+    if directory is None:
+        return None
+    staff = session.scalar(select(Staff).where(Staff.email == login))
+    if staff is not None and staff.status == AccountStatus.ACTIVE:
+        return staff if directory.check_password(staff.email, password) else None
+    # Unknown or disabled: the same search and an argon2 bind, so the answer takes as long as a wrong password.
+    directory.find_by_mail(login)
+    directory.check_dn_password(_decoy_dn(directory), password or "x")
+    return None
 
 
 def authenticate(
@@ -56,23 +168,23 @@ def authenticate(
     client_address: str = "",
     now: dt.datetime | None = None,
 ) -> Actor:
-    """Check a sign-in and return the actor. Raises :class:`SignInError`.
+    """Check a name and password and return the actor. Raises :class:`SignInError`.
 
-    Failures in a row are counted per sign-in name in the database; after ``max_failures`` the name is
-    locked for ``lockout`` and even a correct password is refused until then.
+    A refused password counts as a failure of this name from this client (see :class:`ThrottlePolicy`). A
+    success does not end the run of failures by itself: the caller calls :func:`record_success` once the
+    sign-in is complete (after the second factor, where one is needed).
     """
     now = now or utcnow()
-    login = login.strip().lower()
-    row = _throttle_row(session, login)
-    if row.locked_until is not None and row.locked_until > now:
-        raise SignInError("locked", row.locked_until)
-
+    login = normal_login(login)
+    if text_problem(login) or text_problem(password):
+        raise SignInError("invalid")  # no name has a control character; no database would store one
+    check_allowed(session, login, client_address, policy, now)
+    password = password[:512]
     actor: Actor | None = None
     if "@" in login:
-        staff = session.scalar(select(Staff).where(Staff.email == login))
-        is_usable = staff is not None and staff.status == AccountStatus.ACTIVE and directory is not None
-        if is_usable and directory.check_password(staff.email, password):  # type: ignore[union-attr]
-            actor = actor_for_staff(staff, client_address)  # type: ignore[arg-type]
+        staff = _check_staff(session, directory, login, password)
+        if staff is not None:
+            actor = actor_for_staff(staff, client_address)
     else:
         admin = session.scalar(select(LocalAdmin).where(LocalAdmin.username == login))
         try:
@@ -81,27 +193,9 @@ def authenticate(
                 actor = actor_for_local_admin(admin, client_address)
         except (VerifyMismatchError, InvalidHashError):
             pass
-
     if actor is None:
-        row.failures += 1
-        row.last_failure_at = now
-        if row.failures >= policy.max_failures:
-            row.locked_until = now + policy.lockout
-            row.failures = 0
-            changelog.record(
-                session,
-                SYSTEM.with_address(client_address),
-                "signin.lock",
-                "login",
-                login,
-                target_label=login,
-                after={"locked_until": row.locked_until},
-            )
-        session.flush()
+        record_failure(session, login, client_address, policy, now)
         raise SignInError("invalid")
-    row.failures = 0
-    row.locked_until = None
-    session.flush()
     return actor
 
 

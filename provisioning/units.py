@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 from core import changelog
 from core.actors import Actor
 from provisioning import sync
+from provisioning.addresses import AddressRules, check_unit_domain
 from provisioning.models import MailAlias, Role, Staff, Unit
-from provisioning.names import clean_name
-from provisioning.operations import ProvisioningError, _unit_snapshot
+from provisioning.operations import ProvisioningError, _unit_snapshot, unit_name
+from provisioning.roles import require_no_climbing_in
 
 
 def _subtree(session: Session, unit: Unit) -> list[Unit]:
@@ -21,12 +22,9 @@ def rename_unit(session: Session, actor: Actor, unit: Unit, *, name: str, short_
     """New Vietnamese name (the code, and so the directory entry's name, stays)."""
     actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
     before = _unit_snapshot(unit)
-    cleaned = clean_name(name)
-    if not cleaned:
-        raise ProvisioningError("unit name: must not be empty")
-    unit.name = cleaned
+    unit.name = unit_name(name, "unit name", 200)
     if short_name is not None:
-        unit.short_name = clean_name(short_name)
+        unit.short_name = unit_name(short_name, "short name", 100, required=False)
     session.flush()
     sync.enqueue(session, "sync_unit", unit.id)
     changelog.record(
@@ -58,6 +56,7 @@ def move_unit(session: Session, actor: Actor, unit: Unit, new_parent: Unit) -> N
     actor.require(Role.UNIT_ADMIN, new_parent, f"unit {new_parent.name}")
     if new_parent.path.startswith(unit.path):
         raise ProvisioningError(f"unit {unit.name} cannot move under itself or its own subunit {new_parent.name}")
+    require_no_climbing_in(session, actor, unit, f"unit {unit.name}")
     before = _unit_snapshot(unit)
     _reparent(session, unit, new_parent)
     session.flush()
@@ -86,6 +85,7 @@ def merge_units(session: Session, actor: Actor, source: Unit, target: Unit) -> i
     actor.require(Role.UNIT_ADMIN, target, f"unit {target.name}")
     if target.path.startswith(source.path):
         raise ProvisioningError(f"unit {source.name} cannot merge into its own subunit {target.name}")
+    require_no_climbing_in(session, actor, source, f"unit {source.name}")
     before = _unit_snapshot(source)
     children = list(session.scalars(select(Unit).where(Unit.parent_id == source.id)))
     for child in children:
@@ -119,13 +119,21 @@ def merge_units(session: Session, actor: Actor, source: Unit, target: Unit) -> i
     return len(staff)
 
 
-def change_mail_domain(session: Session, actor: Actor, unit: Unit, new_domain: str, default_domain: str) -> int:
+def change_mail_domain(
+    session: Session,
+    actor: Actor,
+    unit: Unit,
+    new_domain: str,
+    default_domain: str,
+    *,
+    rules: AddressRules | None = None,
+) -> int:
     """Give every mailbox of the unit's subtree that uses the unit's current domain an address in
-    ``new_domain``; the old address is kept as an alias so mail to it still arrives. Returns the count."""
+    ``new_domain``; the old address is kept as an alias so mail to it still arrives. Returns the count.
+    The domain must be a DNS name; a unit admin may only pick one of their subtree's domains."""
     actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
-    domain = new_domain.strip().lower()
-    if not domain or "." not in domain or any(c.isspace() or c == "@" for c in domain):
-        raise ProvisioningError(f"mail domain {new_domain!r}: give a domain such as 'gialai.gov.vn'")
+    domain = check_unit_domain(session, actor, new_domain, rules or AddressRules(default_domain=default_domain))
+    require_no_climbing_in(session, actor, unit, f"the mail domain of unit {unit.name}")
     old_domain = unit.effective_mail_domain(default_domain)
     if domain == old_domain:
         raise ProvisioningError(f"unit {unit.name} already uses {domain}")

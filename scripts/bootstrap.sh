@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
-packages=(slapd ldap-utils dovecot-imapd dovecot-pop3d dovecot-ldap postfix fonts-dejavu-core ca-certificates)
+packages=(slapd ldap-utils dovecot-imapd dovecot-pop3d dovecot-ldap postfix fonts-dejavu-core fonts-dejavu-extra ca-certificates)
 if ((want_test)); then
-  packages+=(chromium pflogsumm postgresql-client)
+  # debootstrap: the cached Debian 13 chroot (scripts/trixie-chroot.sh); rsync: log shipping (scripts/ship-logs.sh).
+  packages+=(chromium pflogsumm postgresql-client debootstrap rsync)
 fi
 python_bin=""
 for candidate in python3.13 python3.12 python3.11 python3; do

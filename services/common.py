@@ -35,6 +35,12 @@ class ServiceConfig:
     pop3_port: int = 3110
     smtp_port: int = 2525
     submission_port: int = 2587
+    # Replication (0: not run). A syncrepl consumer of the provider, with a Dovecot of its own reading it,
+    # and a second provider in mirror mode (chosen when the state folder is first made).
+    consumer_ldap_port: int = 0
+    consumer_imap_port: int = 0
+    consumer_pop3_port: int = 0
+    mirror_ldap_port: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,17 @@
-"""The private Dovecot: IMAP and POP3 on loopback, passwords checked by binding to the private slapd.
+"""The private Dovecot: IMAP and POP3 on loopback, passwords checked by binding to a private slapd.
 
 It also offers Postfix its SASL authentication socket, so authenticated submission checks the same passwords.
+The configuration is rendered for the installed Dovecot's version: 2.3 (Debian 12, ``dovecot.conf.in``) or
+2.4 (Debian 13, ``dovecot24.conf.in``: ``dovecot_config_version``, ``%{user}`` variables, ``passdb ldap {…}``).
+A Dovecot may read a syncrepl consumer instead of the provider (``slapd`` is whichever it should ask), and
+may run from a Debian chroot (``chroot``): its files then live inside the chroot and its config names them
+as the chrooted process sees them.
 """
 
 from __future__ import annotations
 
 import os
-import pwd
+import re
 import subprocess
 from pathlib import Path
 
@@ -29,14 +34,55 @@ from services.slapd import Slapd
 DOVECOT = "/usr/sbin/dovecot"
 
 
-class Dovecot:
-    """Start, stop and inspect the private Dovecot, which authenticates against ``slapd``."""
+def parse_version(text: str) -> tuple[int, int]:
+    """``"2.4.1-4 (7d8c0e5759)"`` → ``(2, 4)``; what ``dovecot --version`` prints."""
+    match = re.match(r"\s*(\d+)\.(\d+)", text)
+    if not match:
+        raise ServiceError(f"cannot read Dovecot's version from {text!r}")
+    return int(match[1]), int(match[2])
 
-    def __init__(self, config: ServiceConfig, root: Path, slapd: Slapd) -> None:
+
+def template_for(version: tuple[int, int]) -> str:
+    """The config template for a Dovecot version: 2.4 rejects 2.3's syntax and the other way round."""
+    return "dovecot24.conf.in" if version >= (2, 4) else "dovecot.conf.in"
+
+
+def _passwd_ids(etc_passwd: Path, user: str) -> tuple[int, int]:
+    for line in etc_passwd.read_text(encoding="utf-8").splitlines():
+        parts = line.split(":")
+        if len(parts) > 3 and parts[0] == user:
+            return int(parts[2]), int(parts[3])
+    raise ServiceError(f"no user {user!r} in {etc_passwd}")
+
+
+class Dovecot:
+    """Start, stop and inspect a private Dovecot, which authenticates against ``slapd``.
+
+    ``name`` names its folder (several may run side by side, e.g. one reading a consumer); ``imap_port``
+    and ``pop3_port`` default to the config's; ``chroot`` runs the Dovecot installed in that folder.
+    """
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        root: Path,
+        slapd: Slapd,
+        *,
+        name: str = "dovecot",
+        imap_port: int | None = None,
+        pop3_port: int | None = None,
+        chroot: Path | None = None,
+    ) -> None:
         self.config = config
         self.root = root
         self.slapd = slapd
-        self.dir = root / "dovecot"
+        self.name = name
+        self.imap_port = imap_port or config.imap_port
+        self.pop3_port = pop3_port or config.pop3_port
+        self.chroot = chroot
+        # In a chroot the state must lie inside it; the folder is named after the state folder, so two test
+        # runs (or two instances) never share one.
+        self.dir = (chroot / "var/lib/congvu" / root.name / name) if chroot else root / name
 
     @property
     def log_path(self) -> Path:
@@ -47,30 +93,52 @@ class Dovecot:
         """The SASL socket Postfix's submission service asks."""
         return self.dir / "run" / "postfix-auth"
 
+    def _inside(self, path: Path) -> Path:
+        """``path`` as the Dovecot process sees it (inside its chroot, if any)."""
+        return Path("/") / path.relative_to(self.chroot) if self.chroot else path
+
+    def _command(self, *args: str) -> list[str]:
+        binary = [DOVECOT, *args]
+        return ["chroot", str(self.chroot), *binary] if self.chroot else binary
+
+    def version(self) -> tuple[int, int]:
+        """The installed Dovecot's major and minor version."""
+        try:
+            out = subprocess.run(self._command("--version"), capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise ServiceError(f"cannot run dovecot --version: {exc}") from exc
+        return parse_version(out)
+
     def _conf(self) -> Path:
-        mail_user = pwd.getpwnam("mail")
+        etc_passwd = (self.chroot or Path("/")) / "etc/passwd"
+        mail_uid, mail_gid = _passwd_ids(etc_passwd, "mail")
         for sub in ("run", "lib", "mail"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         # Dovecot's mail processes run as 'mail' and must traverse to the mail folder.
-        os.chmod(self.dir, 0o755)  # noqa: S103
-        os.chmod(self.root, 0o755)  # noqa: S103
+        folder, top = self.dir, self.chroot or self.root.parent
+        while folder != top:
+            os.chmod(folder, 0o755)  # noqa: S103
+            folder = folder.parent
         if os.geteuid() == 0:
-            os.chown(self.dir / "mail", mail_user.pw_uid, mail_user.pw_gid)
+            os.chown(self.dir / "mail", mail_uid, mail_gid)
+        state = self._inside(self.dir)
         values = {
-            "state": self.dir,
-            "instance_name": f"congvu-{self.config.imap_port}",
-            "imap_port": self.config.imap_port,
-            "pop3_port": self.config.pop3_port,
-            "mail_uid": mail_user.pw_uid,
-            "mail_gid": mail_user.pw_gid,
+            "state": state,
+            "instance_name": f"congvu-{self.imap_port}",
+            "imap_port": self.imap_port,
+            "pop3_port": self.pop3_port,
+            "mail_uid": mail_uid,
+            "mail_gid": mail_gid,
             "ldap_url": self.slapd.url,
             "base_dn": self.config.base_dn,
             "dovecot_dn": self.slapd.dovecot_dn,
             "dovecot_pw": self.slapd.dovecot_password(),
-            "postfix_auth": self.auth_socket,
+            "postfix_auth": state / "run" / "postfix-auth",
+            "postfix_user": "postfix",
         }
         conf = self.dir / "dovecot.conf"
-        write_private(conf, render((CONFIG_DIR / "dovecot" / "dovecot.conf.in").read_text(encoding="utf-8"), **values))
+        template = (CONFIG_DIR / "dovecot" / template_for(self.version())).read_text(encoding="utf-8")
+        write_private(conf, render(template, **values))
         write_private(
             self.dir / "dovecot-ldap.conf.ext",
             render((CONFIG_DIR / "dovecot" / "dovecot-ldap.conf.ext.in").read_text(encoding="utf-8"), **values),
@@ -88,14 +156,14 @@ class Dovecot:
         startup_log = self.dir / "startup.log"
         # Not a pipe: the daemon would inherit it and we would wait for EOF forever.
         with startup_log.open("wb") as out:
-            result = subprocess.run([DOVECOT, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+            result = subprocess.run(self._command("-c", str(self._inside(conf))), stdout=out, stderr=subprocess.STDOUT)
         if result.returncode != 0:
-            raise ServiceError(f"dovecot failed to start: {tail(startup_log)}\n{tail(self.log_path)}")
-        wait_until(lambda: self.pid() is not None and port_open(self.config.imap_port), "dovecot", self.log_path)
+            raise ServiceError(f"{self.name} failed to start: {tail(startup_log)}\n{tail(self.log_path)}")
+        wait_until(lambda: self.pid() is not None and port_open(self.imap_port), self.name, self.log_path)
 
     def stop(self) -> None:
-        stop_pid(self.pid(), "dovecot")
+        stop_pid(self.pid(), self.name)
 
     def status(self) -> ServiceStatus:
         pid = self.pid()
-        return ServiceStatus("dovecot", pid is not None, pid, f"imap://127.0.0.1:{self.config.imap_port}")
+        return ServiceStatus(self.name, pid is not None, pid, f"imap://127.0.0.1:{self.imap_port}")

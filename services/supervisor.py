@@ -3,7 +3,9 @@
 ``congvu services start`` and the test suite use this. Nothing touches /etc or system services: slapd runs
 with its own cn=config folder, Dovecot and Postfix with generated config files; all write their logs in the
 folder. One module per server (``slapd``, ``dovecot``, ``postfix``); this one starts them in order and
-answers for all three.
+answers for all of them. With replication configured (:class:`ServiceConfig`'s ``consumer_*`` and
+``mirror_ldap_port``) it also runs a syncrepl consumer with a Dovecot reading it, and a second provider in
+mirror mode: writes go to the provider, Dovecot and Postfix read the nearest consumer.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from services.common import ServiceConfig, ServiceStatus
 from services.dovecot import Dovecot
 from services.postfix import Postfix
-from services.slapd import Slapd
+from services.slapd import PROVIDER, Slapd, consumer_of, mirror_of
 
 
 class Services:
@@ -23,7 +25,35 @@ class Services:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
         self.root = Path(config.state_dir).resolve()
-        self.slapd = Slapd(config, self.root)
+        mirror_url = f"ldap://127.0.0.1:{config.mirror_ldap_port}"
+        self.slapd = Slapd(config, self.root, role=mirror_of(mirror_url, 1) if config.mirror_ldap_port else PROVIDER)
+        self.mirror: Slapd | None = None
+        if config.mirror_ldap_port:
+            self.mirror = Slapd(
+                config,
+                self.root,
+                name="slapd-mirror",
+                port=config.mirror_ldap_port,
+                role=mirror_of(self.slapd.url, 2),
+            )
+        self.consumer: Slapd | None = None
+        self.consumer_dovecot: Dovecot | None = None
+        if config.consumer_ldap_port:
+            self.consumer = Slapd(
+                config,
+                self.root,
+                name="slapd-consumer",
+                port=config.consumer_ldap_port,
+                role=consumer_of(self.slapd.url),
+            )
+            self.consumer_dovecot = Dovecot(
+                config,
+                self.root,
+                self.consumer,
+                name="dovecot-consumer",
+                imap_port=config.consumer_imap_port or config.imap_port + 1,
+                pop3_port=config.consumer_pop3_port or config.pop3_port + 1,
+            )
         self.dovecot = Dovecot(config, self.root, self.slapd)
         self.postfix = Postfix(config, self.root, self.dovecot.auth_socket)
 
@@ -99,17 +129,26 @@ class Services:
 
     # -- all -----------------------------------------------------------------------------------------
 
+    def _servers(self) -> list[Slapd | Dovecot | Postfix]:
+        """Every server configured, in starting order: the directories before those who read them."""
+        servers: list[Slapd | Dovecot | Postfix] = [self.slapd]
+        servers += [s for s in (self.mirror, self.consumer) if s is not None]
+        servers.append(self.dovecot)
+        if self.consumer_dovecot is not None:
+            servers.append(self.consumer_dovecot)
+        servers.append(self.postfix)
+        return servers
+
     def start(self) -> None:
-        """Start slapd, Dovecot, then Postfix (idempotent); initialise the directory on first start."""
+        """Start slapd (and its mirror and consumer), Dovecot, then Postfix (idempotent); initialise the
+        directory on first start."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.slapd.start()
-        self.dovecot.start()
-        self.postfix.start()
+        for server in self._servers():
+            server.start()
 
     def stop(self) -> None:
-        self.postfix.stop()
-        self.dovecot.stop()
-        self.slapd.stop()
+        for server in reversed(self._servers()):
+            server.stop()
 
     def status(self) -> list[ServiceStatus]:
-        return [self.slapd.status(), self.dovecot.status(), self.postfix.status()]
+        return [server.status() for server in self._servers()]

@@ -57,12 +57,8 @@ DEMO_WORLD_MODULES = frozenset(
     {
         "test_browser",
         "test_demo",
-        "test_import",
-        "test_logs",
         "test_meetings",
         "test_meetings_web",
-        "test_postfix",
-        "test_scheduler",
         "test_usage_report",
     }
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,3 +39,18 @@ def services() -> Iterator[Services]:
     finally:
         svc.stop()
         shutil.rmtree(state, ignore_errors=True)
+
+
+CHROOT_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "trixie-chroot.sh"
+
+
+@pytest.fixture(scope="session")
+def trixie_chroot() -> Path:
+    """The Debian 13 chroot (Dovecot 2.4, slapd 2.6, Postfix 3.10), built once by scripts/trixie-chroot.sh and
+    cached outside the clone; the test is skipped, with the script's reason, where it cannot be made."""
+    result = subprocess.run([str(CHROOT_SCRIPT)], capture_output=True, text=True, timeout=1800)
+    if result.returncode == 2:
+        reason = (result.stderr.strip().splitlines() or ["scripts/trixie-chroot.sh exited 2"])[-1]
+        pytest.skip(f"no Debian 13 chroot: {reason}")
+    assert result.returncode == 0, result.stderr
+    return Path(result.stdout.strip().splitlines()[-1])

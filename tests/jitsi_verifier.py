@@ -1,7 +1,16 @@
 """A token check written from Jitsi's rules (Prosody's token_util), independent of PyJWT and of congvu's code:
 HS256 signature with the app secret, header alg HS256 and typ JWT, iss among the accepted issuers, aud among the
-accepted audiences, sub equal to the domain, room equal to the room being joined, integer nbf/exp checked without
-leeway, and a context.user with string id and name.
+accepted audiences, sub equal to the domain (or the tenant, or "*"), room equal to the room being joined (a
+literal room compared in lower case), integer nbf/exp checked without leeway, and a context.user with string id
+and name. Then what the occupant becomes, as Jitsi's own modules decide it:
+
+- ``affiliation`` follows mod_token_affiliation: context.user.affiliation "owner", "moderator" or "teacher", or
+  context.user.moderator true or "true", make an owner; anything else a member (a top-level claim counts for
+  nothing);
+- ``enters_directly`` follows the lobby: with the lobby on, an occupant waits unless token_lobby_bypass runs and
+  context.user.lobby_bypass is exactly true (token_affiliation acts only after the join);
+- ``features`` follows the client: no context.features means defaults; an object switches off every feature
+  it does not name as true.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ class ProsodyTokenRules:
     accepted_audiences: tuple[str, ...]
     domain: str
 
-    def verify(self, token: str, room: str, now: float | None = None) -> dict:
+    def verify(self, token: str, room: str, now: float | None = None, tenant: str = "") -> dict:
         now = time.time() if now is None else now
         try:
             head_b64, body_b64, sig_b64 = token.split(".")
@@ -55,11 +64,37 @@ class ProsodyTokenRules:
             raise Refused("expired")
         if now < claims["nbf"]:
             raise Refused("not yet valid")
-        if claims.get("sub") not in (self.domain, "*"):
+        if claims.get("sub") not in ((tenant or self.domain), "*"):
             raise Refused("sub")
-        if claims.get("room") not in (room, "*"):
+        if claims.get("room") != "*" and str(claims.get("room", "")).lower() != room.lower():
             raise Refused("room")
         user = (claims.get("context") or {}).get("user")
         if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not isinstance(user.get("name"), str):
             raise Refused("context.user")
         return claims
+
+
+def affiliation(claims: dict) -> str:
+    """owner or member, as mod_token_affiliation sets it."""
+    user = (claims.get("context") or {}).get("user") or {}
+    if user.get("affiliation") in ("owner", "moderator", "teacher"):
+        return "owner"
+    if user.get("moderator") is True or user.get("moderator") == "true":
+        return "owner"
+    return "member"
+
+
+def enters_directly(claims: dict, *, lobby_on: bool, modules: set[str]) -> bool:
+    """Whether the occupant skips the lobby of a room whose lobby is on."""
+    if not lobby_on:
+        return True
+    user = (claims.get("context") or {}).get("user") or {}
+    return "token_lobby_bypass" in modules and user.get("lobby_bypass") is True
+
+
+def features(claims: dict, known: tuple[str, ...]) -> dict[str, bool] | None:
+    """None: the client's defaults; else each known feature on only if the object names it true."""
+    given = (claims.get("context") or {}).get("features")
+    if given is None:
+        return None
+    return {name: given.get(name) in (True, "true") for name in known}

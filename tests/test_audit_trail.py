@@ -32,7 +32,7 @@ def test_change_records_actor_target_and_after_values(add_entries) -> None:
 def test_intact_trail_verifies(db, add_entries, cli) -> None:
     add_entries()
     assert verify(db).ok
-    result = cli(["audit", "verify"])
+    result = cli(["changes", "verify"])
     assert result.exit_code == 0, result.output
     assert "intact" in result.output
 
@@ -42,7 +42,7 @@ def test_altered_entry_is_named(db, add_entries, cli) -> None:
     target = entries[1]
     db.execute(update(ChangeEntry).where(ChangeEntry.id == target.id).values(actor="staff:someone-else"))
     db.commit()
-    result = cli(["audit", "verify"])
+    result = cli(["changes", "verify"])
     assert result.exit_code == 1
     assert f"entry {target.id}" in result.output
     assert "altered" in result.output
@@ -60,7 +60,7 @@ def test_deleted_entry_is_named(db, add_entries, cli) -> None:
     entries = add_entries()
     db.execute(delete(ChangeEntry).where(ChangeEntry.id == entries[1].id))
     db.commit()
-    result = cli(["audit", "verify"])
+    result = cli(["changes", "verify"])
     assert result.exit_code == 1
     assert f"entry {entries[2].id}" in result.output  # the first entry whose predecessor is missing
 

@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from provisioning.entries import staff_dn
 from provisioning.models import DirectoryJob
-from provisioning.sync import apply_pending
 
 
 def test_change_waits_while_slapd_is_down_and_lands_when_it_returns(
@@ -30,13 +29,7 @@ def test_change_waits_while_slapd_is_down_and_lands_when_it_returns(
     finally:
         services.start_slapd()
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)  # past the backoff
-    result = apply_pending(
-        runtime.session_factory,
-        directory,
-        runtime.settings.ldap_base_dn,
-        runtime.secret_key,
-        now=later,
-    )
+    result = runtime.sync_directory(now=later)
     assert not result.unavailable
     db.refresh(job)
     assert job.status == "done"
@@ -44,13 +37,7 @@ def test_change_waits_while_slapd_is_down_and_lands_when_it_returns(
     assert entry is not None
     assert entry["cn"] == ["Rơ Châm H'Yao"]
     # Applying again changes nothing and fails nothing.
-    again = apply_pending(
-        runtime.session_factory,
-        directory,
-        runtime.settings.ldap_base_dn,
-        runtime.secret_key,
-        now=later,
-    )
+    again = runtime.sync_directory(now=later)
     assert again.failed == 0
 
 

@@ -2,8 +2,10 @@
 
 import codecs
 import datetime as dt
+import functools
 import io
 import threading
+import uuid
 
 import pytest
 from openpyxl import Workbook
@@ -12,7 +14,6 @@ from sqlalchemy import func, select
 from core.actors import SYSTEM
 from core.changelog import ChangeEntry
 from core.tabular import read_table
-from provisioning.directory import Directory, DirectoryConfig
 from provisioning.import_plan import ImportError_
 from provisioning.importing import ImportRefused, apply, preview
 from provisioning.models import ImportBatch, Staff, Unit
@@ -33,27 +34,28 @@ def people(prefix: str, n: int, unit_code: str = "") -> list[str]:
 
 
 @pytest.fixture
-def directory(runtime):
-    s = runtime.settings
-    d = Directory(DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password, 3))
-    yield d
-    d.close()
+def district(create_unit) -> Unit:
+    """A district with a commune under it, and a second district beside it (outside its subtree)."""
+    unit = create_unit(name="Huyện Đức Cơ (thử)", kind="district", mail_domain=f"{uuid.uuid4().hex[:8]}.gialai.gov.vn")
+    create_unit(name="Xã Ia Dơk (thử)", kind="commune", parent=unit)
+    return unit
 
 
-def _unit(db, code: str) -> Unit:
-    return db.scalar(select(Unit).where(Unit.code == code))
+@pytest.fixture
+def other_district(create_unit) -> Unit:
+    return create_unit(name="Huyện Ia Pa (thử)", kind="district")
 
 
 def _options(runtime) -> dict:
-    return {"default_domain": runtime.settings.mail_domain}
+    return {"policy": runtime.mailbox_policy}
 
 
 def _table(data: io.BytesIO, name: str = "ds.csv"):
     return read_table(io.BytesIO(data.getvalue()), name)
 
 
-def test_preview_apply_and_the_same_file_again_changes_nothing(db, runtime, directory) -> None:
-    unit = _own_unit(db, "T-IMP-TWICE", "twice.gialai.gov.vn")
+def test_preview_apply_and_the_same_file_again_changes_nothing(db, runtime, directory, own_unit) -> None:
+    unit = own_unit("T-IMP-TWICE", "twice.gialai.gov.vn")
     data = csv_file(people("T-IMP-A", 60))
     first = preview(db, SYSTEM, unit, _table(data), **_options(runtime))
     assert (first.total, first.creates, first.updates, first.unchanged, first.errors) == (60, 60, 0, 0, [])
@@ -75,8 +77,8 @@ def test_preview_apply_and_the_same_file_again_changes_nothing(db, runtime, dire
     assert db.scalar(select(func.count(ChangeEntry.id))) == audit_before
 
 
-def test_changed_row_is_an_update_with_before_and_after(db, runtime) -> None:
-    unit = _unit(db, "H-DUCCO")
+def test_changed_row_is_an_update_with_before_and_after(db, runtime, district) -> None:
+    unit = district
     apply(db, SYSTEM, unit, _table(csv_file(people("T-IMP-B", 3))), **_options(runtime))
     rows = people("T-IMP-B", 3)
     rows[1] = rows[1].replace("Chuyên viên", "Trưởng phòng")
@@ -89,12 +91,12 @@ def test_changed_row_is_an_update_with_before_and_after(db, runtime) -> None:
     assert entry.after["title"] == "Trưởng phòng"
 
 
-def test_three_bad_rows_apply_nothing_and_are_all_named(db, runtime) -> None:
-    unit = _unit(db, "H-DUCCO")
+def test_three_bad_rows_apply_nothing_and_are_all_named(db, runtime, district, other_district) -> None:
+    unit = district
     rows = people("T-IMP-C", 8)
     rows[1] = "T-IMP-C90001,,,Chuyên viên,0905"  # row 3: no name
     rows[3] = rows[2]  # row 5: staff number again
-    rows[5] = "T-IMP-C90002,Lê Văn Tám,H-IAPA,Chuyên viên,0905"  # row 7: unit outside Đức Cơ
+    rows[5] = f"T-IMP-C90002,Lê Văn Tám,{other_district.code},Chuyên viên,0905"  # row 7: unit outside Đức Cơ
     before = db.scalar(select(func.count(Staff.id)))
     with pytest.raises(ImportRefused) as refused:
         apply(db, SYSTEM, unit, _table(csv_file(rows)), **_options(runtime))
@@ -105,8 +107,8 @@ def test_three_bad_rows_apply_nothing_and_are_all_named(db, runtime) -> None:
     assert db.scalar(select(func.count(Staff.id))) == before
 
 
-def test_unknown_column_and_bad_encoding_are_clear(db, runtime) -> None:
-    unit = _unit(db, "H-DUCCO")
+def test_unknown_column_and_bad_encoding_are_clear(db, runtime, district) -> None:
+    unit = district
     with pytest.raises(ImportError_, match="unknown column 'ho_tenn'"):
         preview(db, SYSTEM, unit, _table(io.BytesIO(b"ma_can_bo,ho_tenn\n1,x\n")), **_options(runtime))
     legacy = "ma_can_bo,ho_ten\nT1,Đinh Văn Hưng\n".encode("cp1258")
@@ -114,7 +116,7 @@ def test_unknown_column_and_bad_encoding_are_clear(db, runtime) -> None:
         preview(db, SYSTEM, unit, _table(io.BytesIO(legacy)), **_options(runtime))
 
 
-def test_xlsx_import(db, runtime) -> None:
+def test_xlsx_import(db, runtime, district) -> None:
     wb = Workbook()
     ws = wb.active
     ws.append(["Mã cán bộ", "Họ và tên", "Chức vụ"])
@@ -122,23 +124,24 @@ def test_xlsx_import(db, runtime) -> None:
     ws.append([12345, "Đinh Văn Hyun", None])
     buf = io.BytesIO()
     wb.save(buf)
-    result = apply(db, SYSTEM, _unit(db, "H-DUCCO"), _table(buf, "ds.xlsx"), **_options(runtime))
+    result = apply(db, SYSTEM, district, _table(buf, "ds.xlsx"), **_options(runtime))
     assert result.creates == 2
     assert db.scalar(select(Staff).where(Staff.staff_number == "12345")).full_name == "Đinh Văn Hyun"
 
 
-def _own_unit(db, code: str, domain: str) -> Unit:
+@pytest.fixture
+def own_unit(create_unit):
     """A unit with a mail domain of its own: the directory is shared by the whole test run while the
     database is rolled back per test, so big imports must not reuse another test's addresses."""
-    from provisioning.operations import create_unit
 
-    return create_unit(
-        db, SYSTEM, code=code, name=f"Đơn vị {code}", kind="department", parent=_unit(db, "GIALAI"), mail_domain=domain
-    )
+    def _own_unit(code: str, domain: str) -> Unit:
+        return create_unit(code=code, name=f"Đơn vị {code}", kind="department", mail_domain=domain)
+
+    return _own_unit
 
 
-def test_slapd_stopped_in_the_middle_every_row_lands_exactly_once(db, runtime, services, directory) -> None:
-    unit = _own_unit(db, "T-IMP-STOP", "stop.gialai.gov.vn")
+def test_slapd_stopped_in_the_middle_every_row_lands_exactly_once(db, runtime, services, directory, own_unit) -> None:
+    unit = own_unit("T-IMP-STOP", "stop.gialai.gov.vn")
     apply(db, SYSTEM, unit, _table(csv_file(people("T-IMP-S", 2000))), **_options(runtime))
     db.commit()
     stopped = threading.Event()
@@ -148,29 +151,23 @@ def test_slapd_stopped_in_the_middle_every_row_lands_exactly_once(db, runtime, s
             stopped.set()
             services.stop_slapd()
 
+    sync = functools.partial(
+        apply_pending,
+        runtime.session_factory,
+        runtime.directory,
+        runtime.settings.ldap_base_dn,
+        runtime.secret_key,
+        default_domain="gialai.gov.vn",
+    )
     try:
-        first = apply_pending(
-            runtime.session_factory,
-            runtime.directory,
-            runtime.settings.ldap_base_dn,
-            runtime.secret_key,
-            default_domain="gialai.gov.vn",
-            progress=stop_half_way,
-        )
+        first = sync(progress=stop_half_way)
     finally:
         services.start_slapd()
     assert first.unavailable
     assert 700 <= first.applied < 2000
     assert first.pending > 0
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-    second = apply_pending(
-        runtime.session_factory,
-        runtime.directory,
-        runtime.settings.ldap_base_dn,
-        runtime.secret_key,
-        default_domain="gialai.gov.vn",
-        now=later,
-    )
+    second = sync(now=later)
     from provisioning.models import DirectoryJob
 
     errors = {j.last_error for j in db.scalars(select(DirectoryJob).where(DirectoryJob.status != "done"))}
@@ -183,10 +180,10 @@ def test_slapd_stopped_in_the_middle_every_row_lands_exactly_once(db, runtime, s
     assert len(set(numbers)) == 2000
 
 
-def test_console_import_preview_then_apply(sign_in_as, db, runtime) -> None:
+def test_console_import_preview_then_apply(client_as, db, runtime, district) -> None:
     worker = runtime.task_worker("test-worker")  # the background worker, run here between the requests
-    client = sign_in_as("unit_admin")
-    unit = _unit(db, "H-CHUPAH")
+    client = client_as("unit_admin", unit=district)
+    unit = district
     token = csrf_token(client, f"/units/{unit.id}/import")
     response = client.post(
         f"/units/{unit.id}/import",
@@ -217,27 +214,24 @@ def test_console_import_preview_then_apply(sign_in_as, db, runtime) -> None:
     assert 'id="import-progress"' not in applied
 
 
-def test_export_cells_cannot_run_as_formulas(sign_in_as, db) -> None:
+def test_export_cells_cannot_run_as_formulas(client_as, db, district, other_district) -> None:
     from openpyxl import load_workbook
 
     from provisioning.operations import StaffInput, create_staff
 
-    create_staff(
-        db,
-        SYSTEM,
-        _unit(db, "H-CHUPAH"),
-        StaffInput("Nguyễn Văn An", title='=HYPERLINK("http://x")', staff_number="T-EXP-1"),
-        "gialai.gov.vn",
-    )
+    for unit in (district, other_district):
+        create_staff(db, SYSTEM, unit, StaffInput("Nguyễn Văn An", title='=HYPERLINK("http://x")'), "gialai.gov.vn")
     db.commit()
-    client = sign_in_as("unit_admin")
-    unit = _unit(db, "H-CHUPAH")
+    client = client_as("unit_admin", unit=district)
+    unit = district
     xlsx = client.get(f"/staff/export.xlsx?unit={unit.id}")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     titles = [row[5] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert '\'=HYPERLINK("http://x")' in titles
     assert not any(isinstance(t, str) and t.startswith("=") for t in titles)
     codes = {row[3] for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert all(code.startswith(("H-CHUPAH", "X-CHUPAH")) for code in codes)  # only their subtree
+    inside = {u.code for u in db.scalars(select(Unit).where(Unit.path.startswith(district.path)))}
+    assert codes <= inside  # only their subtree
+    assert other_district.code not in codes
     csv_text = client.get(f"/staff/export.csv?unit={unit.id}").data.decode("utf-8-sig")
     assert "'=HYPERLINK" in csv_text

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from audit.events import DEFAULT_TZ, FailedAuth, Fetched, Login, Sent
 from audit.logfiles import LogFileError, file_identity, open_log, read_blocks, read_from
@@ -570,14 +569,13 @@ def test_generated_month_parses_without_malformed_lines(tmp_path: Path, monkeypa
 # -- against the real Dovecot ---------------------------------------------------------------------------
 
 
-def test_real_dovecot_log_lines_parse(db, runtime, services) -> None:
+def test_real_dovecot_log_lines_parse(db, runtime, services, create_unit) -> None:
     """Log in over IMAP (once right, once wrong) and read the lines Dovecot 2.3 wrote about it."""
     from core.actors import SYSTEM
     from provisioning import accounts
-    from provisioning.models import Unit
     from provisioning.operations import StaffInput, create_staff
 
-    unit = db.scalar(select(Unit).where(Unit.code == "STTTT"))
+    unit = create_unit(name="Sở Thử nghiệm nhật ký")
     person = create_staff(db, SYSTEM, unit, StaffInput("Siu H'Mai", staff_number="T-LOGS-1"), "gialai.gov.vn")
     password = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
     db.commit()

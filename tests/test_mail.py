@@ -20,15 +20,7 @@ from core.actors import SYSTEM
 from core.outbox import MailJob, MailStatus
 from meetings.operations.changes import MeetingChanges, cancel_meeting, change_meeting
 from provisioning import accounts
-
-
-def wait_for(services: Any, address: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = services.received(address)
-        if len(got) >= count or time.monotonic() > deadline:
-            return got
-        time.sleep(0.1)
+from tests.mail_helpers import wait_for_mail
 
 
 def wait_for_log(services: Any, needle: str, timeout: float = 10.0) -> str:
@@ -56,7 +48,7 @@ def test_plain_smtp_delivers_with_vietnamese_subject(services: Any) -> None:
     message.set_content("Kính gửi đồng chí, trân trọng kính mời.")
     with smtplib.SMTP("127.0.0.1", services.config.smtp_port, timeout=10) as smtp:
         smtp.send_message(message)
-    (received,) = wait_for(services, address)
+    (received,) = wait_for_mail(services, address)
     assert received["Subject"] == "Mời họp trực tuyến: Hội nghị tổng kết năm – Đắk Đoa"
     assert "trân trọng kính mời" in received.get_content()
 
@@ -76,8 +68,8 @@ def test_submission_authenticates_against_the_directory(
     with smtplib.SMTP("127.0.0.1", services.config.submission_port, timeout=10) as smtp:
         plain_login(smtp, person.email, password)
         smtp.send_message(message)
-    assert wait_for(services, first)
-    assert wait_for(services, second)
+    assert wait_for_mail(services, first)
+    assert wait_for_mail(services, second)
     log = wait_for_log(services, f"from=<{person.email}>")
     assert "postfix/submission/smtpd" in log
     assert f"sasl_username={person.email}" in log
@@ -118,7 +110,7 @@ def test_invitation_update_and_cancellation_arrive_as_icalendar(
     assert meeting.series is None  # one meeting, not a series
     db.commit()
     assert runtime.send_mail().sent >= 2
-    (invitation,) = wait_for(services, invitee)
+    (invitation,) = wait_for_mail(services, invitee)
     assert invitation["Subject"] == "Mời họp trực tuyến: Hội nghị sơ kết 6 tháng – 08:00 07/06/2027"
     text = invitation.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Kính gửi Siu H'Mai" in text
@@ -140,7 +132,7 @@ def test_invitation_update_and_cancellation_arrive_as_icalendar(
     change_meeting(db, SYSTEM, env, meeting, MeetingChanges(starts_at=start + dt.timedelta(hours=1)))
     db.commit()
     runtime.send_mail()
-    update = wait_for(services, invitee, 2)[1]
+    update = wait_for_mail(services, invitee, 2)[1]
     assert update["Subject"].startswith("Thay đổi lịch họp: Hội nghị sơ kết 6 tháng – 09:00 07/06/2027")
     (updated,) = icalendar.Calendar.from_ical(
         next(p for p in update.walk() if p.get_content_type() == "text/calendar").get_content()
@@ -152,7 +144,7 @@ def test_invitation_update_and_cancellation_arrive_as_icalendar(
     cancel_meeting(db, SYSTEM, env, meeting, reason="Lùi sang tuần sau")
     db.commit()
     runtime.send_mail()
-    cancellation = wait_for(services, invitee, 3)[2]
+    cancellation = wait_for_mail(services, invitee, 3)[2]
     cal = icalendar.Calendar.from_ical(
         next(p for p in cancellation.walk() if p.get_content_type() == "text/calendar").get_content()
     )
@@ -182,6 +174,6 @@ def test_mail_waits_while_the_smtp_server_is_down(db: Session, runtime: Runtime,
     finally:
         services.start_postfix()
     assert runtime.send_mail().sent >= 1
-    assert [m["Subject"] for m in wait_for(services, address)] == ["Thư chờ gửi"]
+    assert [m["Subject"] for m in wait_for_mail(services, address)] == ["Thư chờ gửi"]
     assert runtime.send_mail().sent == 0  # sent once, never again
     assert len(services.received(address)) == 1

@@ -169,11 +169,12 @@ def test_event_sync_posts_become_attended_points_and_minutes(app: Flask, sign_in
         == 401
     )
     assert jitsi.post("/events/room/created", data="not json", headers=headers).status_code == 400
+    # A leave whose join has not arrived (event-sync posts are unordered) is kept, but makes nobody present.
     assert (
         post(
             "occupant/left", {"room_name": room, "occupant": {**person, "occupant_jid": "x@y/z", "left_at": start}}
         ).status_code
-        == 409
+        == 200
     )
     db.expire_all()
     assert len(db.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id)).all()) == len(before) == 3

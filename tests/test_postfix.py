@@ -11,26 +11,15 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_app.runtime import Runtime
 from core.actors import SYSTEM
 from provisioning import accounts
-from provisioning.models import Unit
 from provisioning.operations import StaffInput, create_staff
+from tests.mail_helpers import wait_for_mail
 
 DELIVERY_TIMEOUT = 10.0
-
-
-def _received(services: Any, address: str, count: int = 1) -> list[EmailMessage]:
-    """What ``address`` has received once ``count`` messages are there, or at the timeout (delivery is queued)."""
-    deadline = time.monotonic() + DELIVERY_TIMEOUT
-    while True:
-        got = services.received(address)
-        if len(got) >= count or time.monotonic() > deadline:
-            return got
-        time.sleep(0.1)
 
 
 def _log_size(services: Any) -> int:
@@ -55,10 +44,9 @@ def _tail(services: Any) -> str:
 
 
 @pytest.fixture
-def mailbox_owner(db: Session, runtime: Runtime) -> tuple[str, str]:
+def mailbox_owner(db: Session, runtime: Runtime, create_unit: Any) -> tuple[str, str]:
     """A staff member with an active mailbox in the real slapd and a known password: (address, password)."""
-    unit = db.scalar(select(Unit).where(Unit.code == "STTTT"))
-    assert unit is not None
+    unit = create_unit(name="Sở Thử nghiệm thư")
     person = create_staff(
         db, SYSTEM, unit, StaffInput("Ksor Y Phước", staff_number=f"T-PF-{uuid.uuid4().hex[:8]}"), "gialai.gov.vn"
     )
@@ -85,7 +73,7 @@ def test_plain_smtp_delivers_to_the_recipients_maildir_with_a_vietnamese_subject
         refused = smtp.send_message(message)
     assert refused == {}
 
-    got = _received(services, address, before + 1)
+    got = wait_for_mail(services, address, before + 1, DELIVERY_TIMEOUT)
     assert len(got) == before + 1
     delivered = got[-1]
     assert delivered["Subject"] == subject
@@ -113,7 +101,7 @@ def test_submission_authenticates_a_directory_account_and_delivers_to_two_recipi
     assert refused == {}
 
     for address in (first, second):
-        (delivered,) = _received(services, address)
+        (delivered,) = wait_for_mail(services, address, 1, DELIVERY_TIMEOUT)
         assert delivered["Subject"] == "Báo cáo tuần: chỉ số chuyển đổi số"
         assert delivered["From"] == sender
 

@@ -74,7 +74,8 @@ def test_auditor_generates_the_report_and_the_xlsx_matches_the_page(
         assert shown[0] == xlsx[1].strip()  # unit name
         assert [int(shown[1]), int(shown[2]), int(shown[4]), int(shown[6])] == [xlsx[2], xlsx[3], xlsx[5], xlsx[7]]
         for page_pct, cell in ((shown[3], xlsx[4]), (shown[5], xlsx[6]), (shown[7], xlsx[8])):
-            assert page_pct == ("—" if cell is None else f"{cell:.1f}%")
+            # The page writes shares as the locale does (vi: "75,0 %"), the XLSX keeps the number (75.0).
+            assert page_pct == ("—" if cell is None else f"{cell:.1f}".replace(".", ",") + " %")
     assert client.get(f"/reports/{report_id}.pdf").data.startswith(b"%PDF")
     assert client.get(f"/reports/{report_id}.csv").data.startswith(b"\xef\xbb\xbf")
 

@@ -394,3 +394,32 @@ def test_a_cli_command_and_a_job_reach_slapd_with_no_extra_call(
     assert run.is_ok, run.message
     assert run.message == "removed=1"
     assert runtime.directory.read(staff_dn(gone, base), ["mail"]) is None  # the job's own commit applied it
+
+
+def test_many_messages_from_one_change_go_to_a_background_worker(runtime: Runtime, db: Any, services: Any) -> None:
+    """A unit of work that records a few messages sends them at once; one that records many (the invitations
+    of a 135-point meeting) hands them to a worker, so the request that booked does not wait for them."""
+    from core import outbox
+    from core.tasks import TaskStatus
+    from tests.mail_helpers import wait_for_mail
+
+    tag = uuid.uuid4().hex[:8]
+    recipients = [f"moi{i}.{tag}@gialai.gov.vn" for i in range(25)]
+    with runtime.unit_of_work("request") as session:
+        for address in recipients:
+            outbox.enqueue(session, kind="test", recipient=address, subject="Giấy mời họp", body="Kính gửi")
+    queued = db.scalars(select(Task).where(Task.kind == "mail.send").order_by(Task.id.desc())).first()
+    assert queued is not None
+    assert queued.status == TaskStatus.QUEUED
+    assert len(queued.params["ids"]) == 25
+    assert services.received(recipients[0]) == []  # nothing sent inside the unit of work that recorded them
+    ran = runtime.task_worker("test-worker").run_one(queued.id)
+    assert ran is not None
+    db.expire_all()
+    assert db.get(Task, queued.id).result["sent"] == 25
+    for address in (recipients[0], recipients[-1]):
+        assert [m["Subject"] for m in wait_for_mail(services, address)] == ["Giấy mời họp"]
+
+    with runtime.unit_of_work("request") as session:
+        outbox.enqueue(session, kind="test", recipient=f"mot.{tag}@gialai.gov.vn", subject="Một thư", body="x")
+    assert [m["Subject"] for m in wait_for_mail(services, f"mot.{tag}@gialai.gov.vn")] == ["Một thư"]

@@ -11,28 +11,52 @@ from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endp
 from admin_app.api.units import list_staff, staff_json
 from admin_app.context import db
 from core.tasks import Task
+from core.validation import MAX_ID
 from provisioning.models import ImportBatch, Role, Staff, Unit
 from provisioning.queries import get_staff_for
 
 SCHEMAS["AccountInput"] = {
     "type": "object",
     "required": ["unit_id", "full_name"],
+    "additionalProperties": False,
     "properties": {
-        "unit_id": {"type": "integer"},
-        "full_name": {"type": "string"},
-        "staff_number": {"type": "string"},
-        "title": {"type": "string"},
-        "phone": {"type": "string"},
+        "unit_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "full_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "staff_number": {"type": "string", "maxLength": 40},
+        "title": {"type": "string", "maxLength": 200},
+        "phone": {"type": "string", "maxLength": 40},
         "kind": {"type": "string", "enum": ["personal", "functional", "service", "test"]},
-        "local_part": {"type": "string", "description": "instead of the address generated from the name"},
+        "local_part": {
+            "type": "string",
+            "maxLength": 64,
+            "description": "instead of the address generated from the name",
+        },
     },
 }
 SCHEMAS["AccountChange"] = {
     "type": "object",
-    "properties": {k: {"type": "string"} for k in ("full_name", "title", "phone", "staff_number", "kind")}
-    | {"quota_mb": {"type": "integer"}},
+    "additionalProperties": False,
+    "properties": {
+        "full_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "title": {"type": ["string", "null"], "maxLength": 200},
+        "phone": {"type": ["string", "null"], "maxLength": 40},
+        "staff_number": {"type": ["string", "null"], "maxLength": 40},
+        "kind": {"type": "string", "enum": ["personal", "functional", "service", "test"]},
+        "quota_mb": {"type": "integer", "minimum": 1, "maximum": 1_048_576},
+    },
 }
-SCHEMAS["Reason"] = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}
+SCHEMAS["Reason"] = {
+    "type": "object",
+    "required": ["reason"],
+    "additionalProperties": False,
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
+}
+SCHEMAS["AliasInput"] = {
+    "type": "object",
+    "required": ["address"],
+    "additionalProperties": False,
+    "properties": {"address": {"type": "string", "maxLength": 254}, "reason": {"type": "string", "maxLength": 200}},
+}
 SCHEMAS["OneTimePassword"] = {
     "type": "object",
     "properties": {"email": {"type": "string"}, "one_time_password": {"type": "string"}},
@@ -95,6 +119,7 @@ def list_accounts() -> Any:
     summary="Create a mailbox (address from the name unless local_part is given)",
     response="OneTimePassword",
     body="AccountInput",
+    status=201,
 )
 def create_account() -> Any:
     from admin_app.context import runtime_of
@@ -153,7 +178,7 @@ def patch_account(account_id: int) -> Any:
     for key, value in data.items():
         if value is not None and not isinstance(value, str):
             raise ApiError(422, "invalid", f"field {key!r} must be a string")
-    update_staff(db(), actor(), person, data)
+    update_staff(db(), actor(), person, data)  # the schema has bounded every field
     if quota is not None:
         if not isinstance(quota, int):
             raise ApiError(422, "invalid", "field 'quota_mb' must be an integer")
@@ -204,6 +229,29 @@ def reset_account_password(account_id: int) -> Any:
     return jsonify({"email": person.email, "one_time_password": password})
 
 
+@endpoint(
+    "/accounts/<int:account_id>/aliases",
+    "POST",
+    response="Staff",
+    summary="Another address for the mailbox (a domain of the caller's units; reserved names are refused)",
+    params=[("account_id", "path", "integer", "account id")],
+    body="AliasInput",
+    status=201,
+)
+def post_alias(account_id: int) -> Any:
+    from admin_app.context import runtime_of
+    from provisioning.accounts import add_alias
+
+    person = _account(account_id)
+    data = _body()
+    add_alias(
+        db(), actor(), person, data["address"], str(data.get("reason") or ""), rules=runtime_of().mailbox_policy.rules
+    )
+    response = jsonify(staff_json(person) | {"aliases": [a.address for a in person.aliases]})
+    response.status_code = 201
+    return response
+
+
 def import_json(batch: ImportBatch) -> dict[str, Any]:
     task = db().get(Task, batch.task_id) if batch.task_id else None
     return {
@@ -237,6 +285,7 @@ def _import(import_id: int) -> ImportBatch:
     "POST",
     response="Import",
     summary="Upload a CSV/XLSX staff list (multipart: file, unit_id); its preview runs as a background task",
+    status=202,
 )
 def post_import() -> Any:
     from provisioning import import_tasks
@@ -244,7 +293,8 @@ def post_import() -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError(422, "invalid", "send the staff list as multipart field 'file'")
-    unit_id = request.form.get("unit_id", type=int)
+    raw_unit = request.form.get("unit_id", "")
+    unit_id = int(raw_unit) if raw_unit.isdigit() and len(raw_unit) < 19 else None
     unit = db().get(Unit, unit_id) if unit_id else None
     if unit is None:
         raise ApiError(422, "invalid", "field 'unit_id': give the id of an existing unit")
@@ -270,6 +320,7 @@ def get_import(import_id: int) -> Any:
     response="Import",
     summary="Apply a previewed import without bad rows (all rows or none), as a background task",
     params=[("import_id", "path", "integer", "import id")],
+    status=202,
 )
 def apply_import(import_id: int) -> Any:
     from provisioning import import_tasks

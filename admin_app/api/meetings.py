@@ -11,10 +11,20 @@ from sqlalchemy import select
 from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
 from admin_app.context import db, runtime_of
 from meetings.attendance import point_attendance
-from meetings.inputs import changes_from, draft_from, parse_date, parse_int, parse_search_range, point_ids_from
+from meetings.inputs import (
+    changes_from,
+    draft_from,
+    parse_buffer,
+    parse_date,
+    parse_duration,
+    parse_int,
+    parse_search_range,
+    point_ids_from,
+)
 from meetings.models import BridgePoint, Meeting
 from meetings.operations.bookings import book_meeting
 from meetings.operations.changes import cancel_meeting, change_meeting
+from meetings.operations.roll_call import mark_roll_call
 from meetings.operations.suggestions import find_free_slots
 from meetings.queries import load_meeting, visible_meetings
 
@@ -103,6 +113,15 @@ SCHEMAS.update(
                 "limit": {"type": "integer"},
             },
         },
+        "RollCallInput": {
+            "type": "object",
+            "required": ["point_id", "present"],
+            "properties": {
+                "point_id": {"type": "integer"},
+                "present": {"type": ["boolean", "null"]},
+                "note": {"type": "string"},
+            },
+        },
         "Slot": {
             "type": "object",
             "properties": {"start": {"type": "string"}, "end": {"type": "string"}},
@@ -143,7 +162,14 @@ def meeting_json(meeting: Meeting, *, detail: bool = False) -> dict[str, Any]:
     if detail:
         out["invitees"] = [i.email for i in meeting.invitees]
         out["attendance"] = [
-            {"point_id": a.point_id, "name": a.name, "attended": a.attended, "minutes": a.minutes}
+            {
+                "point_id": a.point_id,
+                "name": a.name,
+                "attended": a.attended,
+                "minutes": a.minutes,
+                "seen_by_jitsi": a.seen_by_jitsi,
+                "roll_call": a.roll_call,
+            }
             for a in point_attendance(meeting)
         ]
     return out
@@ -192,7 +218,14 @@ def list_meetings() -> Any:
 
 
 @endpoint(
-    "/meetings", "POST", summary="Book a meeting or a series", response=_json_list("Meeting"), body="MeetingInput"
+    "/meetings",
+    "POST",
+    summary="Book a meeting or a series",
+    response=_json_list("Meeting"),
+    body="MeetingInput",
+    status=201,
+    errors=(409,),
+    is_body_checked=False,
 )
 def create_meeting() -> Any:
     env = runtime_of().meeting_env
@@ -220,6 +253,8 @@ def get_meeting(meeting_id: int) -> Any:
     response=_json_list("Meeting"),
     params=[("meeting_id", "path", "integer", "meeting id")],
     body="MeetingChange",
+    errors=(409,),
+    is_body_checked=False,
 )
 def patch_meeting(meeting_id: int) -> Any:
     meeting = _meeting(meeting_id)
@@ -237,6 +272,8 @@ def patch_meeting(meeting_id: int) -> Any:
     response=_json_list("Meeting"),
     params=[("meeting_id", "path", "integer", "meeting id")],
     body="MeetingChange",
+    is_body_required=False,
+    is_body_checked=False,
 )
 def cancel(meeting_id: int) -> Any:
     meeting = _meeting(meeting_id)
@@ -260,6 +297,7 @@ def cancel(meeting_id: int) -> Any:
     summary="Earliest slots when every chosen point is free",
     response=_json_list("Slot"),
     body="FindTimeInput",
+    is_body_checked=False,
 )
 def find_time() -> Any:
     data = _body()
@@ -272,10 +310,32 @@ def find_time() -> Any:
         actor(),
         runtime_of().meeting_env,
         ids,
-        dt.timedelta(minutes=parse_int(data.get("duration"), "duration", 60) or 60),
+        parse_duration(data.get("duration")),
         first,
         last,
-        buffer_minutes=parse_int(data.get("buffer_minutes"), "buffer_minutes"),
-        limit=min(20, parse_int(data.get("limit"), "limit", 5) or 5),
+        buffer_minutes=parse_buffer(data.get("buffer_minutes"), "buffer_minutes"),
+        limit=parse_int(data.get("limit"), "limit", 5, minimum=1, maximum=20) or 5,
     )
     return jsonify([{"start": x.start.isoformat(), "end": x.end.isoformat()} for x in slots])
+
+
+@endpoint(
+    "/meetings/<int:meeting_id>/roll-call",
+    "POST",
+    summary="Mark a bridge point present or absent by hand (present: true, false, or null to clear); audited",
+    response="Meeting",
+    params=[("meeting_id", "path", "integer", "meeting id")],
+    body="RollCallInput",
+    is_body_checked=False,
+)
+def roll_call(meeting_id: int) -> Any:
+    meeting = _meeting(meeting_id)
+    data = _body()
+    present = data.get("present")
+    if present not in (True, False, None):
+        raise ApiError(422, "invalid", "present: true, false or null is required")
+    point_id = parse_int(data.get("point_id"), "point_id")
+    if point_id is None:
+        raise ApiError(422, "invalid", "point_id: the bridge point to mark is required")
+    mark_roll_call(db(), actor(), meeting, point_id, present, str(data.get("note") or ""))
+    return jsonify(meeting_json(meeting, detail=True))

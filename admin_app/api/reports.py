@@ -1,18 +1,20 @@
-"""/api/v1/reports: list, generate and read the monthly usage report, and download it as XLSX, CSV or PDF."""
+"""/api/v1/reports: list, generate and read the monthly usage report, and download it as XLSX, CSV or PDF; its
+inactive list a page at a time or as CSV/XLSX."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
+from admin_app.api.core import SCHEMAS, ApiError, Param, _body, _json_list, actor, endpoint
 from admin_app.api.tasks import task_json
 from admin_app.context import db
 from admin_app.reports_views import export_bytes
 from audit import report_tasks
-from audit.exports import FORMATS, export_name
+from audit.exports import FORMATS, TABLE_FORMATS, export_name, inactive_export
+from audit.mailbox_figures import inactive_page
 from audit.models import MonthlyReport
 from audit.permissions import can_read_reports
 from audit.report import ReportError
@@ -30,7 +32,12 @@ SCHEMAS.update(
             },
         },
         "Report": {"type": "object", "description": "The whole snapshot: definitions, province, units, channels…"},
-        "ReportInput": {"type": "object", "required": ["month"], "properties": {"month": {"type": "string"}}},
+        "ReportInput": {
+            "type": "object",
+            "required": ["month"],
+            "additionalProperties": False,
+            "properties": {"month": {"type": "string", "maxLength": 7, "description": "YYYY-MM"}},
+        },
     }
 )
 
@@ -65,6 +72,7 @@ def list_reports() -> Any:
     summary="Generate a month's report (a new version) as a background task; poll the task for its id",
     response="Task",
     body="ReportInput",
+    status=202,
 )
 def create_report() -> Any:
     _reader()
@@ -100,8 +108,11 @@ def get_report(report_id: int) -> Any:
 @endpoint(
     "/reports/<int:report_id>/export.<fmt>",
     summary="The report as xlsx, csv or pdf",
-    response="Document",
-    params=[("report_id", "path", "integer", "report id"), ("fmt", "path", "string", "xlsx | csv | pdf")],
+    response="file:" + ",".join(dict.fromkeys(m.split(";")[0] for m in FORMATS.values())),
+    params=[
+        ("report_id", "path", "integer", "report id"),
+        ("fmt", "path", {"type": "string", "enum": sorted(FORMATS)}, "the file format"),
+    ],
 )
 def export_report(report_id: int, fmt: str) -> Any:
     _reader()
@@ -112,4 +123,65 @@ def export_report(report_id: int, fmt: str) -> Any:
         export_bytes(report, fmt),
         mimetype=FORMATS[fmt],
         headers={"Content-Disposition": f"attachment; filename={export_name(report.month, report.version, fmt)}"},
+    )
+
+
+SCHEMAS["InactivePage"] = {
+    "type": "object",
+    "properties": {
+        "total": {"type": "integer"},
+        "page": {"type": "integer"},
+        "pages": {"type": "integer"},
+        "unit_id": {"type": ["integer", "null"]},
+        "mailboxes": {"type": "array", "items": {"type": "object"}, "description": "email, name, unit, unit_code"},
+    },
+}
+INACTIVE_PARAMS: list[Param] = [
+    ("report_id", "path", "integer", "report id"),
+    ("unit", "query", "integer", "a unit id of the report: that unit and its subunits only"),
+]
+
+
+def _inactive_unit(report: MonthlyReport) -> int | None:
+    raw = request.args.get("unit")
+    if not raw:
+        return None
+    unit_id = int(raw)  # bounds checked by the endpoint's parameters
+    if unit_id not in {u["id"] for u in report.data["units"]}:
+        raise ApiError(404, "not_found", f"unit {unit_id} is not in report {report.id}")
+    return unit_id
+
+
+@endpoint(
+    "/reports/<int:report_id>/inactive",
+    summary="The report's counted mailboxes with no activity, a page at a time, optionally of one unit's subtree",
+    response="InactivePage",
+    params=[*INACTIVE_PARAMS, ("page", "query", {"type": "integer", "minimum": 1, "maximum": 10**6}, "from 1")],
+)
+def report_inactive(report_id: int) -> Any:
+    _reader()
+    report = _report(report_id)
+    page = inactive_page(report.data, _inactive_unit(report), int(request.args.get("page") or 1))
+    return jsonify(
+        {"total": page.total, "page": page.page, "pages": page.pages, "unit_id": page.unit_id, "mailboxes": page.rows}
+    )
+
+
+@endpoint(
+    "/reports/<int:report_id>/inactive.<fmt>",
+    summary="The report's counted mailboxes with no activity as csv or xlsx, optionally of one unit's subtree",
+    response="file:" + ",".join(FORMATS[f].split(";")[0] for f in TABLE_FORMATS),
+    params=[*INACTIVE_PARAMS, ("fmt", "path", {"type": "string", "enum": list(TABLE_FORMATS)}, "the file format")],
+)
+def export_inactive(report_id: int, fmt: str) -> Any:
+    _reader()
+    if fmt not in TABLE_FORMATS:
+        raise ApiError(404, "not_found", f"format {fmt!r}: use csv or xlsx")
+    report = _report(report_id)
+    unit_id = _inactive_unit(report)
+    name = export_name(report.month, report.version, fmt, "-chua-su-dung" + (f"-{unit_id}" if unit_id else ""))
+    return Response(
+        inactive_export(report.data, fmt, unit_id),
+        mimetype=FORMATS[fmt],
+        headers={"Content-Disposition": f"attachment; filename={name}"},
     )

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify, request
 
 from admin_app.api.core import ApiError, _body, _json_list, actor, endpoint
-from admin_app.context import db
+from admin_app.context import db, runtime_of
 from provisioning.models import Staff, Unit
 from provisioning.operations import create_unit
 from provisioning.queries import get_staff_for, get_unit_for, read_paths, visible_staff, visible_units
@@ -64,6 +64,7 @@ def get_unit(unit_id: int) -> Any:
     summary="Create a unit under a parent the caller administers",
     response="Unit",
     body="UnitInput",
+    status=201,
 )
 def post_unit() -> Any:
     data = _body()
@@ -87,6 +88,7 @@ def post_unit() -> Any:
         parent=parent,
         short_name=data.get("short_name", ""),
         mail_domain=data.get("mail_domain"),
+        rules=runtime_of().mailbox_policy.rules,
     )
     response = jsonify(unit_json(unit))
     response.status_code = 201
@@ -100,7 +102,7 @@ def post_unit() -> Any:
     params=[
         ("q", "query", "string", "name, address or staff number contains"),
         ("unit_id", "query", "integer", "only this unit's subtree"),
-        ("limit", "query", "integer", "at most this many (default 100, max 1000)"),
+        ("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, "at most this many (default 100)"),
     ],
 )
 def list_staff() -> Any:

@@ -124,13 +124,12 @@ def accounts_import(path: Path, unit_code: str, do_apply: bool) -> None:
     from provisioning.import_plan import ImportError_
     from provisioning.importing import ImportRefused, apply, preview
 
-    s = runtime().settings
     actor = _cli_actor("accounts import")
     try:
         total = sum(1 for _ in read_table(path))
     except FileFormatError as exc:
         raise click.ClickException(f"{path.name}: {exc}") from exc
-    options = {"default_domain": s.mail_domain, "policy": s.address_policy, "default_quota": s.default_quota_mb}
+    options = {"policy": runtime().mailbox_policy}
     try:
         with (
             click.progressbar(length=total, label="preview", show_pos=True) as bar,

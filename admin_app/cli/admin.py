@@ -1,4 +1,5 @@
-"""``congvu admin …``, ``congvu token …`` and ``congvu audit verify``: administrators, API tokens, the change trail."""
+"""``congvu admin …``, ``congvu token …`` and ``congvu changes verify``: administrators, API tokens, the change
+trail."""
 
 from __future__ import annotations
 
@@ -71,24 +72,24 @@ def token_create(owner: str, label: str, days: int) -> None:
     click.echo(secret)
 
 
-# -- audit trail -------------------------------------------------------------------------------------
+# -- the change trail ---------------------------------------------------------------------------------
 
 
-@main.group("audit")
-def audit_group() -> None:
-    """The audit trail of changes."""
+@main.group("changes")
+def changes_group() -> None:
+    """The hash-chained trail of every change (who, what, before and after)."""
 
 
-@audit_group.command("verify")
+@changes_group.command("verify")
 @with_appcontext
-def audit_verify() -> None:
+def changes_verify() -> None:
     """Check the hash chain; name the first altered, inserted or deleted entry."""
     from core.changelog import verify
 
     with runtime().unit_of_work() as session:
         result = verify(session)
     if result.ok:
-        click.echo(f"audit trail intact: {result.checked} entries")
+        click.echo(f"change trail intact: {result.checked} entries")
         return
-    click.echo(f"audit trail BROKEN at entry {result.first_bad_id}: {result.problem}", err=True)
+    click.echo(f"change trail BROKEN at entry {result.first_bad_id}: {result.problem}", err=True)
     sys.exit(1)

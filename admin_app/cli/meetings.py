@@ -11,13 +11,15 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from admin_app.cli.core import _cli_actor, cli_unit_of_work, main, runtime
+from meetings.availability_inputs import availability_query_from
 from meetings.errors import MeetingConflict, MeetingsError
 from meetings.inputs import changes_from, draft_from, parse_date, point_ids_from
 from meetings.jitsi import prosody_config
 from meetings.models import BridgePoint
 from meetings.operations.bookings import book_meeting
 from meetings.operations.changes import cancel_meeting, change_meeting
-from meetings.operations.suggestions import find_free_slots
+from meetings.operations.roll_call import mark_roll_call
+from meetings.operations.suggestions import check_availability, find_free_slots
 from meetings.queries import load_meeting, visible_meetings
 from meetings.recurrence import RecurrenceError
 
@@ -223,3 +225,65 @@ def meetings_jitsi_config(output: Path | None) -> None:
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}")
+
+
+@meetings_group.command("roll-call")
+@click.argument("meeting_id", type=int)
+@click.option("--point", "point_id", type=int, required=True, help="the bridge point to mark")
+@click.option("--present", "mark", flag_value="present", help="mark it present")
+@click.option("--absent", "mark", flag_value="absent", help="mark it absent")
+@click.option("--clear", "mark", flag_value="clear", help="remove the mark (Jitsi's view counts again)")
+@click.option("--note", default="")
+@with_appcontext
+def meetings_roll_call(meeting_id: int, point_id: int, mark: str | None, note: str) -> None:
+    """Mark a bridge point present or absent by hand when Jitsi could not see it (audited)."""
+    if mark is None:
+        raise click.UsageError("choose --present, --absent or --clear")
+    try:
+        with cli_unit_of_work() as session:
+            meeting = load_meeting(session, meeting_id)
+            if meeting is None:
+                raise click.ClickException(f"no meeting {meeting_id}")
+            present = {"present": True, "absent": False, "clear": None}[mark]
+            mark_roll_call(session, _cli_actor("meetings roll-call"), meeting, point_id, present, note)
+    except MeetingsError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"roll call: point {point_id} {mark}")
+
+
+@meetings_group.command("availability")
+@click.option("--date", "day", required=True)
+@click.option("--start", required=True)
+@click.option("--end", required=True)
+@click.option("--point", "point_ids", multiple=True, type=int)
+@click.option("--group", "groups", multiple=True)
+@click.option("--buffer", "buffer_minutes", type=int)
+@with_appcontext
+def meetings_availability(
+    day: str, start: str, end: str, point_ids: tuple[int, ...], groups: tuple[str, ...], buffer_minutes: int | None
+) -> None:
+    """Which of the points are busy then (and by which meeting), and the nearest time when all are free."""
+    env = runtime().meeting_env
+    data = {"date": day, "start": start, "end": end, "point_ids": list(point_ids), "groups": list(groups)}
+    data["buffer_minutes"] = "" if buffer_minutes is None else str(buffer_minutes)
+    try:
+        with cli_unit_of_work() as session:
+            query = availability_query_from(session, env, data)
+            result = check_availability(
+                session,
+                _cli_actor("meetings availability"),
+                env,
+                query.point_ids,
+                query.starts_at,
+                query.ends_at,
+                buffer_minutes=query.buffer_minutes,
+            )
+    except MeetingsError as exc:
+        raise _fail(exc) from exc
+    if result.is_free:
+        click.echo(f"all {len(query.point_ids)} points are free")
+        return
+    for c in result.busy:
+        click.echo(f"busy: {c.point_name}: {c.meeting_title} (meeting {c.meeting_id})")
+    if result.nearest is not None:
+        click.echo(f"nearest free: {result.nearest.start:%a %d/%m/%Y %H:%M}–{result.nearest.end:%H:%M}")

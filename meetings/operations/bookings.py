@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core import changelog
 from core.actors import Actor, PermissionDenied
@@ -69,11 +69,13 @@ def check_draft(session: Session, env: MeetingEnv, draft: MeetingDraft) -> tuple
     if not 0 <= buffer <= MAX_BUFFER_MINUTES:
         raise MeetingsError(f"set-up buffer: must be between 0 and {MAX_BUFFER_MINUTES} minutes")
     draft.buffer_minutes = buffer
-    host = session.get(BridgePoint, draft.host_point_id)
+    ids = list(dict.fromkeys([draft.host_point_id, *draft.point_ids]))
+    # One query for the host, the points and their units (a booking's round trips are most of its time).
+    query = select(BridgePoint).where(BridgePoint.id.in_(ids)).options(joinedload(BridgePoint.unit))
+    points = {p.id: p for p in session.scalars(query)}
+    host = points.get(draft.host_point_id)
     if host is None:
         raise MeetingsError(f"host point: no bridge point with id {draft.host_point_id}")
-    ids = list(dict.fromkeys([host.id, *draft.point_ids]))
-    points = {p.id: p for p in session.scalars(select(BridgePoint).where(BridgePoint.id.in_(ids)))}
     missing = [i for i in ids if i not in points]
     if missing:
         raise MeetingsError(f"points: no bridge point with id {missing[0]}")

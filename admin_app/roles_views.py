@@ -1,0 +1,129 @@
+"""Console pages that give and take away roles (on a unit's page and on a person's page), sign a person out
+everywhere and reset their second factor. Each verb checks the actor itself; these pages only show what the
+actor could do anyway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from admin_app.auth import current_actor, login_required
+from admin_app.context import db
+from admin_app.views import staff_page_context
+from core.actors import Actor, PermissionDenied
+from core.validation import clean_int, clean_text
+from provisioning import roles
+from provisioning.actors import actor_for_staff
+from provisioning.errors import ProvisioningError
+from provisioning.models import Staff, Unit
+from provisioning.queries import get_staff_for, get_unit_for
+from provisioning.second_factor import reset_second_factor
+from provisioning.sessions import sign_out_everywhere
+
+bp = Blueprint("roles", __name__)
+
+
+def _actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    return actor
+
+
+def _role_unit(raw: str | None) -> Unit | None:
+    if not raw:
+        return None
+    unit = db().get(Unit, clean_int(raw, "unit"))
+    if unit is None:
+        raise ProvisioningError(f"unit {raw[:20]}: does not exist")
+    return unit
+
+
+def _staff(staff_id: int) -> Staff:
+    try:
+        person = get_staff_for(db(), _actor(), staff_id)
+    except PermissionDenied:
+        abort(403)
+    if person is None:
+        abort(404)
+    return person
+
+
+def _apply(person: Staff, verb: str, role: str, unit: Unit | None) -> None:
+    if verb == "grant":
+        roles.grant_role(db(), _actor(), person, role, unit)
+        flash(_("Role given to %(email)s.", email=person.email), "success")
+    elif verb == "revoke":
+        roles.revoke_role(db(), _actor(), person, role, unit)
+        flash(_("Role taken away from %(email)s.", email=person.email), "success")
+    else:
+        abort(400)
+
+
+@bp.route("/staff/<int:staff_id>/roles", methods=["POST"])
+@login_required
+def staff_roles(staff_id: int) -> Any:
+    """Give or take away one role of this person (the unit: a unit's id, or empty for the whole province)."""
+    person = _staff(staff_id)
+    try:
+        role = clean_text(request.form.get("role"), "role", max_length=20, error=ProvisioningError)
+        _apply(person, request.form.get("verb", ""), role, _role_unit(request.form.get("unit_id")))
+    except PermissionDenied:
+        abort(403)
+    except ProvisioningError as exc:
+        context = staff_page_context(_actor(), person)
+        return render_template("staff_detail.html", person=person, error=str(exc), **context), 422
+    return redirect(url_for("console.staff_detail", staff_id=person.id))
+
+
+@bp.route("/units/<int:unit_id>/roles", methods=["POST"])
+@login_required
+def unit_roles(unit_id: int) -> Any:
+    """Give a person (by address) a role over this unit, or take it away."""
+    actor = _actor()
+    try:
+        unit = get_unit_for(db(), actor, unit_id)
+    except PermissionDenied:
+        abort(403)
+    if unit is None:
+        abort(404)
+    try:
+        address = clean_text(request.form.get("email"), "address", max_length=254, error=ProvisioningError).lower()
+        role = clean_text(request.form.get("role"), "role", max_length=20, error=ProvisioningError)
+        person = db().scalar(select(Staff).where(Staff.email == address))
+        if person is None:
+            raise ProvisioningError(f"address {address!r}: no such mailbox")
+        _apply(person, request.form.get("verb", "grant"), role, unit)
+    except PermissionDenied:
+        abort(403)
+    except ProvisioningError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("console.unit_detail", unit_id=unit.id)), 303
+    return redirect(url_for("console.unit_detail", unit_id=unit.id))
+
+
+@bp.route("/staff/<int:staff_id>/security", methods=["POST"])
+@login_required
+def staff_security(staff_id: int) -> Any:
+    """Sign a person out everywhere, or (system admins) reset their second factor."""
+    person = _staff(staff_id)
+    actor = _actor()
+    verb = request.form.get("verb", "")
+    try:
+        if verb == "sign_out_everywhere":
+            n = sign_out_everywhere(db(), actor, person)
+            flash(_("%(n)d sessions of %(email)s ended.", n=n, email=person.email), "success")
+        elif verb == "reset_second_factor":
+            reset_second_factor(db(), actor, actor_for_staff(person))
+            flash(
+                _("Second factor of %(email)s reset; they set up a new one at their next sign-in.", email=person.email),
+                "success",
+            )
+        else:
+            abort(400)
+    except PermissionDenied:
+        abort(403)
+    return redirect(url_for("console.staff_detail", staff_id=person.id))

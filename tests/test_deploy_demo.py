@@ -1,0 +1,136 @@
+"""The README's demo command serves the console as production does: gunicorn web workers, and the scheduler
+with its background-task worker beside them; Ctrl-C stops all of them.
+
+``scripts/demo.sh`` runs whole (bootstrap, private servers on free ports, a small demo province) in an instance
+folder of its own; the private servers are stopped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from services.common import free_port, port_open
+from tests.conftest import database_kind
+
+pytestmark = pytest.mark.skipif(
+    database_kind() != "sqlite", reason="the demo keeps its own SQLite database: the SQLite run tests it once"
+)
+ROOT = Path(__file__).resolve().parent.parent
+WORKERS = 3
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _session_members(sid: int) -> list[int]:
+    members = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
+                members.append(int(proc.name))
+    return members
+
+
+def _free_imap_port() -> int:
+    """The private POP3 port is the IMAP port minus 33 (admin_app/cli/services.py): both must be free."""
+    while True:
+        port = free_port()
+        if port > 1100 and not port_open(port - 33):
+            return port
+
+
+@pytest.fixture
+def demo_env() -> Iterator[dict[str, str]]:
+    instance = Path(tempfile.mkdtemp(prefix="congvu-demo-"))  # Dovecot's 'mail' user must reach it: not tmp_path
+    instance.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONGVU_")}
+    env |= {
+        "CONGVU_INSTANCE_PATH": str(instance),
+        "CONGVU_DEMO_STAFF": "200",
+        "CONGVU_DEMO_PORT": str(free_port()),
+        "CONGVU_DEMO_WORKERS": str(WORKERS),
+        "CONGVU_LDAP_URL": f"ldap://127.0.0.1:{free_port()}",
+        "CONGVU_IMAP_PORT": str(_free_imap_port()),
+        "CONGVU_SMTP_PORT": str(free_port()),
+        "CONGVU_SUBMISSION_PORT": str(free_port()),
+    }
+    try:
+        yield env
+    finally:
+        stop_env = {k: v for k, v in env.items() if not k.startswith("CONGVU_DEMO_")}
+        subprocess.run([str(ROOT / ".venv/bin/congvu"), "services", "stop"], env=stop_env, capture_output=True)
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def test_the_demo_answers_from_gunicorn_workers_with_the_scheduler_beside_them(demo_env: dict[str, str]) -> None:
+    instance = Path(demo_env["CONGVU_INSTANCE_PATH"])
+    port = int(demo_env["CONGVU_DEMO_PORT"])
+    output = instance / "demo.out"
+    with output.open("wb") as out:
+        demo = subprocess.Popen(
+            [str(ROOT / "scripts/demo.sh")], cwd=ROOT, env=demo_env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while "Console: " not in output.read_text(errors="replace") or not port_open(port):
+            assert demo.poll() is None, output.read_text(errors="replace")
+            assert time.monotonic() < deadline, output.read_text(errors="replace")
+            time.sleep(0.5)
+        text = output.read_text(errors="replace")
+        master = int(re.search(r"gunicorn workers, pid (\d+)", text)[1])  # type: ignore[index]
+        scheduler = int(re.search(r"background worker: pid (\d+)", text)[1])  # type: ignore[index]
+        deadline = time.monotonic() + 60
+        while len(_children(master)) < WORKERS and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = set(_children(master))
+        assert len(workers) == WORKERS
+
+        def get(n: int) -> int:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login?probe={n}", timeout=30) as response:
+                assert "csrf_token" in response.read().decode()
+                return response.status
+
+        with ThreadPoolExecutor(6) as pool:
+            assert set(pool.map(get, range(60))) == {200}
+        log = (instance / "access.log").read_text()
+        answered = {int(pid) for pid in re.findall(r"GET /login\?probe=\d+ HTTP/1.1\" 200 .* worker=<(\d+)>", log)}
+        assert answered <= workers, (answered, workers)
+        assert len(answered) >= 2, answered  # several workers answered, not one process
+        deadline = time.monotonic() + 60
+        while "running jobs" not in (instance / "scheduler.log").read_text(errors="replace"):
+            assert time.monotonic() < deadline, (instance / "scheduler.log").read_text(errors="replace")
+            time.sleep(0.5)
+        assert scheduler in _children(demo.pid)
+
+        os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C in the terminal: the whole foreground group
+        demo.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while _session_members(demo.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _session_members(demo.pid) == []  # gunicorn, its workers and the scheduler are gone
+        assert not port_open(port)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait(timeout=30)
