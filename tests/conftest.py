@@ -59,7 +59,6 @@ DEMO_WORLD_MODULES = frozenset(
         "test_demo",
         "test_meetings",
         "test_meetings_web",
-        "test_usage_report",
     }
 )
 

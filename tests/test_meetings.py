@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from admin_app.runtime import Runtime
 from core import outbox
-from core.actors import Actor, PermissionDenied
+from core.actors import SYSTEM, Actor, PermissionDenied
 from core.outbox import MailJob
 from meetings import invitations
 from meetings.availability import find_slots
@@ -24,12 +26,13 @@ from meetings.jitsi import person_participant, point_participant, prosody_config
 from meetings.models import BridgePoint, Meeting
 from meetings.operations.bookings import MeetingDraft, book_meeting
 from meetings.operations.changes import MeetingChanges, cancel_meeting, change_meeting
-from meetings.operations.points import points_of_group
+from meetings.operations.points import points_of_group, update_bridge_point
 from meetings.operations.suggestions import find_free_slots
 from meetings.queries import visible_meetings
 from meetings.recurrence import Recurrence
 from provisioning.actors import actor_for_staff
-from provisioning.models import Staff
+from provisioning.models import Role, Staff, Unit, UnitKind
+from tests.factories import PASSWORD, unique
 from tests.jitsi_verifier import ProsodyTokenRules, Refused
 
 DAY = dt.date(2027, 3, 1)  # a Monday
@@ -44,59 +47,95 @@ def at(env: Any, day: dt.date, hhmm: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tzinfo=env.tz)
 
 
-def point(db: Session, name: str) -> BridgePoint:
-    found = db.scalar(select(BridgePoint).where(BridgePoint.name == name))
-    assert found is not None, name
-    return found
+@dataclass
+class Points:
+    """The bridge points a test books: the province hall (host), a department's room and some district points."""
+
+    hall: BridgePoint
+    ict: BridgePoint
+    districts: list[BridgePoint]
 
 
-def actor_of(db: Session, demo_logins: dict[str, Any], role: str) -> Actor:
-    staff = db.scalar(select(Staff).where(Staff.email == demo_logins[role].login))
-    assert staff is not None
-    return actor_for_staff(staff)
+DISTRICT_POINTS = 6
 
 
 @pytest.fixture
-def secretary(db: Session, demo_logins: dict[str, Any]) -> Actor:
-    return actor_of(db, demo_logins, "secretary")
+def points(create_unit: Callable[..., Unit], create_point: Callable[..., BridgePoint]) -> Points:
+    """The province office's hall, the ICT department's room and six district points, each with its contact
+    mailbox (the technician on duty), as the demo registers them."""
+
+    def with_contact(unit: Unit, name: str) -> BridgePoint:
+        return create_point(unit, name=unique(name), contact=f"diemcau.{unit.code.lower()}@gialai.gov.vn")
+
+    office = create_unit(name="Văn phòng UBND tỉnh (thử)", kind=UnitKind.OFFICE)
+    ict = create_unit(name="Sở Thông tin và Truyền thông (thử)", kind=UnitKind.DEPARTMENT)
+    districts = [
+        with_contact(create_unit(name=f"UBND huyện thử {n}", kind=UnitKind.DISTRICT), f"Điểm cầu H. Thử {n} ")
+        for n in range(1, DISTRICT_POINTS + 1)
+    ]
+    return Points(with_contact(office, "Hội trường UBND tỉnh "), with_contact(ict, "Phòng họp trực tuyến "), districts)
 
 
-def hall(db: Session) -> BridgePoint:
-    return point(db, "Hội trường UBND tỉnh")
+@pytest.fixture
+def secretary_staff(create_staff: Callable[..., Staff], points: Points) -> Staff:
+    """A province-wide secretary of the province office, with a password to sign in."""
+    return create_staff(points.hall.unit, full_name="Trần Thị Thư", role=Role.SECRETARY, password=PASSWORD)
 
 
-def districts(db: Session) -> list[BridgePoint]:
-    return points_of_group(db, "district")
+@pytest.fixture
+def secretary(secretary_staff: Staff) -> Actor:
+    return actor_for_staff(secretary_staff)
 
 
-def draft(db: Session, env: Any, start: str, end: str, points: list[BridgePoint], **extra: Any) -> MeetingDraft:
+@pytest.fixture
+def actor_as(create_staff: Callable[..., Staff], points: Points) -> Callable[[str], Actor]:
+    """``actor_as(role)``: a new person holding ``role``; a unit admin administers the first district."""
+
+    def _actor_as(role: str) -> Actor:
+        unit = points.districts[0].unit if role == Role.UNIT_ADMIN else None
+        return actor_for_staff(create_staff(unit, role=role))
+
+    return _actor_as
+
+
+def draft(host: BridgePoint, env: Any, start: str, end: str, joining: list[BridgePoint], **extra: Any) -> MeetingDraft:
     day = extra.pop("day", DAY)
     return MeetingDraft(
         title=extra.pop("title", "Giao ban trực tuyến"),
         starts_at=at(env, day, start),
         ends_at=at(env, day, end),
-        host_point_id=hall(db).id,
-        point_ids=[p.id for p in points],
+        host_point_id=host.id,
+        point_ids=[p.id for p in joining],
         **extra,
     )
 
 
-def test_district_group_is_all_seventeen(db: Session) -> None:
-    names = [p.name for p in districts(db)]
-    assert len(names) == 17
-    assert "Điểm cầu H. Chư Păh" in names
+def test_district_group_is_every_active_district_point(
+    db: Session, points: Points, create_unit: Callable[..., Unit], create_point: Callable[..., BridgePoint]
+) -> None:
+    retired = create_point(create_unit(kind=UnitKind.DISTRICT), name=unique("Điểm cầu H. Ngừng "))
+    update_bridge_point(db, SYSTEM, retired, is_active=False)
+    group = points_of_group(db, "district")
+    names = [p.name for p in group]
+    assert len(set(points.districts) & set(group)) == DISTRICT_POINTS
+    assert points.districts[0].name in names
+    # Only active district points: not the hall, not a department's room, not a point out of service.
+    assert {points.hall, points.ict, retired}.isdisjoint(group)
+    assert all(p.is_active and p.unit.kind == UnitKind.DISTRICT for p in group)
 
 
-def test_booking_holds_every_point_and_a_clash_names_each_busy_point(db: Session, env: Any, secretary: Actor) -> None:
-    seventeen = districts(db)
-    (meeting,) = book_meeting(db, secretary, env, draft(db, env, "08:00", "10:00", seventeen))
-    assert {mp.point_id for mp in meeting.points} == {hall(db).id, *(p.id for p in seventeen)}
+def test_booking_holds_every_point_and_a_clash_names_each_busy_point(
+    db: Session, env: Any, secretary: Actor, points: Points
+) -> None:
+    hall, districts = points.hall, points.districts
+    (meeting,) = book_meeting(db, secretary, env, draft(hall, env, "08:00", "10:00", districts))
+    assert {mp.point_id for mp in meeting.points} == {hall.id, *(p.id for p in districts)}
     assert meeting.block_start == at(env, DAY, "07:30")  # the default 30-minute set-up buffer
     assert len(meeting.room_name) >= 30
     assert meeting.room_name.isalnum()
 
     # Another meeting at 10:15 with two of the same districts: its buffer (09:45) overlaps the first meeting.
-    two = [seventeen[0], seventeen[5]]
+    two = [districts[0], districts[5]]
     with pytest.raises(MeetingConflict) as refused:
         book_meeting(
             db,
@@ -106,15 +145,15 @@ def test_booking_holds_every_point_and_a_clash_names_each_busy_point(db: Session
                 title="Họp chuyên đề",
                 starts_at=at(env, DAY, "10:15"),
                 ends_at=at(env, DAY, "11:00"),
-                host_point_id=point(db, "Phòng họp trực tuyến Sở TT&TT").id,
+                host_point_id=points.ict.id,
                 point_ids=[p.id for p in two],
             ),
         )
     conflicts = refused.value.conflicts
-    assert {c.point_name for c in conflicts} == {seventeen[0].name, seventeen[5].name}
+    assert {c.point_name for c in conflicts} == {districts[0].name, districts[5].name}
     assert all(c.meeting_id == meeting.id for c in conflicts)
     message = str(refused.value)
-    assert seventeen[0].name in message
+    assert districts[0].name in message
     assert "Giao ban trực tuyến" in message
     assert "08:00" in message
 
@@ -127,7 +166,7 @@ def test_booking_holds_every_point_and_a_clash_names_each_busy_point(db: Session
             title="Họp chuyên đề",
             starts_at=at(env, DAY, "10:15"),
             ends_at=at(env, DAY, "11:00"),
-            host_point_id=point(db, "Phòng họp trực tuyến Sở TT&TT").id,
+            host_point_id=points.ict.id,
             point_ids=[p.id for p in two],
             buffer_minutes=0,
         ),
@@ -135,30 +174,39 @@ def test_booking_holds_every_point_and_a_clash_names_each_busy_point(db: Session
     assert second.id != meeting.id
 
 
-def test_bad_drafts_name_the_field(db: Session, env: Any, secretary: Actor) -> None:
+def test_bad_drafts_name_the_field(db: Session, env: Any, secretary: Actor, points: Points) -> None:
+    hall = points.hall
     with pytest.raises(MeetingsError, match="end: must be after the start"):
-        book_meeting(db, secretary, env, draft(db, env, "10:00", "09:00", []))
+        book_meeting(db, secretary, env, draft(hall, env, "10:00", "09:00", []))
     with pytest.raises(MeetingsError, match="title"):
-        book_meeting(db, secretary, env, draft(db, env, "10:00", "11:00", [], title="  "))
+        book_meeting(db, secretary, env, draft(hall, env, "10:00", "11:00", [], title="  "))
     with pytest.raises(MeetingsError, match="invited people: 'not-an-address'"):
-        book_meeting(db, secretary, env, draft(db, env, "10:00", "11:00", [], invitees=[("not-an-address", "")]))
+        book_meeting(db, secretary, env, draft(hall, env, "10:00", "11:00", [], invitees=[("not-an-address", "")]))
     assert db.scalar(select(Meeting).where(Meeting.title == "Giao ban trực tuyến")) is None
 
 
-def test_only_secretaries_and_system_admins_book(db: Session, env: Any, demo_logins: dict[str, Any]) -> None:
-    for role in ("auditor", "unit_admin"):
+def test_only_secretaries_and_system_admins_book(
+    db: Session, env: Any, points: Points, actor_as: Callable[[str], Actor]
+) -> None:
+    for role in (Role.AUDITOR, Role.UNIT_ADMIN):
         with pytest.raises(PermissionDenied):
-            book_meeting(db, actor_of(db, demo_logins, role), env, draft(db, env, "13:00", "14:00", []))
-    (ok,) = book_meeting(db, actor_of(db, demo_logins, "system_admin"), env, draft(db, env, "13:00", "14:00", []))
+            book_meeting(db, actor_as(role), env, draft(points.hall, env, "13:00", "14:00", []))
+    (ok,) = book_meeting(db, actor_as(Role.SYSTEM_ADMIN), env, draft(points.hall, env, "13:00", "14:00", []))
     assert ok.id
 
 
 def test_weekly_series_with_one_cancelled_occurrence(
-    db: Session, env: Any, secretary: Actor, sign_in_as: Any, runtime: Runtime
+    db: Session,
+    env: Any,
+    secretary: Actor,
+    secretary_staff: Staff,
+    points: Points,
+    client_for: Callable[..., Any],
+    runtime: Runtime,
 ) -> None:
     rule = Recurrence("weekly", 1, (0, 3), None, 6)  # Mondays and Thursdays, six times
-    some = districts(db)[:3]
-    series = book_meeting(db, secretary, env, draft(db, env, "14:00", "15:00", some, recurrence=rule))
+    some = points.districts[:3]
+    series = book_meeting(db, secretary, env, draft(points.hall, env, "14:00", "15:00", some, recurrence=rule))
     local_days = [m.starts_at.astimezone(env.tz).strftime("%a %d/%m %H:%M") for m in series]
     assert local_days == [
         "Mon 01/03 14:00",
@@ -176,13 +224,18 @@ def test_weekly_series_with_one_cancelled_occurrence(
     shown = [m for m in week if m.series_id == series[0].series_id and not m.is_cancelled]
     assert [m.starts_at.astimezone(env.tz).day for m in shown] == [11]
     (other,) = book_meeting(
-        db, secretary, env, draft(db, env, "14:00", "15:00", some, day=dt.date(2027, 3, 8), title="Họp đột xuất")
+        db,
+        secretary,
+        env,
+        draft(points.hall, env, "14:00", "15:00", some, day=dt.date(2027, 3, 8), title="Họp đột xuất"),
     )
     assert other.id
 
     # The same on the point's week calendar page.
     page = (
-        sign_in_as("secretary").get(f"/points/{some[0].id}/calendar?view=week&date=2027-03-08").get_data(as_text=True)
+        client_for(secretary_staff)
+        .get(f"/points/{some[0].id}/calendar?view=week&date=2027-03-08")
+        .get_data(as_text=True)
     )
     week_part, _, cancelled_part = page.partition("Đã hủy trong khoảng này")
     assert "Họp đột xuất" in week_part
@@ -223,9 +276,13 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def test_change_one_occurrence_raises_sequence_and_checks_conflicts(db: Session, env: Any, secretary: Actor) -> None:
+def test_change_one_occurrence_raises_sequence_and_checks_conflicts(
+    db: Session, env: Any, secretary: Actor, points: Points
+) -> None:
     rule = Recurrence("daily", 1, (), DAY + dt.timedelta(days=2), None)
-    series = book_meeting(db, secretary, env, draft(db, env, "09:00", "10:00", districts(db)[:2], recurrence=rule))
+    series = book_meeting(
+        db, secretary, env, draft(points.hall, env, "09:00", "10:00", points.districts[:2], recurrence=rule)
+    )
     assert len(series) == 3
     (moved,) = change_meeting(
         db,
@@ -250,16 +307,18 @@ def test_change_one_occurrence_raises_sequence_and_checks_conflicts(db: Session,
     assert {m.title for m in changed} == {"Giao ban tuần"}
 
 
-def test_find_a_time_skips_busy_points_weekends_and_holidays(db: Session, env: Any, secretary: Actor) -> None:
-    some = districts(db)[:4]
+def test_find_a_time_skips_busy_points_weekends_and_holidays(
+    db: Session, env: Any, secretary: Actor, points: Points
+) -> None:
+    hall, some = points.hall, points.districts[:4]
     # Thursday 31/12/2026 and Friday 01/01/2027 are holidays in the test settings.
     thursday = dt.date(2026, 12, 31)
-    book_meeting(db, secretary, env, draft(db, env, "07:30", "10:00", some[:1], day=dt.date(2026, 12, 30)))
-    book_meeting(db, secretary, env, draft(db, env, "10:30", "11:30", some[2:3], day=dt.date(2026, 12, 30)))
+    book_meeting(db, secretary, env, draft(hall, env, "07:30", "10:00", some[:1], day=dt.date(2026, 12, 30)))
+    book_meeting(db, secretary, env, draft(hall, env, "10:30", "11:30", some[2:3], day=dt.date(2026, 12, 30)))
     working = [(dt.time(7, 30), dt.time(11, 30)), (dt.time(13, 30), dt.time(17, 0))]
     slots = find_slots(
         db,
-        [hall(db).id] + [p.id for p in some],
+        [hall.id] + [p.id for p in some],
         dt.timedelta(hours=1),
         dt.date(2026, 12, 30),
         dt.date(2027, 1, 5),
@@ -279,13 +338,20 @@ def test_find_a_time_skips_busy_points_weekends_and_holidays(db: Session, env: A
     ]
 
 
-def test_tokens_follow_jitsi_rules(db: Session, env: Any, secretary: Actor, runtime: Runtime) -> None:
+def test_tokens_follow_jitsi_rules(db: Session, env: Any, secretary: Actor, points: Points, runtime: Runtime) -> None:
+    hall = points.hall
     (meeting,) = book_meeting(
         db,
         secretary,
         env,
         draft(
-            db, env, "08:00", "09:00", districts(db)[:1], organiser_email="thuky@gialai.gov.vn", organiser_name="Thư ký"
+            hall,
+            env,
+            "08:00",
+            "09:00",
+            points.districts[:1],
+            organiser_email="thuky@gialai.gov.vn",
+            organiser_name="Thư ký",
         ),
     )
     config_text = prosody_config(env.jitsi, runtime.settings.public_url)
@@ -297,20 +363,22 @@ def test_tokens_follow_jitsi_rules(db: Session, env: Any, secretary: Actor, runt
     )
     assert rules.accepted_issuers == (env.jitsi.app_id,)
     during = at(env, DAY, "08:30").timestamp()
-    host_token = token_for(env.jitsi, meeting, point_participant(meeting, hall(db)))
+    host_token = token_for(env.jitsi, meeting, point_participant(meeting, hall))
     claims = rules.verify(host_token, meeting.room_name, now=during)
     assert claims["context"]["user"] == {
-        "id": f"point-{hall(db).id}",
-        "name": "Hội trường UBND tỉnh",
-        "email": hall(db).contact_email,
+        "id": f"point-{hall.id}",
+        "name": hall.name,
+        "email": hall.contact_email,
         "moderator": True,
         "affiliation": "owner",
         "lobby_bypass": True,
     }
+    assert hall.name.startswith("Hội trường UBND tỉnh")
+    assert hall.contact_email
     assert "moderator" not in claims  # Jitsi reads only context.user
     assert claims["nbf"] == int(at(env, DAY, "07:30").timestamp())  # start of the set-up buffer
     assert claims["exp"] == int(at(env, DAY, "09:00").timestamp()) + 60 * env.jitsi.grace_minutes
-    district = districts(db)[0]
+    district = points.districts[0]
     district_claims = rules.verify(
         token_for(env.jitsi, meeting, point_participant(meeting, district)), meeting.room_name, now=during
     )
@@ -337,15 +405,15 @@ def test_tokens_follow_jitsi_rules(db: Session, env: Any, secretary: Actor, runt
 
 
 def test_invitations_queue_one_mail_per_recipient_with_its_link(
-    db: Session, env: Any, secretary: Actor, runtime: Runtime
+    db: Session, env: Any, secretary: Actor, points: Points, runtime: Runtime
 ) -> None:
-    some = districts(db)[:2]
+    hall, some = points.hall, points.districts[:2]
     (meeting,) = book_meeting(
-        db, secretary, env, draft(db, env, "08:00", "09:00", some, invitees=[("kpa.hoa@gialai.gov.vn", "Kpă Hoa")])
+        db, secretary, env, draft(hall, env, "08:00", "09:00", some, invitees=[("kpa.hoa@gialai.gov.vn", "Kpă Hoa")])
     )
     mails = db.scalars(select(MailJob).where(MailJob.subject_ref == f"meeting:{meeting.id}")).all()
     recipients = sorted(m.recipient for m in mails)
-    assert recipients == sorted([hall(db).contact_email, *(p.contact_email for p in some), "kpa.hoa@gialai.gov.vn"])
+    assert recipients == sorted([hall.contact_email, *(p.contact_email for p in some), "kpa.hoa@gialai.gov.vn"])
     for mail in mails:
         assert mail.subject == "Mời họp trực tuyến: Giao ban trực tuyến – 08:00 01/03/2027"
         assert mail.body == ""  # rendered by the sender after the commit
@@ -355,25 +423,26 @@ def test_invitations_queue_one_mail_per_recipient_with_its_link(
 
 
 def test_only_those_who_book_find_a_time_and_get_links(
-    db: Session, env: Any, secretary: Actor, demo_logins: dict[str, Any]
+    db: Session, env: Any, secretary: Actor, points: Points, actor_as: Callable[[str], Actor]
 ) -> None:
-    (meeting,) = book_meeting(db, secretary, env, draft(db, env, "08:00", "09:00", districts(db)[:2]))
-    auditor = actor_of(db, demo_logins, "auditor")
+    hall = points.hall
+    (meeting,) = book_meeting(db, secretary, env, draft(hall, env, "08:00", "09:00", points.districts[:2]))
+    auditor = actor_as(Role.AUDITOR)
     window = (dt.timedelta(hours=1), DAY, DAY)
     with pytest.raises(PermissionDenied):
-        find_free_slots(db, auditor, env, [hall(db).id], *window)
+        find_free_slots(db, auditor, env, [hall.id], *window)
     with pytest.raises(PermissionDenied):
         invitations.meeting_links(auditor, env, meeting)
     with pytest.raises(PermissionDenied):
         invitations.organiser_calendar(auditor, env, meeting)
-    assert find_free_slots(db, secretary, env, [hall(db).id], *window)
+    assert find_free_slots(db, secretary, env, [hall.id], *window)
     links = invitations.meeting_links(secretary, env, meeting)
     assert len(links) == 3  # the host and both district points, each with its own link
     assert all(f"/{meeting.room_name}?jwt=" in link for _who, _role, link in links)
     assert "BEGIN:VCALENDAR" in invitations.organiser_calendar(secretary, env, meeting)
-    for role in ("auditor", "unit_admin"):
+    for role in (Role.AUDITOR, Role.UNIT_ADMIN):
         with pytest.raises(PermissionDenied):
-            cancel_meeting(db, actor_of(db, demo_logins, role), env, meeting)
+            cancel_meeting(db, actor_as(role), env, meeting)
     assert not meeting.is_cancelled
 
 

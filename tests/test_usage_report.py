@@ -38,9 +38,9 @@ def _definitions(runtime: Runtime) -> Definitions:
 
 
 @pytest.fixture
-def fixture_units(db: Session) -> dict[str, Any]:
+def fixture_units(db: Session, province: Unit) -> dict[str, Any]:
     """Sở Thử nghiệm with Phòng A and Phòng B, and their mailboxes (one disabled before the month, one during it)."""
-    root = db.scalar(select(Unit).where(Unit.parent_id.is_(None)))
+    root = province
     so = create_unit(
         db, SYSTEM, code="T-SO", name="Sở Thử nghiệm Đắk Đoa", kind=UnitKind.DEPARTMENT, parent=root, mail_domain=DOMAIN
     )
@@ -287,9 +287,10 @@ def test_exports_match_the_report_and_keep_vietnamese(
         assert name in text, name
 
 
-def test_real_dovecot_login_counts_and_mere_delivery_does_not(db: Session, runtime: Runtime, services: Any) -> None:
-    unit = db.scalar(select(Unit).where(Unit.code == "STTTT"))
-    assert unit is not None
+def test_real_dovecot_login_counts_and_mere_delivery_does_not(
+    db: Session, runtime: Runtime, services: Any, create_unit: Any
+) -> None:
+    unit = create_unit(name="Sở Thử nghiệm sử dụng")
     tag = uuid.uuid4().hex[:6]
     reader = create_staff(db, SYSTEM, unit, StaffInput("Siu Thanh", staff_number=f"T-USE-{tag}"), "gialai.gov.vn")
     receiver = create_staff(db, SYSTEM, unit, StaffInput("Nay Hlang", staff_number=f"T-RCV-{tag}"), "gialai.gov.vn")
