@@ -57,8 +57,6 @@ DEMO_WORLD_MODULES = frozenset(
     {
         "test_browser",
         "test_demo",
-        "test_meetings",
-        "test_meetings_web",
     }
 )
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -13,18 +16,60 @@ from sqlalchemy.orm import Session
 
 from meetings.models import Attendance, BridgePoint, Meeting
 from meetings.operations.points import points_of_group
+from provisioning.models import Role, Unit, UnitKind
 from tests.conftest import csrf_token
+from tests.factories import unique
 
 DAY = "2027-04-05"  # a Monday
 
 
-def _hall(db: Session) -> BridgePoint:
-    point = db.scalar(select(BridgePoint).where(BridgePoint.name == "Hội trường UBND tỉnh"))
-    assert point is not None
-    return point
+@dataclass
+class Points:
+    """The bridge points a test books: the province hall (host) and three district points."""
+
+    hall: BridgePoint
+    districts: list[BridgePoint]
+
+    @property
+    def chupah(self) -> BridgePoint:
+        return self.districts[0]
+
+    @property
+    def iapa(self) -> BridgePoint:
+        return self.districts[1]
 
 
-def _book_form(client: FlaskClient, db: Session, **extra: Any) -> Any:
+@pytest.fixture
+def points(create_unit: Callable[..., Unit], create_point: Callable[..., BridgePoint]) -> Points:
+    """The province office's hall and three district points, each with its contact mailbox (the technician on
+    duty), as the demo registers them."""
+
+    def with_contact(unit: Unit, name: str) -> BridgePoint:
+        return create_point(unit, name=unique(name), contact=f"diemcau.{unit.code.lower()}@gialai.gov.vn")
+
+    office = create_unit(name="Văn phòng UBND tỉnh (thử)", kind=UnitKind.OFFICE)
+    districts = [
+        with_contact(create_unit(name=f"UBND huyện {name} (thử)", kind=UnitKind.DISTRICT), f"Điểm cầu H. {name} ")
+        for name in ("Chư Păh", "Ia Pa", "Đak Đoa")
+    ]
+    return Points(with_contact(office, "Hội trường UBND tỉnh "), districts)
+
+
+def _planned(db: Session, points: Points) -> list[BridgePoint]:
+    """What a booking of the hall with the "district" group holds: the hall and every active district point,
+    the test's own among them."""
+    group = points_of_group(db, "district")
+    assert set(points.districts) <= set(group)
+    return [points.hall, *group]
+
+
+@pytest.fixture
+def secretary(client_as: Callable[..., FlaskClient], points: Points) -> FlaskClient:
+    """A province-wide secretary of the province office, signed in."""
+    return client_as(Role.SECRETARY, points.hall.unit)
+
+
+def _book_form(client: FlaskClient, hall: BridgePoint, **extra: Any) -> Any:
     data = {
         "csrf_token": csrf_token(client, "/meetings/new"),
         "title": "Hội nghị triển khai nhiệm vụ năm 2027",
@@ -32,7 +77,7 @@ def _book_form(client: FlaskClient, db: Session, **extra: Any) -> Any:
         "date": DAY,
         "start": "08:00",
         "end": "11:00",
-        "host_point_id": str(_hall(db).id),
+        "host_point_id": str(hall.id),
         "groups": "district",
         "invitees": "Kpă Hoa <kpa.hoa@gialai.gov.vn>, rcom.h@gialai.gov.vn",
         "buffer_minutes": "30",
@@ -41,16 +86,18 @@ def _book_form(client: FlaskClient, db: Session, **extra: Any) -> Any:
     return client.post("/meetings/new", data=data)
 
 
-def test_secretary_books_for_all_districts_and_sees_the_meeting(sign_in_as: Any, db: Session) -> None:
-    client = sign_in_as("secretary")
-    response = _book_form(client, db)
+def test_secretary_books_for_all_districts_and_sees_the_meeting(
+    secretary: FlaskClient, points: Points, db: Session
+) -> None:
+    client = secretary
+    response = _book_form(client, points.hall)
     assert response.status_code == 302, response.get_data(as_text=True)
     meeting_id = int(response.headers["Location"].rsplit("/", 1)[1])
     page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
     assert "Hội nghị triển khai nhiệm vụ năm 2027" in page
-    assert "Điểm cầu H. Chư Păh" in page
-    assert "Điểm cầu H. Ia Pa" in page
-    assert page.count("?jwt=") >= 18 + 2  # every point and both invited people have their own link
+    assert points.chupah.name in page
+    assert points.iapa.name in page
+    assert page.count("?jwt=") >= len(_planned(db, points)) + 2  # every point and both invited people: a link each
     assert "05/04/2027 08:00" in page
     assert "07:30" in page
     board = client.get("/meetings?week=2027-04-05").get_data(as_text=True)
@@ -58,44 +105,44 @@ def test_secretary_books_for_all_districts_and_sees_the_meeting(sign_in_as: Any,
 
     # The same slot again: refused, every busy point listed with the meeting holding it.
     again = _book_form(
-        client, db, title="Họp trùng giờ", groups="", point_ids=[str(p.id) for p in points_of_group(db, "district")[:3]]
+        client, points.hall, title="Họp trùng giờ", groups="", point_ids=[str(p.id) for p in points.districts[:3]]
     )
     assert again.status_code == 409
     text = again.get_data(as_text=True)
-    for point in points_of_group(db, "district")[:3]:
+    for point in points.districts[:3]:
         assert point.name in text
     assert "Hội nghị triển khai nhiệm vụ năm 2027" in text
     assert db.scalar(select(Meeting).where(Meeting.title == "Họp trùng giờ")) is None
 
 
-def test_bad_form_names_the_field_and_books_nothing(sign_in_as: Any, db: Session) -> None:
-    client = sign_in_as("secretary")
-    response = _book_form(client, db, title="Họp lỗi giờ", start="11:00", end="10:00")
+def test_bad_form_names_the_field_and_books_nothing(secretary: FlaskClient, points: Points, db: Session) -> None:
+    client = secretary
+    response = _book_form(client, points.hall, title="Họp lỗi giờ", start="11:00", end="10:00")
     assert response.status_code == 422
     assert "end" in response.get_data(as_text=True)
-    response = _book_form(client, db, title="Họp lỗi ngày", date="31/02/2027")
+    response = _book_form(client, points.hall, title="Họp lỗi ngày", date="31/02/2027")
     assert response.status_code == 422
     assert "date" in response.get_data(as_text=True)
     assert db.scalar(select(Meeting).where(Meeting.title.like("Họp lỗi%"))) is None
 
 
-def test_auditor_sees_the_board_but_cannot_book(sign_in_as: Any) -> None:
-    client = sign_in_as("auditor")
+def test_auditor_sees_the_board_but_cannot_book(client_as: Callable[..., FlaskClient]) -> None:
+    client = client_as(Role.AUDITOR)
     assert client.get("/meetings").status_code == 200
     assert client.get("/meetings/new").status_code == 403
     assert client.get("/meetings/find-time").status_code == 403
 
 
-def test_cancel_needs_confirmation_and_frees_the_points(sign_in_as: Any, db: Session) -> None:
-    client = sign_in_as("secretary")
-    meeting_id = int(_book_form(client, db).headers["Location"].rsplit("/", 1)[1])
+def test_cancel_needs_confirmation_and_frees_the_points(secretary: FlaskClient, points: Points, db: Session) -> None:
+    client = secretary
+    meeting_id = int(_book_form(client, points.hall).headers["Location"].rsplit("/", 1)[1])
     token = csrf_token(client, f"/meetings/{meeting_id}")
     client.post(f"/meetings/{meeting_id}/cancel", data={"csrf_token": token, "reason": "Hoãn"})
     assert db.get(Meeting, meeting_id).is_cancelled is False  # type: ignore[union-attr]
     client.post(f"/meetings/{meeting_id}/cancel", data={"csrf_token": token, "reason": "Hoãn", "confirm": "yes"})
     db.expire_all()
     assert db.get(Meeting, meeting_id).is_cancelled is True  # type: ignore[union-attr]
-    assert _book_form(client, db, title="Họp thay thế").status_code == 302
+    assert _book_form(client, points.hall, title="Họp thay thế").status_code == 302
 
 
 def _events(app: Flask) -> tuple[FlaskClient, dict[str, str]]:
@@ -103,15 +150,16 @@ def _events(app: Flask) -> tuple[FlaskClient, dict[str, str]]:
     return app.test_client(), {"Authorization": f"Bearer {token}"}
 
 
-def test_event_sync_posts_become_attended_points_and_minutes(app: Flask, sign_in_as: Any, db: Session) -> None:
-    client = sign_in_as("secretary")
-    meeting_id = int(_book_form(client, db).headers["Location"].rsplit("/", 1)[1])
+def test_event_sync_posts_become_attended_points_and_minutes(
+    app: Flask, secretary: FlaskClient, points: Points, db: Session
+) -> None:
+    client = secretary
+    meeting_id = int(_book_form(client, points.hall).headers["Location"].rsplit("/", 1)[1])
     meeting = db.get(Meeting, meeting_id)
     assert meeting is not None
     room = meeting.room_name
     start = int(meeting.starts_at.timestamp())
-    chupah = next(p for p in points_of_group(db, "district") if p.name == "Điểm cầu H. Chư Păh")
-    hall = _hall(db)
+    chupah, hall = points.chupah, points.hall
     jitsi, headers = _events(app)
 
     def post(kind: str, body: Any, hdrs: dict[str, str] | None = None) -> Any:
@@ -180,13 +228,15 @@ def test_event_sync_posts_become_attended_points_and_minutes(app: Flask, sign_in
     assert len(db.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id)).all()) == len(before) == 3
 
     page = client.get(f"/meetings/{meeting_id}").get_data(as_text=True)
-    planned = len(points_of_group(db, "district")) + 1
+    planned = len(_planned(db, points))
     assert re.search(rf"planned {planned}, attended 2|kế hoạch {planned}, tham dự 2", page), page[:3000]
-    row = re.search(r"Điểm cầu H\. Chư Păh</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td class=\"num\">(.*?)</td>", page)
+    row = re.search(
+        re.escape(chupah.name) + r"</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*<td class=\"num\">(.*?)</td>", page
+    )
     assert row is not None
     assert row.group(3) == "45"
     hall_row = re.search(
-        r"Hội trường UBND tỉnh <span class=\"muted\">.*?</span></td>\s*<td>.*?</td>"
+        re.escape(hall.name) + r" <span class=\"muted\">.*?</span></td>\s*<td>.*?</td>"
         r"\s*<td>(.*?)</td>\s*<td class=\"num\">(.*?)</td>",
         page,
     )
@@ -195,9 +245,12 @@ def test_event_sync_posts_become_attended_points_and_minutes(app: Flask, sign_in
     assert "Kpă Hoa" in page
 
 
-def test_api_books_refuses_conflicts_finds_time_and_cancels(client: FlaskClient, api_token: Any, db: Session) -> None:
-    headers = {"Authorization": f"Bearer {api_token('secretary')}"}
-    hall = _hall(db)
+def test_api_books_refuses_conflicts_finds_time_and_cancels(
+    client: FlaskClient, token_as: Callable[..., str], points: Points, db: Session
+) -> None:
+    headers = {"Authorization": f"Bearer {token_as(Role.SECRETARY, points.hall.unit)}"}
+    hall = points.hall
+    planned = len(_planned(db, points))
     body = {
         "title": "Giao ban trực tuyến tháng 4",
         "date": "06/04/2027",
@@ -212,14 +265,14 @@ def test_api_books_refuses_conflicts_finds_time_and_cancels(client: FlaskClient,
     meeting = created.get_json()[0]
     assert meeting["starts_at"] == "2027-04-06T14:00:00+07:00"
     assert meeting["setup_from"] == "2027-04-06T13:30:00+07:00"
-    assert len(meeting["point_ids"]) == 18
+    assert len(meeting["point_ids"]) == planned
 
     clash = client.post(
         "/api/v1/meetings", json={**body, "title": "Trùng", "start": "15:30", "end": "16:30"}, headers=headers
     )
     assert clash.status_code == 409
     conflicts = clash.get_json()["error"]["conflicts"]
-    assert len(conflicts) == 18
+    assert len(conflicts) == planned
     assert {c["meeting_id"] for c in conflicts} == {meeting["id"]}
 
     for field, value, named in (
@@ -257,57 +310,45 @@ def test_api_books_refuses_conflicts_finds_time_and_cancels(client: FlaskClient,
     cancelled = client.post(f"/api/v1/meetings/{meeting['id']}/cancel", json={"reason": "Hoãn"}, headers=headers)
     assert cancelled.status_code == 200
     assert cancelled.get_json()[0]["is_cancelled"] is True
-    auditor = {"Authorization": f"Bearer {api_token('auditor')}"}
+    auditor = {"Authorization": f"Bearer {token_as(Role.AUDITOR)}"}
     assert client.post("/api/v1/meetings", json=body, headers=auditor).status_code == 403
     assert "/meetings" in str(client.get("/api/v1/openapi.json").get_json()["paths"].keys())
 
 
-def test_cli_books_lists_and_cancels(app: Flask, db: Session) -> None:
-    from flask.cli import ScriptInfo
-
-    from admin_app.cli import main
-
-    cli = app.test_cli_runner()
-
-    class Runner:
-        def invoke(self, args: list[str]) -> Any:
-            return cli.invoke(main, args, obj=ScriptInfo(create_app=lambda: app))
-
-    runner = Runner()
-    booked = runner.invoke(
-        args=[
+def test_cli_books_lists_and_cancels(cli: Callable[..., Any], points: Points) -> None:
+    hall, chupah_group = points.hall, f"unit:{points.chupah.unit.code}"
+    booked = cli(
+        [
             "meetings", "book", "--title", "Họp Ban chỉ đạo chuyển đổi số", "--date", "07/04/2027",
-            "--start", "09:00", "--end", "10:30", "--host", "Hội trường UBND tỉnh", "--group", "unit:H-CHUPAH",
+            "--start", "09:00", "--end", "10:30", "--host", hall.name, "--group", chupah_group,
             "--repeat", "weekly", "--count", "3",
         ]
     )  # fmt: skip
     assert booked.exit_code == 0, booked.output
     assert "and 2 more occurrences" in booked.output
-    listed = runner.invoke(args=["meetings", "list", "--from", "07/04/2027", "--to", "21/04/2027"])
+    listed = cli(["meetings", "list", "--from", "07/04/2027", "--to", "21/04/2027"])
     assert listed.output.count("Họp Ban chỉ đạo chuyển đổi số") == 3
     meeting_id = int(booked.output.split("meeting ")[1].split()[0])
-    clash = runner.invoke(
-        args=["meetings", "book", "--title", "Trùng", "--date", "2027-04-14", "--start", "09:00", "--end", "10:00",
-              "--host", str(_hall(db).id)]
+    clash = cli(
+        ["meetings", "book", "--title", "Trùng", "--date", "2027-04-14", "--start", "09:00", "--end", "10:00",
+         "--host", str(hall.id)]
     )  # fmt: skip
     assert clash.exit_code != 0
-    assert "Hội trường UBND tỉnh" in clash.output
-    cancelled = runner.invoke(args=["meetings", "cancel", str(meeting_id), "--scope", "series", "--yes"])
+    assert hall.name in clash.output
+    cancelled = cli(["meetings", "cancel", str(meeting_id), "--scope", "series", "--yes"])
     assert "cancelled: 3 occurrence(s)" in cancelled.output
-    found = runner.invoke(
-        args=["meetings", "find-time", "--group", "unit:H-CHUPAH", "--from", "07/04/2027", "--to", "07/04/2027"]
-    )
+    found = cli(["meetings", "find-time", "--group", chupah_group, "--from", "07/04/2027", "--to", "07/04/2027"])
     assert "07/04/2027 07:30" in found.output
-    config = runner.invoke(args=["meetings", "jitsi-config"])
+    config = cli(["meetings", "jitsi-config"])
     assert 'authentication = "token"' in config.output
 
 
-def test_reminders_are_queued_once(app: Flask, db: Session, sign_in_as: Any) -> None:
+def test_reminders_are_queued_once(app: Flask, db: Session, secretary: FlaskClient, points: Points) -> None:
     from core.outbox import MailJob
     from meetings.invitations import queue_reminders
 
-    client = sign_in_as("secretary")
-    meeting_id = int(_book_form(client, db, title="Họp nhắc lịch").headers["Location"].rsplit("/", 1)[1])
+    client = secretary
+    meeting_id = int(_book_form(client, points.hall, title="Họp nhắc lịch").headers["Location"].rsplit("/", 1)[1])
     meeting = db.get(Meeting, meeting_id)
     assert meeting is not None
     env = app.extensions["congvu"].meeting_env
@@ -319,7 +360,7 @@ def test_reminders_are_queued_once(app: Flask, db: Session, sign_in_as: Any) -> 
     reminders = db.scalars(
         select(MailJob).where(MailJob.kind == "reminder", MailJob.subject_ref == f"meeting:{meeting_id}")
     ).all()
-    assert len(reminders) == 18 + 2 + 1  # every point, both invited people, the organiser
+    assert len(reminders) == len(_planned(db, points)) + 2 + 1  # every point, both invited people, the organiser
     assert all(r.subject.startswith("Nhắc lịch họp: Họp nhắc lịch") for r in reminders)
 
 
