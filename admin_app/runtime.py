@@ -21,7 +21,7 @@ from core.actors import SYSTEM
 from core.boundary import Boundary
 from core.db import make_engine, make_session_factory
 from core.outbox import MailJob, Renderer, SendResult, SmtpConfig, send_pending
-from core.tasks import Task, Worker, submit
+from core.tasks import Worker, submit
 from meetings.env import MeetingEnv
 from meetings.jitsi import JitsiConfig
 from provisioning.addresses import AddressRules
@@ -90,13 +90,14 @@ class Runtime:
 
     INLINE_MAIL = 20  # more messages than this (a 135-point invitation) go to a background task
 
-    def _deliver(self, ids: list[int]) -> SendResult | Task:
+    def _deliver(self, ids: list[int]) -> SendResult:
         """Mail a unit of work recorded: a few are sent at once; many are handed to a background worker, so a
-        request does not wait for 150 invitations to be rendered and sent."""
+        request does not wait for 150 invitations to be rendered and sent (they are then reported as pending)."""
         if len(ids) <= self.INLINE_MAIL:
             return self.send_mail(ids=ids)
         with self.boundary.unit(apply=False) as session:
-            return submit(session, SYSTEM, MAIL_TASK, {"ids": ids}, total=len(ids))
+            submit(session, SYSTEM, MAIL_TASK, {"ids": ids}, total=len(ids))
+        return SendResult(pending=len(ids))
 
     @contextmanager
     def unit_of_work(self, origin: str = "") -> Iterator[Session]:

@@ -405,9 +405,11 @@ def test_many_messages_from_one_change_go_to_a_background_worker(runtime: Runtim
 
     tag = uuid.uuid4().hex[:8]
     recipients = [f"moi{i}.{tag}@gialai.gov.vn" for i in range(25)]
-    with runtime.unit_of_work("request") as session:
-        for address in recipients:
-            outbox.enqueue(session, kind="test", recipient=address, subject="Giấy mời họp", body="Kính gửi")
+    work = runtime.boundary.begin("request")
+    for address in recipients:
+        outbox.enqueue(work.session, kind="test", recipient=address, subject="Giấy mời họp", body="Kính gửi")
+    handed = work.commit()["mail"]
+    assert (handed.sent, handed.pending) == (0, 25)  # what a CLI command or a job reports: 25 queued
     queued = db.scalars(select(Task).where(Task.kind == "mail.send").order_by(Task.id.desc())).first()
     assert queued is not None
     assert queued.status == TaskStatus.QUEUED
