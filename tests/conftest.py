@@ -29,7 +29,7 @@ from admin_app.runtime import Runtime
 from demo.loader import DemoLogin, load_demo
 from provisioning.models import Staff
 from provisioning.signin import issue_token, resolve_principal
-from tests.conftest_services import services  # noqa: F401  (session fixture: real slapd + Dovecot)
+from tests.conftest_services import _slapd_is_up, services  # noqa: F401  (real slapd + Dovecot, kept up)
 from tests.factories import (  # noqa: F401  (fixtures; csrf_token and sign_in are imported from here too)
     cli,
     client_as,

@@ -54,3 +54,21 @@ def trixie_chroot() -> Path:
         pytest.skip(f"no Debian 13 chroot: {reason}")
     assert result.returncode == 0, result.stderr
     return Path(result.stdout.strip().splitlines()[-1])
+
+
+def ensure_slapd(svc: Services, where: str) -> None:
+    """Start the session's slapd again if a test left it down (a test that stops it on purpose always restarts
+    it; one that crashed it would otherwise fail every later test). Says so on the terminal, with slapd's log."""
+    if svc.slapd.status().is_running:
+        return
+    import sys
+
+    tail = svc.slapd_log_path.read_text(errors="replace")[-3000:] if svc.slapd_log_path.exists() else ""
+    print(f"\n== slapd was found down {where}; restarting it. Its log ended with:\n{tail}", file=sys.__stderr__)
+    svc.start_slapd()
+
+
+@pytest.fixture(autouse=True)
+def _slapd_is_up(request: pytest.FixtureRequest) -> None:
+    if "services" in request.fixturenames:
+        ensure_slapd(request.getfixturevalue("services"), f"before {request.node.nodeid}")

@@ -31,6 +31,7 @@ from provisioning.directory import Directory, DirectoryConfig
 from provisioning.operations import create_local_admin, create_unit
 from services.common import free_port, port_open
 from tests.conftest import app_overrides, database_kind, drop_database, fresh_database_url
+from tests.conftest_services import ensure_slapd
 from tests.test_tasks import staff_list
 
 pytestmark = pytest.mark.skipif(
@@ -48,6 +49,7 @@ class Deployment:
     """gunicorn (3 workers) and two schedulers on a fresh PostgreSQL database, against the session's slapd."""
 
     def __init__(self, tmp: Path, services: Any) -> None:
+        self.services = services
         self.url = fresh_database_url(tmp, "deploy")
         upgrade(self.url, "heads")
         self.dir = tmp
@@ -117,6 +119,7 @@ class Deployment:
                 process.wait(timeout=30)
         # The import wrote 2000 mailboxes to the session's slapd: take them away with their unit, so later tests
         # may give the same names the same addresses.
+        ensure_slapd(self.services, "after the workers' deployment")
         s = self.settings
         directory = Directory(
             DirectoryConfig(s["ldap_url"], s["ldap_base_dn"], s["ldap_bind_dn"], s["ldap_bind_password"], 5)
