@@ -51,12 +51,22 @@ def _session_members(sid: int) -> list[int]:
     return members
 
 
-def _free_imap_port() -> int:
-    """The private POP3 port is the IMAP port minus 33 (admin_app/cli/services.py): both must be free."""
+def _free_ports() -> dict[str, int]:
+    """Ports for the demo's servers, all different. The private POP3 port is the IMAP port minus 33
+    (admin_app/cli/services.py): it must be free too, and not one of the others (the kernel hands out free
+    ports close together, so IMAP − 33 can be the port just given to LDAP)."""
+    names = ("demo", "ldap", "smtp", "submission")
     while True:
-        port = free_port()
-        if port > 1100 and not port_open(port - 33):
-            return port
+        ports = {name: free_port() for name in names}
+        imap = free_port()
+        taken = set(ports.values())
+        if (
+            len(taken) == len(names)
+            and imap > 1100
+            and {imap, imap - 33}.isdisjoint(taken)
+            and not port_open(imap - 33)
+        ):
+            return ports | {"imap": imap}
 
 
 @pytest.fixture
@@ -64,15 +74,16 @@ def demo_env() -> Iterator[dict[str, str]]:
     instance = Path(tempfile.mkdtemp(prefix="congvu-demo-"))  # Dovecot's 'mail' user must reach it: not tmp_path
     instance.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONGVU_")}
+    ports = _free_ports()
     env |= {
         "CONGVU_INSTANCE_PATH": str(instance),
         "CONGVU_DEMO_STAFF": "200",
-        "CONGVU_DEMO_PORT": str(free_port()),
+        "CONGVU_DEMO_PORT": str(ports["demo"]),
         "CONGVU_DEMO_WORKERS": str(WORKERS),
-        "CONGVU_LDAP_URL": f"ldap://127.0.0.1:{free_port()}",
-        "CONGVU_IMAP_PORT": str(_free_imap_port()),
-        "CONGVU_SMTP_PORT": str(free_port()),
-        "CONGVU_SUBMISSION_PORT": str(free_port()),
+        "CONGVU_LDAP_URL": f"ldap://127.0.0.1:{ports['ldap']}",
+        "CONGVU_IMAP_PORT": str(ports["imap"]),
+        "CONGVU_SMTP_PORT": str(ports["smtp"]),
+        "CONGVU_SUBMISSION_PORT": str(ports["submission"]),
     }
     try:
         yield env
