@@ -18,10 +18,19 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
-from admin_app import points_views
 from admin_app.auth import login_required
 from admin_app.context import db, runtime_of
-from admin_app.points_views import all_points, day_arg, local_range, monday_of, point_sections, signed_in_actor
+from admin_app.points_views import (
+    all_points,
+    day_arg,
+    local_range,
+    monday_of,
+    point_calendar,
+    point_sections,
+    point_update,
+    points,
+    signed_in_actor,
+)
 from core.actors import Actor, PermissionDenied
 from meetings import invitations
 from meetings.attendance import EventRejected, handle_event, point_attendance
@@ -41,9 +50,9 @@ from provisioning.models import Unit
 
 bp = Blueprint("meetings", __name__)
 events_bp = Blueprint("events", __name__, url_prefix="/events")
-bp.add_url_rule("/points", view_func=points_views.points, methods=["GET", "POST"])
-bp.add_url_rule("/points/<int:point_id>", view_func=points_views.point_update, methods=["POST"])
-bp.add_url_rule("/points/<int:point_id>/calendar", view_func=points_views.point_calendar)
+bp.add_url_rule("/points", view_func=points, methods=["GET", "POST"])
+bp.add_url_rule("/points/<int:point_id>", view_func=point_update, methods=["POST"])
+bp.add_url_rule("/points/<int:point_id>/calendar", view_func=point_calendar)
 WEEKDAY_KEYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 GROUP_LABELS = {
     "district": _l("All district points"),
