@@ -23,30 +23,10 @@ from urllib.parse import quote
 
 import jwt
 
+from config import JITSI_FEATURES
 from meetings.models import BridgePoint, Meeting
 
 PROSODY_TEMPLATE = Path(__file__).resolve().parent.parent / "config" / "jitsi" / "prosody-congvu.cfg.lua.in"
-
-
-# Jitsi's MEET_FEATURES: a features object must name every one of them (an omitted feature is switched off).
-FEATURES = (
-    "branding",
-    "calendar",
-    "create-polls",
-    "flip",
-    "inbound-call",
-    "livestreaming",
-    "lobby",
-    "moderation",
-    "outbound-call",
-    "recording",
-    "room",
-    "screen-sharing",
-    "send-groupchat",
-    "sip-inbound-call",
-    "sip-outbound-call",
-    "transcription",
-)
 
 
 @dataclass(frozen=True)
@@ -126,7 +106,9 @@ def token_for(config: JitsiConfig, meeting: Meeting, who: Participant) -> str:
     exp = int((meeting.ends_at + dt.timedelta(minutes=config.grace_minutes)).timestamp())
     context: dict[str, object] = {"user": user_context(config, who)}
     if config.features:
-        context["features"] = {name: name in config.features for name in FEATURES}
+        context["features"] = {
+            name: name in config.features for name in JITSI_FEATURES
+        }  # all or none: an omitted feature is off
     claims = {
         "iss": config.app_id,
         "aud": config.audience,
