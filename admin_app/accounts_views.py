@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from admin_app.auth import current_actor, login_required
+from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.exports import export_accounts
 from admin_app.views import staff_page_context
-from core.actors import Actor, PermissionDenied
+from core.actors import PermissionDenied
 from core.db import utcnow
 from core.tasks import Task
 from core.validation import clean_int
@@ -24,16 +24,9 @@ from provisioning.units import change_mail_domain, merge_units, move_unit, renam
 bp = Blueprint("accounts", __name__)
 
 
-def _actor() -> Actor:
-    actor = current_actor()
-    if actor is None:
-        abort(401)
-    return actor
-
-
-def _staff(staff_id: int) -> Staff:
+def staff_or_abort(staff_id: int) -> Staff:
     try:
-        person = get_staff_for(db(), _actor(), staff_id)
+        person = get_staff_for(db(), signed_in_actor(), staff_id)
     except PermissionDenied:
         abort(403)
     if person is None:
@@ -43,7 +36,7 @@ def _staff(staff_id: int) -> Staff:
 
 def _unit(unit_id: int) -> Unit:
     try:
-        unit = get_unit_for(db(), _actor(), unit_id)
+        unit = get_unit_for(db(), signed_in_actor(), unit_id)
     except PermissionDenied:
         abort(403)
     if unit is None:
@@ -53,7 +46,7 @@ def _unit(unit_id: int) -> Unit:
 
 def _admin_unit(unit_id: int) -> Unit:
     unit = _unit(unit_id)
-    if not _actor().can(Role.UNIT_ADMIN, unit):
+    if not signed_in_actor().can(Role.UNIT_ADMIN, unit):
         abort(403)
     return unit
 
@@ -62,8 +55,8 @@ def _admin_unit(unit_id: int) -> Unit:
 @login_required
 def staff_action(staff_id: int) -> Any:
     """One endpoint for the buttons on a mailbox's page; each verb checks the actor itself."""
-    person = _staff(staff_id)
-    actor = _actor()
+    person = staff_or_abort(staff_id)
+    actor = signed_in_actor()
     verb = request.form.get("verb", "")
     runtime = runtime_of()
     try:
@@ -118,7 +111,7 @@ def create_account(unit_id: int) -> Any:
         try:
             person, password = accounts.create_mailbox(
                 db(),
-                _actor(),
+                signed_in_actor(),
                 unit,
                 StaffInput(
                     request.form.get("full_name", ""),
@@ -151,7 +144,11 @@ def manage_unit(unit_id: int) -> Any:
         try:
             if verb == "rename":
                 rename_unit(
-                    db(), _actor(), unit, name=request.form.get("name", ""), short_name=request.form.get("short_name")
+                    db(),
+                    signed_in_actor(),
+                    unit,
+                    name=request.form.get("name", ""),
+                    short_name=request.form.get("short_name"),
                 )
                 flash(_("Unit renamed."), "success")
             elif verb in ("move", "merge"):
@@ -159,10 +156,10 @@ def manage_unit(unit_id: int) -> Any:
                 if request.form.get("confirm") != "yes":
                     raise ProvisioningError(_("Tick the box to confirm."))
                 if verb == "move":
-                    move_unit(db(), _actor(), unit, other)
+                    move_unit(db(), signed_in_actor(), unit, other)
                     flash(_("Unit moved."), "success")
                 else:
-                    moved = merge_units(db(), _actor(), unit, other)
+                    moved = merge_units(db(), signed_in_actor(), unit, other)
                     flash(_("Merged: %(n)d mailboxes moved to %(name)s.", n=moved, name=other.name), "success")
                     return redirect(url_for("console.unit_detail", unit_id=other.id))
             elif verb == "domain":
@@ -170,7 +167,7 @@ def manage_unit(unit_id: int) -> Any:
                     raise ProvisioningError(_("Tick the box to confirm."))
                 n = change_mail_domain(
                     db(),
-                    _actor(),
+                    signed_in_actor(),
                     unit,
                     request.form.get("domain", ""),
                     s.mail_domain,
@@ -187,7 +184,7 @@ def manage_unit(unit_id: int) -> Any:
             return redirect(url_for("console.unit_detail", unit_id=unit.id))
     from provisioning.queries import visible_units
 
-    targets = [u for u in db().scalars(visible_units(_actor())) if u.id != unit.id]
+    targets = [u for u in db().scalars(visible_units(signed_in_actor())) if u.id != unit.id]
     return render_template("unit_manage.html", unit=unit, targets=targets, error=error), (422 if error else 200)
 
 
@@ -197,7 +194,7 @@ def export(fmt: str) -> Any:
     if fmt not in ("csv", "xlsx"):
         abort(404)
     unit = _unit(clean_int(request.args["unit"], "unit")) if request.args.get("unit") else None
-    data = export_accounts(db(), _actor(), unit, fmt)
+    data = export_accounts(db(), signed_in_actor(), unit, fmt)
     mime = (
         "text/csv; charset=utf-8"
         if fmt == "csv"
@@ -223,7 +220,7 @@ def upload(unit_id: int) -> Any:
         if not file.filename.lower().endswith((".csv", ".xlsx")):
             return render_template("import_upload.html", unit=unit, error=_("Use a .csv or .xlsx file.")), 422
         try:
-            batch = import_tasks.upload(db(), _actor(), unit, file.filename, file.read())
+            batch = import_tasks.upload(db(), signed_in_actor(), unit, file.filename, file.read())
         except ProvisioningError as exc:
             return render_template("import_upload.html", unit=unit, error=str(exc)), 422
         return redirect(url_for("accounts.batch", batch_id=batch.id))
@@ -258,5 +255,5 @@ def apply_batch(batch_id: int) -> Any:
     if request.form.get("confirm") != "yes":
         flash(_("Tick the box to confirm."), "error")
         return redirect(url_for("accounts.batch", batch_id=batch_id))
-    import_tasks.queue(db(), _actor(), item, do_apply=True)
+    import_tasks.queue(db(), signed_in_actor(), item, do_apply=True)
     return redirect(url_for("accounts.batch", batch_id=batch_id))

@@ -68,6 +68,14 @@ def current_actor() -> Actor | None:
     return g.actor
 
 
+def signed_in_actor() -> Actor:
+    """The signed-in actor of a page that needs one (401 otherwise)."""
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    return actor
+
+
 def _touch(session_id: int) -> None:
     """Restart the idle clock in a short transaction of its own, so page views stay read-only."""
     side = runtime_of().session_factory()

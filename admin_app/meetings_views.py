@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
-from admin_app.auth import login_required
+from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.points_views import (
     all_points,
@@ -29,7 +29,6 @@ from admin_app.points_views import (
     point_sections,
     point_update,
     points,
-    signed_in_actor,
 )
 from core.actors import Actor, PermissionDenied
 from meetings import invitations

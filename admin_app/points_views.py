@@ -13,9 +13,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from admin_app.auth import current_actor, login_required
+from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
-from core.actors import Actor
 from meetings.errors import MeetingsError
 from meetings.inputs import parse_date
 from meetings.models import BridgePoint
@@ -24,13 +23,6 @@ from meetings.permissions import can_manage_points
 from meetings.queries import visible_meetings
 from provisioning.models import Unit
 from provisioning.queries import visible_units
-
-
-def signed_in_actor() -> Actor:
-    actor = current_actor()
-    if actor is None:
-        abort(401)
-    return actor
 
 
 def all_points() -> list[BridgePoint]:

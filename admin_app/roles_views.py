@@ -10,27 +10,21 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from admin_app.auth import current_actor, login_required
+from admin_app.accounts_views import staff_or_abort
+from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db
 from admin_app.views import staff_page_context
-from core.actors import Actor, PermissionDenied
+from core.actors import PermissionDenied
 from core.validation import clean_int, clean_text
 from provisioning import roles
 from provisioning.actors import actor_for_staff
 from provisioning.errors import ProvisioningError
 from provisioning.models import Staff, Unit
-from provisioning.queries import get_staff_for, get_unit_for
+from provisioning.queries import get_unit_for
 from provisioning.second_factor import reset_second_factor
 from provisioning.sessions import sign_out_everywhere
 
 bp = Blueprint("roles", __name__)
-
-
-def _actor() -> Actor:
-    actor = current_actor()
-    if actor is None:
-        abort(401)
-    return actor
 
 
 def _role_unit(raw: str | None) -> Unit | None:
@@ -42,22 +36,12 @@ def _role_unit(raw: str | None) -> Unit | None:
     return unit
 
 
-def _staff(staff_id: int) -> Staff:
-    try:
-        person = get_staff_for(db(), _actor(), staff_id)
-    except PermissionDenied:
-        abort(403)
-    if person is None:
-        abort(404)
-    return person
-
-
 def _apply(person: Staff, verb: str, role: str, unit: Unit | None) -> None:
     if verb == "grant":
-        roles.grant_role(db(), _actor(), person, role, unit)
+        roles.grant_role(db(), signed_in_actor(), person, role, unit)
         flash(_("Role given to %(email)s.", email=person.email), "success")
     elif verb == "revoke":
-        roles.revoke_role(db(), _actor(), person, role, unit)
+        roles.revoke_role(db(), signed_in_actor(), person, role, unit)
         flash(_("Role taken away from %(email)s.", email=person.email), "success")
     else:
         abort(400)
@@ -67,14 +51,14 @@ def _apply(person: Staff, verb: str, role: str, unit: Unit | None) -> None:
 @login_required
 def staff_roles(staff_id: int) -> Any:
     """Give or take away one role of this person (the unit: a unit's id, or empty for the whole province)."""
-    person = _staff(staff_id)
+    person = staff_or_abort(staff_id)
     try:
         role = clean_text(request.form.get("role"), "role", max_length=20, error=ProvisioningError)
         _apply(person, request.form.get("verb", ""), role, _role_unit(request.form.get("unit_id")))
     except PermissionDenied:
         abort(403)
     except ProvisioningError as exc:
-        context = staff_page_context(_actor(), person)
+        context = staff_page_context(signed_in_actor(), person)
         return render_template("staff_detail.html", person=person, error=str(exc), **context), 422
     return redirect(url_for("console.staff_detail", staff_id=person.id))
 
@@ -83,7 +67,7 @@ def staff_roles(staff_id: int) -> Any:
 @login_required
 def unit_roles(unit_id: int) -> Any:
     """Give a person (by address) a role over this unit, or take it away."""
-    actor = _actor()
+    actor = signed_in_actor()
     try:
         unit = get_unit_for(db(), actor, unit_id)
     except PermissionDenied:
@@ -109,8 +93,8 @@ def unit_roles(unit_id: int) -> Any:
 @login_required
 def staff_security(staff_id: int) -> Any:
     """Sign a person out everywhere, or (system admins) reset their second factor."""
-    person = _staff(staff_id)
-    actor = _actor()
+    person = staff_or_abort(staff_id)
+    actor = signed_in_actor()
     verb = request.form.get("verb", "")
     try:
         if verb == "sign_out_everywhere":

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, or_, select
 
-from admin_app.auth import current_actor, login_required
+from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from core.actors import SYSTEM, Actor, PermissionDenied
 from core.changelog import ChangeEntry
@@ -24,13 +24,6 @@ bp = Blueprint("console", __name__)
 PAGE_SIZE = 100
 
 
-def _actor() -> Actor:
-    actor = current_actor()
-    if actor is None:
-        abort(401)
-    return actor
-
-
 def _week_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     local = now.astimezone(runtime_of().settings.tz)
     monday = (local - dt.timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -40,7 +33,7 @@ def _week_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
 @bp.route("/")
 @login_required
 def dashboard() -> Any:
-    actor = _actor()
+    actor = signed_in_actor()
     session = db()
     # Headline counts are not sensitive: roles without a unit scope (secretaries) see the province's.
     scope = actor if read_paths(actor) != [] else SYSTEM
@@ -75,7 +68,7 @@ def dashboard() -> Any:
 @bp.route("/units")
 @login_required
 def units() -> Any:
-    actor = _actor()
+    actor = signed_in_actor()
     if read_paths(actor) == []:
         abort(403)
     rows = db().scalars(visible_units(actor)).all()
@@ -86,7 +79,7 @@ def units() -> Any:
 @bp.route("/units/<int:unit_id>")
 @login_required
 def unit_detail(unit_id: int) -> Any:
-    actor = _actor()
+    actor = signed_in_actor()
     try:
         unit = get_unit_for(db(), actor, unit_id)
     except PermissionDenied:
@@ -109,7 +102,7 @@ def unit_detail(unit_id: int) -> Any:
 @bp.route("/staff")
 @login_required
 def staff_list() -> Any:
-    actor = _actor()
+    actor = signed_in_actor()
     if read_paths(actor) == []:
         abort(403)
     q = clean_text(request.args.get("q", ""), "q", max_length=200)
@@ -123,7 +116,7 @@ def staff_list() -> Any:
 @bp.route("/staff/<int:staff_id>")
 @login_required
 def staff_detail(staff_id: int) -> Any:
-    actor = _actor()
+    actor = signed_in_actor()
     try:
         person = get_staff_for(db(), actor, staff_id)
     except PermissionDenied:
@@ -185,7 +178,7 @@ def _parse_day(raw: str | None) -> dt.date | None:
 @bp.route("/audit")
 @login_required
 def audit_trail() -> Any:
-    actor = _actor()
+    actor = signed_in_actor()
     paths = read_paths(actor)
     if paths == []:
         abort(403)
