@@ -3,6 +3,16 @@
 from audit import models as audit_models
 from core import changelog, lease, outbox, tasks
 from meetings import models as meetings_models
+from provisioning import history_models
 from provisioning import models as provisioning_models
 
-__all__ = ["audit_models", "changelog", "lease", "meetings_models", "outbox", "provisioning_models", "tasks"]
+__all__ = [
+    "audit_models",
+    "changelog",
+    "history_models",
+    "lease",
+    "meetings_models",
+    "outbox",
+    "provisioning_models",
+    "tasks",
+]

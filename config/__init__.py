@@ -49,6 +49,7 @@ class Settings:
     default_quota_mb: int = 2048
     password_min_length: int = 10
     archive_retention_days: int = 90
+    reorg_alias_days: int = 365
     services_dir: str = ""
     imap_port: int = 3143
     login_max_failures: int = 5
@@ -213,6 +214,7 @@ def validate(settings: Settings) -> Settings:
         "default_quota_mb",
         "password_min_length",
         "archive_retention_days",
+        "reorg_alias_days",
         "smtp_port",
         "submission_port",
         "usage_regular_days",

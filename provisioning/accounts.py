@@ -16,7 +16,7 @@ from core import changelog
 from core.actors import Actor
 from core.db import utcnow
 from core.validation import clean_text, text_problem
-from provisioning import sync
+from provisioning import history, sync
 from provisioning.addresses import AddressRules, check_address, check_domain_use, normalize_domain
 from provisioning.models import AccountKind, AccountStatus, MailAlias, Role, Staff, StaffStatusChange, Unit
 from provisioning.names import InvalidNameError, clean_name, split_name, validate_local_part
@@ -339,6 +339,7 @@ def move_staff(session: Session, actor: Actor, staff: Staff, unit: Unit) -> None
         return
     before = {"unit_id": staff.unit_id}
     old_unit_id = staff.unit_id
+    history.remember_placement(session, staff.id, old_unit_id, utcnow().date())
     staff.unit = unit
     session.flush()
     sync.enqueue(session, "sync_staff", staff.id)

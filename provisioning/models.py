@@ -23,8 +23,18 @@ from core.db import Base, utcnow
 # Sign-in state (throttle, console sessions, second factors) lives beside these models; importing this module
 # registers them too.
 from provisioning.auth_models import ConsoleSession, RecoveryCode, SecondFactor, SignInThrottle
+from provisioning.history_models import Reorganisation, StaffPlacement, UnitSuccession, UnitVersion
 
-__all__ = ["ConsoleSession", "RecoveryCode", "SecondFactor", "SignInThrottle"]
+__all__ = [
+    "ConsoleSession",
+    "RecoveryCode",
+    "Reorganisation",
+    "SecondFactor",
+    "SignInThrottle",
+    "StaffPlacement",
+    "UnitSuccession",
+    "UnitVersion",
+]
 
 
 class UnitKind(enum.StrEnum):
@@ -77,6 +87,10 @@ class Unit(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Where the sync worker last wrote this unit; lets a move or rename find the old entry.
     directory_dn: Mapped[str | None] = mapped_column(String(1000))
+    # A unit a reorganisation created starts on its effective date; one it merged away or dissolved ends on
+    # it. An ended unit stays (reports of earlier months show it) but is not part of today's tree.
+    started_on: Mapped[dt.date | None] = mapped_column()
+    ended_on: Mapped[dt.date | None] = mapped_column(index=True)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")
@@ -180,6 +194,11 @@ class MailAlias(Base):
     address: Mapped[str] = mapped_column(String(254), unique=True)
     reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # An address a reorganisation replaced is kept until then (CONGVU_REORG_ALIAS_DAYS); None: for good.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    # Set when the expiry job took it out of the directory. The row stays: the address is never reissued, and
+    # old log lines under it still count for this mailbox.
+    removed_at: Mapped[dt.datetime | None] = mapped_column()
 
     staff: Mapped[Staff] = relationship(back_populates="aliases")
 
