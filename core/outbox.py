@@ -12,7 +12,6 @@ taken over at once, one left elsewhere after ``CLAIM_TIMEOUT``.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import logging
 import os
 import smtplib
@@ -27,60 +26,19 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, LargeBinary, String, Text, func, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
-from core.boundary import Intent
-from core.db import Base, unit_of_work, utcnow
+from core.db import unit_of_work, utcnow
+from core.mail_jobs import MailJob, MailStatus, enqueue, enqueue_many
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MailJob", "MailStatus", "enqueue", "enqueue_many"]
 
 MAX_ATTEMPTS = 8
 CLAIM_TIMEOUT = dt.timedelta(minutes=10)
 CLAIM_BATCH = 25  # at most this many rows are "sending" for one sender at a time
-
-
-class MailStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class MailJob(Base, Intent):
-    """One message to one recipient, waiting to be (or already) handed to the SMTP server."""
-
-    __tablename__ = "mail_jobs"
-    intent_kind = "mail"
-    __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
-        Index("ix_mail_jobs_due", "status", "next_attempt_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))  # invitation | update | cancel | reminder | report
-    subject_ref: Mapped[str] = mapped_column(String(100), default="", index=True)  # e.g. meeting:12
-    recipient: Mapped[str] = mapped_column(String(254))
-    recipient_name: Mapped[str] = mapped_column(String(300), default="")
-    subject: Mapped[str] = mapped_column(String(500))
-    body: Mapped[str] = mapped_column(Text, default="")
-    renderer: Mapped[str] = mapped_column(String(40), default="")  # empty: body and calendar are the message
-    params: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # what the renderer needs
-    claimed_by: Mapped[str] = mapped_column(String(200), default="")  # host:pid of the sender holding it
-    calendar: Mapped[str] = mapped_column(Text, default="")  # an iCalendar object, sent as text/calendar
-    calendar_method: Mapped[str] = mapped_column(String(20), default="")
-    attachment_name: Mapped[str] = mapped_column(String(200), default="")
-    attachment_type: Mapped[str] = mapped_column(String(100), default="")
-    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(20), default=MailStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str] = mapped_column(String(1000), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column()
-
-    def __repr__(self) -> str:
-        return f"<MailJob {self.id} {self.kind} to={self.recipient} {self.status}>"
 
 
 @dataclass(frozen=True)
@@ -112,41 +70,6 @@ class SendResult:
     failed: int = 0
     pending: int = 0
     unavailable: bool = False
-
-
-def enqueue(
-    session: Session,
-    *,
-    kind: str,
-    recipient: str,
-    subject: str,
-    body: str = "",
-    recipient_name: str = "",
-    subject_ref: str = "",
-    calendar: str = "",
-    calendar_method: str = "",
-    attachment: tuple[str, str, bytes] | None = None,
-    renderer: str = "",
-    params: Mapping[str, object] | None = None,
-) -> MailJob:
-    """Record a message to send after the commit. ``attachment`` is (file name, MIME type, content).
-    With ``renderer`` (and its ``params``) the content is built by that renderer when the message is sent."""
-    job = MailJob(
-        kind=kind,
-        subject_ref=subject_ref,
-        recipient=recipient.strip().lower(),
-        recipient_name=recipient_name,
-        subject=subject,
-        body=body,
-        calendar=calendar,
-        calendar_method=calendar_method,
-        renderer=renderer,
-        params=dict(params or {}),
-    )
-    if attachment is not None:
-        job.attachment_name, job.attachment_type, job.attachment = attachment
-    session.add(job)
-    return job
 
 
 def stored_content(job: MailJob) -> RenderedMail:

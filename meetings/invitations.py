@@ -76,20 +76,19 @@ def queue_invitations(session: Session, env: MeetingEnv, meetings: Sequence[Meet
     whole_series = first.series is not None and len(meetings) > 1
     prefix = "Mời họp trực tuyến" if kind == "invitation" else "Thay đổi lịch họp"
     subject = subject_line(prefix, first, env) + (f" (chuỗi {len(meetings)} buổi)" if whole_series else "")
-    count = 0
-    for r in recipients(first):
-        outbox.enqueue(
-            session,
-            kind=kind,
-            subject_ref=f"meeting:{first.id}",
-            recipient=r.email,
-            recipient_name=r.name,
-            subject=subject,
-            renderer="meeting",
-            params=mail_params(kind, meetings, r, whole_series=whole_series),
-        )
-        count += 1
-    return count
+    messages = [
+        {
+            "kind": kind,
+            "subject_ref": f"meeting:{first.id}",
+            "recipient": r.email,
+            "recipient_name": r.name,
+            "subject": subject,
+            "renderer": "meeting",
+            "params": mail_params(kind, meetings, r, whole_series=whole_series),
+        }
+        for r in recipients(first)
+    ]
+    return len(outbox.enqueue_many(session, messages))
 
 
 def queue_cancellation(

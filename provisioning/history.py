@@ -122,7 +122,7 @@ def units_on(session: Session, day: dt.date) -> dict[int, UnitState]:
 def placements_on(session: Session, day: dt.date) -> dict[int, int]:
     """staff id → the unit they were in on ``day`` (people not yet created are included with today's unit;
     callers that count mailboxes decide who existed)."""
-    placed = dict(session.execute(select(Staff.id, Staff.unit_id)).tuples().all())
+    placed = dict(session.execute(select(Staff.id, Staff.unit_id)).all())
     earlier: dict[int, int] = {}
     for staff_id, unit_id in session.execute(
         select(StaffPlacement.staff_id, StaffPlacement.unit_id)

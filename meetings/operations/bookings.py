@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from core import changelog
 from core.actors import Actor, PermissionDenied
+from core.bulk import insert_rows
 from meetings import invitations
 from meetings.env import MeetingEnv
 from meetings.errors import MeetingsError
@@ -112,18 +113,40 @@ def _occurrence_times(env: MeetingEnv, draft: MeetingDraft) -> list[tuple[dt.dat
     return [(s, s + duration) for s in starts]
 
 
-def insert_holds(meeting: Meeting, points: Sequence[BridgePoint]) -> None:
-    """Hold each of ``points`` for ``meeting``, from the start of its set-up buffer to its end."""
-    block_start = meeting.starts_at - dt.timedelta(minutes=meeting.buffer_minutes)
-    for point in points:
-        meeting.points.append(
-            MeetingPoint(point=point, block_start=block_start, block_end=meeting.ends_at, is_active=True)
-        )
+def insert_holds(session: Session, meetings: Sequence[Meeting], points: Sequence[BridgePoint]) -> None:
+    """Hold each of ``points`` for each of ``meetings``, from the start of its set-up buffer to its end: one
+    statement (``core.bulk``) however many points and occurrences. The meetings are flushed first; their
+    ``points`` load afresh when next read."""
+    if not points or not meetings:
+        return
+    if any(m.id is None for m in meetings):
+        session.flush()
+    rows = [
+        {
+            "meeting_id": meeting.id,
+            "point_id": point.id,
+            "block_start": meeting.starts_at - dt.timedelta(minutes=meeting.buffer_minutes),
+            "block_end": meeting.ends_at,
+            "is_active": True,
+        }
+        for meeting in meetings
+        for point in points
+    ]
+    insert_rows(session, MeetingPoint.__table__, rows)  # type: ignore[arg-type]
+    for meeting in meetings:
+        session.expire(meeting, ["points"])
 
 
 def staff_id_of(session: Session, email: str) -> int | None:
     """The staff member with this mailbox, if any: an invited person who is one of ours."""
-    return session.scalar(select(Staff.id).where(Staff.email == email))
+    return staff_ids_of(session, [email]).get(email)
+
+
+def staff_ids_of(session: Session, emails: Sequence[str]) -> dict[str, int]:
+    """Address → staff id for those of ``emails`` that are our mailboxes (one query)."""
+    if not emails:
+        return {}
+    return dict(session.execute(select(Staff.email, Staff.id).where(Staff.email.in_(set(emails)))).all())
 
 
 def _create_occurrences(
@@ -148,6 +171,7 @@ def _create_occurrences(
         )
         session.add(series)
     created: list[Meeting] = []
+    staff_ids = staff_ids_of(session, [email for email, _ in draft.invitees])
     for start, end in times:
         meeting = Meeting(
             title=draft.title,
@@ -165,11 +189,11 @@ def _create_occurrences(
             occurrence_start=start.astimezone(dt.UTC) if series is not None else None,
             created_by=actor.label,
         )
-        insert_holds(meeting, points)
         for email, name in draft.invitees:
-            meeting.invitees.append(Invitee(email=email, name=name, staff_id=staff_id_of(session, email)))
+            meeting.invitees.append(Invitee(email=email, name=name, staff_id=staff_ids.get(email)))
         session.add(meeting)
         created.append(meeting)
+    insert_holds(session, created, points)
     return created
 
 

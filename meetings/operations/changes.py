@@ -134,7 +134,7 @@ def _apply(
     for mp in target.points:
         mp.block_start = target.block_start
         mp.block_end = target.ends_at
-    insert_holds(target, [p for p in new_points if p.id not in present])
+    insert_holds(session, [target], [p for p in new_points if p.id not in present])
     wanted = dict(draft.invitees)
     for email, inv in old_invitees.items():
         if email not in wanted:
