@@ -22,12 +22,22 @@ def insert_rows(
 ) -> list[int]:
     """Insert ``rows`` (each giving the same columns, defaults already filled in) into ``table``; with
     ``returning_ids`` the new rows' ids (in no particular order)."""
+    returned = insert_returning(session, table, rows, ("id",) if returning_ids else ())
+    return [r[0] for r in returned]
+
+
+def insert_returning(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], returning: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` as :func:`insert_rows` does; return the ``returning`` columns of each new row (in no
+    particular order: return a column that identifies the row if you need to match them)."""
     if not rows:
         return []
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
-        if returning_ids:
-            return list(session.scalars(insert(table).returning(table.c.id), list(rows)))
+        if returning:
+            statement = insert(table).returning(*(table.c[n] for n in returning))
+            return [tuple(r) for r in session.execute(statement, list(rows))]
         session.execute(insert(table), list(rows))
         return []
     names = list(rows[0].keys())
@@ -49,7 +59,7 @@ def insert_rows(
         casts.append(f"CAST(:c{i} AS {sql_type}[])")
     # Table, column and type names come from the model's metadata, never from input; values are parameters.
     columns = ", ".join(quote(n) for n in names)
-    returning = " RETURNING id" if returning_ids else ""
-    statement = f"INSERT INTO {quote(table.name)} ({columns}) SELECT * FROM unnest({', '.join(casts)}){returning}"  # noqa: S608
+    back = (" RETURNING " + ", ".join(quote(n) for n in returning)) if returning else ""
+    statement = f"INSERT INTO {quote(table.name)} ({columns}) SELECT * FROM unnest({', '.join(casts)}){back}"  # noqa: S608
     result = session.execute(text(statement), arrays)
-    return list(result.scalars()) if returning_ids else []
+    return [tuple(r) for r in result] if returning else []

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import changelog
 from core.actors import Actor, PermissionDenied
-from core.bulk import insert_rows
+from core.bulk import insert_returning
 from meetings import invitations
 from meetings.env import MeetingEnv
 from meetings.errors import MeetingsError
@@ -115,8 +116,8 @@ def _occurrence_times(env: MeetingEnv, draft: MeetingDraft) -> list[tuple[dt.dat
 
 def insert_holds(session: Session, meetings: Sequence[Meeting], points: Sequence[BridgePoint]) -> None:
     """Hold each of ``points`` for each of ``meetings``, from the start of its set-up buffer to its end: one
-    statement (``core.bulk``) however many points and occurrences. The meetings are flushed first; their
-    ``points`` load afresh when next read."""
+    statement (``core.bulk``) however many points and occurrences. The meetings are flushed first; each one's
+    ``points`` then holds the new rows as persistent objects, so reading them (the invitations) costs nothing."""
     if not points or not meetings:
         return
     if any(m.id is None for m in meetings):
@@ -132,9 +133,23 @@ def insert_holds(session: Session, meetings: Sequence[Meeting], points: Sequence
         for meeting in meetings
         for point in points
     ]
-    insert_rows(session, MeetingPoint.__table__, rows)  # type: ignore[arg-type]
+    table = MeetingPoint.__table__
+    returned = insert_returning(session, table, rows, ("id", "meeting_id", "point_id"))  # type: ignore[arg-type]
+    ids = {(meeting_id, point_id): hold_id for hold_id, meeting_id, point_id in returned}
+    by_id = {p.id: p for p in points}
     for meeting in meetings:
-        session.expire(meeting, ["points"])
+        existing = list(meeting.points) if "points" in meeting.__dict__ and meeting.id is not None else []
+        holds = []
+        for row in rows:
+            if row["meeting_id"] != meeting.id:
+                continue
+            hold = MeetingPoint(id=ids[(meeting.id, row["point_id"])], **row)
+            make_transient_to_detached(hold)
+            session.add(hold)
+            set_committed_value(hold, "point", by_id[row["point_id"]])
+            set_committed_value(hold, "meeting", meeting)
+            holds.append(hold)
+        set_committed_value(meeting, "points", existing + holds)
 
 
 def staff_id_of(session: Session, email: str) -> int | None:
