@@ -31,6 +31,7 @@ from admin_app.points_views import (
     points,
 )
 from core.actors import Actor, PermissionDenied
+from core.db import utcnow
 from meetings import invitations
 from meetings.attendance import EventRejected, handle_event, point_attendance
 from meetings.availability_inputs import availability_query_from
@@ -142,6 +143,7 @@ def meeting_detail(meeting_id: int) -> Any:
         may_change=can_change(actor, meeting),
         siblings=siblings,
         attended_count=sum(a.attended for a in attendance),
+        phase=meeting.phase(utcnow()),
     )
 
 
@@ -158,7 +160,11 @@ def meeting_ics(meeting_id: int) -> Any:
 
 
 def _form_context(form: Any, error: str | None = None, conflicts: list[Any] | None = None) -> dict[str, Any]:
-    units = list(db().scalars(select(Unit).where(Unit.id.in_(select(BridgePoint.unit_id))).order_by(Unit.name)))
+    units = list(
+        db().scalars(
+            select(Unit).where(Unit.id.in_(select(BridgePoint.unit_id)), Unit.ended_on.is_(None)).order_by(Unit.name)
+        )
+    )
     points = [p for p in all_points() if p.is_active]
     return {
         "points": points,

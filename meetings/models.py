@@ -114,6 +114,13 @@ class Meeting(Base):
     def block_start(self) -> dt.datetime:
         return self.starts_at - dt.timedelta(minutes=self.buffer_minutes)
 
+    def phase(self, now: dt.datetime) -> str:
+        """``upcoming`` before its start, ``live`` until its end, ``over`` after: attendance means something
+        only once it has begun, and a point not seen yet is not "absent" while the meeting is still on."""
+        if now < self.starts_at:
+            return "upcoming"
+        return "live" if now < self.ends_at else "over"
+
     def __repr__(self) -> str:
         return f"<Meeting {self.id} {self.title!r}>"
 

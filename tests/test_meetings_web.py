@@ -424,3 +424,23 @@ def test_links_changes_and_find_time_follow_who_may_book(
     for role, status in (("auditor", 403), ("secretary", 200)):
         headers = {"Authorization": f"Bearer {token_as(role)}"}
         assert client.post("/api/v1/meetings/find-time", json=search, headers=headers).status_code == status, role
+
+
+def test_attendance_says_not_yet_held_before_and_in_progress_during_the_meeting(
+    db: Session, client_as: Any, create_point: Any, create_meeting: Any
+) -> None:
+    meeting = create_meeting([create_point(), create_point()])
+    secretary = client_as("secretary")
+
+    def cells() -> list[str]:
+        page = secretary.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+        return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r'<td class="attended">(.*?)</td>', page)]
+
+    assert cells() == ["chưa diễn ra", "chưa diễn ra"]  # next week: nobody is absent yet
+    now = dt.datetime.now(dt.UTC)
+    meeting.starts_at, meeting.ends_at = now - dt.timedelta(minutes=10), now + dt.timedelta(minutes=50)
+    db.flush()
+    assert cells() == ["đang diễn ra", "đang diễn ra"]
+    meeting.starts_at, meeting.ends_at = now - dt.timedelta(hours=2), now - dt.timedelta(hours=1)
+    db.flush()
+    assert cells() == ["Không", "Không"]  # over, and Jitsi saw neither point
