@@ -58,7 +58,9 @@ def busy_line(
     dialect = session.get_bind().dialect.name
     columns = (_epoch_seconds(MeetingPoint.block_start, dialect), _epoch_seconds(MeetingPoint.block_end, dialect))
     merged: list[list[int]] = []
-    for b_start, b_end in sorted(session.execute(holds_between(point_ids, start, end, *columns)).all()):
+    # Through the connection (plain rows, no ORM loading), already in block_start order: thousands of rows
+    # merged as they come, not sorted again as row objects.
+    for b_start, b_end in session.connection().execute(holds_between(point_ids, start, end, *columns)):
         if merged and b_start <= merged[-1][1]:
             if b_end > merged[-1][1]:
                 merged[-1][1] = b_end
