@@ -115,11 +115,14 @@ class Meeting(Base):
         return self.starts_at - dt.timedelta(minutes=self.buffer_minutes)
 
     def phase(self, now: dt.datetime) -> str:
-        """``upcoming`` before its start, ``live`` until its end, ``over`` after: attendance means something
-        only once it has begun, and a point not seen yet is not "absent" while the meeting is still on."""
-        if now < self.starts_at:
-            return "upcoming"
-        return "live" if now < self.ends_at else "over"
+        """``upcoming`` before it begins, ``live`` while it is on, ``over`` after: attendance means something
+        only once it has begun, and a point not seen yet is not "absent" while the meeting is still on. Jitsi's
+        word counts over the schedule: a room opened early makes it live, a room destroyed makes it over."""
+        if now >= self.ends_at or (self.room_closed_at is not None and self.room_closed_at <= now):
+            return "over"
+        if now >= self.starts_at or self.room_opened_at is not None:
+            return "live"
+        return "upcoming"
 
     def __repr__(self) -> str:
         return f"<Meeting {self.id} {self.title!r}>"
