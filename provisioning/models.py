@@ -13,6 +13,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    event,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -24,6 +25,7 @@ from core.db import Base, utcnow
 # registers them too.
 from provisioning.auth_models import ConsoleSession, RecoveryCode, SecondFactor, SignInThrottle
 from provisioning.history_models import Reorganisation, StaffPlacement, UnitSuccession, UnitVersion
+from provisioning.names import search_key_of
 
 __all__ = [
     "ConsoleSession",
@@ -154,6 +156,9 @@ class Staff(Base):
     # Set once the directory entry has been removed after the archive retention.
     removed_from_directory_at: Mapped[dt.datetime | None] = mapped_column()
     directory_dn: Mapped[str | None] = mapped_column(String(1000))
+    # " nguyen van an annv@gialai.gov.vn": the name folded to ASCII word by word, then the address; kept by
+    # provisioning.people on every insert and update, so "nguyen van an" finds "Nguyễn Văn An".
+    search_key: Mapped[str] = mapped_column(String(700), default="", server_default="")
 
     unit: Mapped[Unit] = relationship(back_populates="staff")
     roles: Mapped[list[RoleGrant]] = relationship(back_populates="staff", cascade="all, delete-orphan")
@@ -327,6 +332,12 @@ class DirectoryJob(Base, Intent):
 
     def __repr__(self) -> str:
         return f"<DirectoryJob {self.id} {self.action} {self.object_id} {self.status}>"
+
+
+@event.listens_for(Staff, "before_insert")
+@event.listens_for(Staff, "before_update")
+def _keep_search_key(_mapper: object, _connection: object, staff: Staff) -> None:
+    staff.search_key = search_key_of(staff.full_name or "", staff.email or "")
 
 
 def subtree_unit_ids(session: Session, unit: Unit) -> list[int]:

@@ -78,6 +78,13 @@ def fold_ascii(text: str) -> str:
     return "".join(ch for ch in stripped.lower() if ch.isascii() and ch.isalnum())
 
 
+def search_key_of(full_name: str, email: str) -> str:
+    """ " nguyen van an annv@gialai.gov.vn": each word of the name folded, then the address (see
+    ``provisioning.people``); a search matches ``% word%``, at the start of a word."""
+    words = [fold_ascii(w) for w in full_name.split()]
+    return (" " + " ".join(w for w in words if w) + " " + email.lower())[:700]
+
+
 def _initials(*parts: str) -> str:
     letters = []
     for part in parts:

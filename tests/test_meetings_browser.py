@@ -92,3 +92,56 @@ def test_the_booking_form_shows_a_busy_point_before_submission(
             assert session.scalar(select(func.count()).where(Meeting.title == "Giao ban thử trình duyệt")) == 0
     finally:
         engine.dispose()
+
+
+def test_invitees_are_picked_by_name_as_chips_and_the_meeting_shows_them(
+    page: Any, live_url: str, demo_logins: Any, database_url: str, tmp_path: Path
+) -> None:
+    from provisioning.models import AccountKind, AccountStatus, Staff
+    from provisioning.names import fold_ascii
+
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        person = session.scalar(
+            select(Staff)
+            .where(Staff.status == AccountStatus.ACTIVE, Staff.kind == AccountKind.PERSONAL)
+            .where(Staff.full_name.like("% % %"))
+            .order_by(Staff.id)
+        )
+        assert person is not None
+        name, email = person.full_name, person.email
+    typed = " ".join(fold_ascii(w) for w in name.split())  # "nguyen van an": no diacritics
+    title = "Họp mời theo tên (thử trình duyệt)"
+    try:
+        _sign_in(page, live_url, demo_logins["secretary"])
+        page.goto(f"{live_url}/meetings/new")
+        page.fill("#title", title)
+        page.fill("input[name=date]", (DAY + dt.timedelta(days=2)).isoformat())
+        page.fill("input[name=start]", "14:00")
+        page.fill("input[name=end]", "15:00")
+        page.fill("#people-search", typed)
+        page.wait_for_selector(f".people-results button.person:has-text('{name}')")
+        page.click(f".people-results button.person:has-text('{name}')")
+        chip = page.wait_for_selector(f".people-chips .chip[data-email='{email}']")
+        assert name in chip.inner_text()
+        page.fill("#people-search", "khong co ai ten nay")  # nobody: the list empties, the chip stays
+        page.fill("#invitees", "khach.moi@example.org")  # an external address still goes in the box
+        page.screenshot(path=str(tmp_path / "invite-by-name.png"), full_page=True)
+        page.click("form.booking button[type=submit]")
+        page.wait_for_selector("h1")
+        text = page.locator("body").inner_text()
+        assert title in text
+        assert name in text
+        assert "khach.moi@example.org" in text
+        with unit_of_work(factory) as session:
+            meeting = session.scalar(select(Meeting).where(Meeting.title == title))
+            assert meeting is not None
+            assert {i.email: i.name for i in meeting.invitees}[email] == name
+    finally:
+        with unit_of_work(factory) as session:
+            for meeting in session.scalars(select(Meeting).where(Meeting.title == title)):
+                for job in session.scalars(select(MailJob).where(MailJob.subject_ref == f"meeting:{meeting.id}")):
+                    session.delete(job)
+                session.delete(meeting)
+        engine.dispose()

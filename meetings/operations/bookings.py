@@ -51,6 +51,7 @@ class MeetingDraft:
     organiser_name: str = ""
     organiser_email: str = ""
     recurrence: Recurrence | None = None
+    staff_ids: dict[str, int] = field(default_factory=dict)  # filled by check_draft: invitees who are ours
 
 
 def check_draft(session: Session, env: MeetingEnv, draft: MeetingDraft) -> tuple[BridgePoint, list[BridgePoint]]:
@@ -95,10 +96,15 @@ def check_draft(session: Session, env: MeetingEnv, draft: MeetingDraft) -> tuple
         if email not in seen:
             seen.add(email)
             cleaned.append((email, clean_name(name)))
-    draft.invitees = cleaned
     draft.organiser_email = draft.organiser_email.strip().lower()
     if draft.organiser_email and not EMAIL.match(draft.organiser_email):
         raise MeetingsError(f"organiser: {draft.organiser_email!r} is not an email address")
+    # People of ours appear by their full name from the directory, whatever the form or the API was given.
+    ours = staff_of(session, [e for e, _ in cleaned] + ([draft.organiser_email] if draft.organiser_email else []))
+    draft.invitees = [(e, ours[e][1] if e in ours else (n if n.lower() != e else "")) for e, n in cleaned]
+    draft.staff_ids = {e: ours[e][0] for e, _ in cleaned if e in ours}
+    if draft.organiser_email in ours and not clean_name(draft.organiser_name):
+        draft.organiser_name = ours[draft.organiser_email][1]
     return host, [points[i] for i in ids]
 
 
@@ -152,16 +158,17 @@ def insert_holds(session: Session, meetings: Sequence[Meeting], points: Sequence
         set_committed_value(meeting, "points", existing + holds)
 
 
-def staff_id_of(session: Session, email: str) -> int | None:
-    """The staff member with this mailbox, if any: an invited person who is one of ours."""
-    return staff_ids_of(session, [email]).get(email)
-
-
 def staff_ids_of(session: Session, emails: Sequence[str]) -> dict[str, int]:
     """Address → staff id for those of ``emails`` that are our mailboxes (one query)."""
+    return {email: sid for email, (sid, _name) in staff_of(session, emails).items()}
+
+
+def staff_of(session: Session, emails: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Address → (staff id, full name) for those of ``emails`` that are our mailboxes (one query)."""
     if not emails:
         return {}
-    return dict(session.execute(select(Staff.email, Staff.id).where(Staff.email.in_(set(emails)))).all())
+    rows = session.execute(select(Staff.email, Staff.id, Staff.full_name).where(Staff.email.in_(set(emails))))
+    return {email: (sid, name) for email, sid, name in rows}
 
 
 def _create_occurrences(
@@ -186,7 +193,7 @@ def _create_occurrences(
         )
         session.add(series)
     created: list[Meeting] = []
-    staff_ids = staff_ids_of(session, [email for email, _ in draft.invitees])
+    staff_ids = draft.staff_ids or staff_ids_of(session, [email for email, _ in draft.invitees])
     for start, end in times:
         meeting = Meeting(
             title=draft.title,

@@ -15,7 +15,7 @@ from meetings import invitations
 from meetings.env import MeetingEnv
 from meetings.errors import MeetingsError
 from meetings.models import BridgePoint, Invitee, Meeting, MeetingPoint
-from meetings.operations.bookings import MeetingDraft, check_draft, insert_holds, staff_id_of
+from meetings.operations.bookings import MeetingDraft, check_draft, insert_holds
 from meetings.operations.conflicts import overlap_guard, refuse_conflicts
 from meetings.permissions import can_change
 
@@ -143,7 +143,7 @@ def _apply(
         if email in old_invitees:
             old_invitees[email].name = name
         else:
-            target.invitees.append(Invitee(email=email, name=name, staff_id=staff_id_of(session, email)))
+            target.invitees.append(Invitee(email=email, name=name, staff_id=draft.staff_ids.get(email)))
     new_contacts = {p.contact_email for p in new_points if p.contact_email}
     target.sequence += 1
     target.updated_at = dt.datetime.now(dt.UTC)

@@ -1,0 +1,68 @@
+"""Finding people in the directory by name, address or unit, with or without diacritics ("nguyen van an"
+finds "Nguyễn Văn An"): a folded search key kept on every staff row, matched word by word at word starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core.actors import Actor, PermissionDenied
+from provisioning.models import AccountKind, AccountStatus, Role, Staff, Unit
+from provisioning.names import fold_ascii, search_key_of
+
+__all__ = ["Person", "can_search_people", "search_key_of", "search_people"]
+
+MAX_RESULTS = 20
+MAX_WORDS = 6
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    email: str
+    title: str
+    unit: str
+
+
+def can_search_people(actor: Actor) -> bool:
+    """Anyone who books meetings or administers or reads the directory looks people up by name."""
+    return actor.is_system_admin or any(actor.has_role(r) for r in (Role.SECRETARY, Role.UNIT_ADMIN, Role.AUDITOR))
+
+
+def search_people(session: Session, actor: Actor, query: str, limit: int = 10) -> list[Person]:
+    """Active personal and functional mailboxes whose name, address or unit has words starting with each
+    word of ``query`` (diacritics and case ignored); at most ``limit`` (≤ 20), by name."""
+    if not can_search_people(actor):
+        raise PermissionDenied(f"{actor.name} may not search the directory")
+    raw = query.strip().lower()[:254]
+    conditions = []
+    if "@" in raw:  # an address, or its beginning
+        conditions.append(Staff.email.startswith(raw, autoescape=True))
+    else:
+        words = [w for w in (fold_ascii(part) for part in raw.split()) if w][:MAX_WORDS]
+        if not words:
+            return []
+        # Units are few: their names are folded here, so "chu pah" finds the people of "Chư Păh" too.
+        unit_words = {
+            unit_id: [fold_ascii(w) for w in name.split()]
+            for unit_id, name in session.execute(select(Unit.id, Unit.name).where(Unit.ended_on.is_(None)))
+        }
+        for word in words:
+            in_units = [uid for uid, names in unit_words.items() if any(n.startswith(word) for n in names)]
+            # fold_ascii leaves a–z and 0–9 only: nothing in ``word`` is a LIKE wildcard
+            conditions.append(or_(Staff.search_key.like(f"% {word}%"), Staff.unit_id.in_(in_units)))
+    rows = session.execute(
+        select(Staff.id, Staff.full_name, Staff.email, Staff.title, Unit.name)
+        .join(Unit, Unit.id == Staff.unit_id)
+        .where(
+            Staff.status == AccountStatus.ACTIVE,
+            Staff.kind.in_((AccountKind.PERSONAL, AccountKind.FUNCTIONAL)),
+            *conditions,
+        )
+        .order_by(Staff.given_name, Staff.full_name, Staff.id)
+        .limit(max(1, min(limit, MAX_RESULTS)))
+    ).all()
+    return [Person(*row) for row in rows]
