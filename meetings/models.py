@@ -247,3 +247,9 @@ class RollCall(Base):
 
     def __repr__(self) -> str:
         return f"<RollCall meeting={self.meeting_id} point={self.point_id} present={self.is_present}>"
+
+
+# Calendar feeds live beside the models; importing this module registers them too.
+from meetings.feed_models import CalendarFeed  # noqa: E402
+
+__all__ = ["CalendarFeed"]
