@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core import changelog
+from core.actors import Actor
 from core.db import utcnow
-from provisioning.models import MailAlias, Staff
+from provisioning import sync
+from provisioning.entries import directory_aliases
+from provisioning.models import MailAlias, Role, Staff
+
+EXPIRE_BATCH = 500  # aliases per step: a reorganisation's 12,000 expire on one night, memory stays flat
 
 
 def keep_as_alias(
@@ -36,4 +42,56 @@ def alias_expiry(days: int, now: dt.datetime | None = None) -> dt.datetime:
 
 def live_aliases(person: Staff) -> list[str]:
     """The aliases the directory should carry now."""
-    return [a.address for a in person.aliases if a.removed_at is None]
+    return directory_aliases(person)
+
+
+def live_alias_owner(session: Session, address: str) -> Staff | None:
+    """The mailbox ``address`` is a live alias of (it signs in and receives as that mailbox), or None."""
+    return session.scalar(
+        select(Staff)
+        .join(MailAlias, MailAlias.staff_id == Staff.id)
+        .where(MailAlias.address == address.strip().lower(), MailAlias.removed_at.is_(None))
+    )
+
+
+def expire_aliases(session: Session, actor: Actor, now: dt.datetime | None = None) -> int:
+    """Take every alias past its expiry out of the directory (the ``aliases.expire`` job): from then on it
+    neither signs in nor receives. Its row stays (``removed_at``), so the address is never given to anyone
+    else and old log lines under it still count for the mailbox. One change-trail entry per alias, one
+    directory job per mailbox. Returns how many aliases expired."""
+    actor.require(Role.SYSTEM_ADMIN, None, "expired aliases")
+    now = now or utcnow()
+    expired = 0
+    while True:
+        due = session.execute(
+            select(MailAlias.id, MailAlias.address, MailAlias.expires_at, Staff.id, Staff.email, Staff.unit_id)
+            .join(Staff, Staff.id == MailAlias.staff_id)
+            .where(MailAlias.removed_at.is_(None), MailAlias.expires_at <= now)
+            .order_by(MailAlias.id)
+            .limit(EXPIRE_BATCH)
+        ).all()
+        if not due:
+            return expired
+        session.execute(
+            update(MailAlias).where(MailAlias.id.in_([row[0] for row in due])).values(removed_at=now),
+            execution_options={"synchronize_session": "fetch"},
+        )
+        sync.enqueue_many(session, [("sync_staff", staff_id) for staff_id in dict.fromkeys(row[3] for row in due)])
+        changelog.record_many(
+            session,
+            actor,
+            [
+                (
+                    "staff.expire_alias",
+                    "staff",
+                    staff_id,
+                    f"{address} → {email}",
+                    unit_id,
+                    {"alias": address, "expires_at": expires_at},
+                    {"removed_at": now},
+                )
+                for _, address, expires_at, staff_id, email, unit_id in due
+            ],
+        )
+        session.flush()
+        expired += len(due)

@@ -9,6 +9,7 @@ import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
 from ldap3.utils.conv import escape_filter_chars
+from ldap3.utils.dn import escape_rdn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,8 +59,8 @@ class Applier:
 
     def _apply_sync_unit(self, job: DirectoryJob) -> None:
         unit = self.session.get(Unit, job.object_id)
-        if unit is None:
-            return
+        if unit is None or unit.ended_on is not None:
+            return  # an ended unit's entry goes with its delete_unit job
         for ancestor in unit.ancestors():  # a parent must exist before its child (idempotent)
             self._ensure_unit(ancestor)
         self.ensured.discard(unit.id)  # the job is about this unit: always compare it
@@ -98,7 +99,7 @@ class Applier:
             return None
         for ancestor in [*staff.unit.ancestors(), staff.unit]:
             self._ensure_unit(ancestor)
-        attrs = staff_attributes(staff, [a.address for a in staff.aliases])
+        attrs = staff_attributes(staff)
         return staff, staff_dn(staff, self.base_dn), attrs
 
     def _apply_sync_staff(self, job: DirectoryJob) -> None:
@@ -122,14 +123,14 @@ class Applier:
                 old_dn = self.directory.find_by_mail(staff.email)
             if old_dn is not None and old_dn.lower() != dn.lower():
                 self.directory.move(old_dn, dn)
-        self.directory.upsert(dn, PERSON_CLASSES, staff_attributes(staff, [a.address for a in staff.aliases]))
+        self.directory.upsert(dn, PERSON_CLASSES, staff_attributes(staff))
         staff.directory_dn = dn
 
     def _apply_sync_list(self, job: DirectoryJob) -> None:
         """The unit's distribution list: a group of its active personal and functional mailboxes."""
         unit = self.session.get(Unit, job.object_id)
-        if unit is None:
-            return
+        if unit is None or unit.ended_on is not None:
+            return  # an ended unit's list goes with its entry (delete_unit)
         for ancestor in [*unit.ancestors(), unit]:
             self._ensure_unit(ancestor)
         # Addresses only, not Staff objects: a unit of 50,000 would otherwise load 50,000 ORM objects.
@@ -150,6 +151,8 @@ class Applier:
 
     def _apply_delete_unit(self, job: DirectoryJob) -> None:
         dn = job.payload.get("dn") or ""
+        if dn and self.directory.read(dn, ["ou"]) is None:
+            dn = ""  # not there (its parent moved since): found by its code
         if not dn:
             found = self.directory.search(
                 self.base_dn, f"(congvuUnitCode={escape_filter_chars(job.payload.get('code', ''))})", ["ou"]
@@ -157,8 +160,19 @@ class Applier:
             dn = found[0][0] if found else ""
         if not dn:
             return
-        # By now its mailboxes and subunits have moved away; what is left is its own distribution list.
+        # By now its mailboxes and subunits have moved away; what is left is its own distribution list. A
+        # mailbox still there (its move failed) is never deleted with it: the entry waits for a repair.
+        if self.directory.search(dn, "(objectClass=congvuMailbox)", ["1.1"]):
+            raise DirectoryError(f"unit entry {dn} still holds mailboxes; it is removed once they have moved")
         self.directory.delete_tree(dn)
+
+    def _apply_delete_list(self, job: DirectoryJob) -> None:
+        """The list named by a unit's earlier code (a reorganisation gave it a new one)."""
+        unit = self.session.get(Unit, job.object_id)
+        if unit is None or not job.payload.get("code"):
+            return
+        old = "dl-" + job.payload["code"].lower()
+        self.directory.delete(f"cn={escape_rdn(old)},{unit_dn(unit, self.base_dn)}")
 
     def _apply_set_password(self, job: DirectoryJob) -> None:
         staff = self.session.get(Staff, job.object_id)
@@ -175,6 +189,21 @@ class Applier:
         # an admin-chosen password without that flag clears the mark.
         self.directory.set_must_change(dn, job.payload.get("must_change") == "1")
         job.payload = {}  # the secret is not kept once slapd has it
+
+    def _apply_set_password_hash(self, job: DirectoryJob) -> None:
+        """A hash brought in from another directory (``{SSHA}``, ``{CRYPT}``…) becomes the entry's
+        userPassword as it is: the owner keeps their password. Not a reset, so no must-change mark."""
+        staff = self.session.get(Staff, job.object_id)
+        value = job.payload.get("hash", "")
+        if staff is None or not value:
+            job.payload = {}
+            return
+        dn = staff_dn(staff, self.base_dn)
+        if self.directory.read(dn, ["mail"]) is None:
+            raise DirectoryError(f"job {job.id}: the entry of {staff.email} is not in the directory yet")
+        self.directory.upsert(dn, PERSON_CLASSES, {"userPassword": [value]})
+        self.directory.set_must_change(dn, False)
+        job.payload = {}  # the hash is not kept once slapd has it
 
     def _apply_delete_dn(self, job: DirectoryJob) -> None:
         if job.payload.get("subtree") == "1":

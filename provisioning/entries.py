@@ -54,7 +54,16 @@ def unit_attributes(unit: Unit) -> dict[str, list[str]]:
     return {"ou": [unit.code], "description": [unit.name], "congvuUnitCode": [unit.code]}
 
 
-def staff_attributes(staff: Staff, aliases: Iterable[str] = ()) -> dict[str, list[str]]:
+def directory_aliases(staff: Staff) -> list[str]:
+    """The aliases the directory carries: not those the expiry job took out (their rows stay, never reissued)."""
+    return [a.address for a in staff.aliases if a.removed_at is None]
+
+
+def staff_attributes(staff: Staff, aliases: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """The mailbox's entry; its ``congvuMailAlias`` values are ``aliases``, by default its live ones."""
+    if aliases is None:
+        aliases = directory_aliases(staff)
+
     def one(value: str | None) -> list[str]:
         return [value] if value else []
 

@@ -42,11 +42,11 @@ def _norm(values: list[str]) -> tuple[str, ...]:
 def find_drift(session: Session, directory: Directory, base_dn: str) -> list[Drift]:
     """Every difference between the database and the directory, units first, then mailboxes."""
     expected: dict[str, tuple[str, dict[str, list[str]]]] = {}
-    for unit in session.scalars(select(Unit).order_by(Unit.path)):
+    for unit in session.scalars(select(Unit).where(Unit.ended_on.is_(None)).order_by(Unit.path)):
         if unit.parent is not None:
             expected[unit_dn(unit, base_dn).lower()] = (f"unit {unit.id}", unit_attributes(unit))
     for staff in session.scalars(select(Staff).where(Staff.removed_from_directory_at.is_(None))):
-        attrs = staff_attributes(staff, [a.address for a in staff.aliases])
+        attrs = staff_attributes(staff)
         expected[staff_dn(staff, base_dn).lower()] = (f"staff {staff.id}", attrs)
 
     wanted_attrs = sorted({name for _, attrs in expected.values() for name in attrs} | {"objectClass"})

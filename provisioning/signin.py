@@ -18,6 +18,7 @@ from core.actors import SYSTEM, Actor
 from core.db import utcnow
 from core.validation import text_problem
 from provisioning.actors import actor_for_local_admin, actor_for_staff
+from provisioning.aliases import live_alias_owner
 from provisioning.directory import Directory
 from provisioning.models import AccountStatus, ApiToken, LocalAdmin, SignInThrottle, Staff
 
@@ -55,6 +56,17 @@ def normal_login(login: str) -> str:
     return login.strip().lower()[:254]
 
 
+def _throttle_key(session: Session, login: str) -> str:
+    """The name failures are counted under: a live alias counts as its mailbox's address, so signing in
+    with an old address is no way around the lockout of the mailbox (nor a way to lock it out twice)."""
+    login = normal_login(login)
+    if "@" in login:
+        owner = live_alias_owner(session, login)
+        if owner is not None:
+            return owner.email
+    return login
+
+
 def _row(session: Session, login: str, client: str) -> SignInThrottle | None:
     return session.scalar(
         select(SignInThrottle)
@@ -68,7 +80,7 @@ def check_allowed(
 ) -> None:
     """Raise :class:`SignInError` if this client is locked out of this name, or refused altogether."""
     now = now or utcnow()
-    login, client = normal_login(login), client_address[:64]
+    login, client = _throttle_key(session, login), client_address[:64]
     since = now - policy.client_window
     recent = list(
         session.scalars(
@@ -91,7 +103,7 @@ def record_failure(
 ) -> None:
     """Count one failure (a wrong password or a wrong second-factor code) for this name from this client."""
     now = now or utcnow()
-    login, client = normal_login(login), client_address[:64]
+    login, client = _throttle_key(session, login), client_address[:64]
     row = _row(session, login, client)
     if row is None:
         row = SignInThrottle(login=login, client_address=client, failures=0)
@@ -127,7 +139,8 @@ def record_success(session: Session, login: str, client_address: str) -> None:
     """A complete sign-in (password and, where needed, second factor) ends the run of failures."""
     session.execute(
         delete(SignInThrottle).where(
-            SignInThrottle.login == normal_login(login), SignInThrottle.client_address == client_address[:64]
+            SignInThrottle.login == _throttle_key(session, login),
+            SignInThrottle.client_address == client_address[:64],
         )
     )
 
@@ -150,7 +163,8 @@ def _decoy_dn(directory: Directory) -> str:
 def _check_staff(session: Session, directory: Directory | None, login: str, password: str) -> Staff | None:
     if directory is None:
         return None
-    staff = session.scalar(select(Staff).where(Staff.email == login))
+    # An old address kept as a live alias signs in as its mailbox (slapd checks the mailbox's password).
+    staff = session.scalar(select(Staff).where(Staff.email == login)) or live_alias_owner(session, login)
     if staff is not None and staff.status == AccountStatus.ACTIVE:
         return staff if directory.check_password(staff.email, password) else None
     # Unknown or disabled: the same search and an argon2 bind, so the answer takes as long as a wrong password.

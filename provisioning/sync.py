@@ -62,6 +62,16 @@ def enqueue_many(session: Session, jobs: list[tuple[str, int | None]]) -> list[i
     return ids
 
 
+def enqueue_password_hashes(session: Session, hashes: list[tuple[int, str]]) -> list[int]:
+    """Record ``set_password_hash`` intents (staff id, a hash slapd verifies) for people brought in from
+    another directory. A hash, unlike a password, may wait in the job's payload; it is wiped once written."""
+    if not hashes:
+        return []
+    jobs = [enqueue(session, "set_password_hash", staff_id, hash=value) for staff_id, value in hashes]
+    session.flush()
+    return [job.id for job in jobs]
+
+
 def enqueue_password(
     session: Session, staff: Staff, password: str, secret_key: str, *, must_change: bool = False
 ) -> DirectoryJob:

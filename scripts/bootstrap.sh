@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
-packages=(slapd ldap-utils dovecot-imapd dovecot-pop3d dovecot-ldap postfix fonts-dejavu-core fonts-dejavu-extra ca-certificates)
+packages=(slapd ldap-utils dovecot-imapd dovecot-pop3d dovecot-ldap postfix postfix-ldap fonts-dejavu-core fonts-dejavu-extra ca-certificates)
 if ((want_test)); then
   # debootstrap: the cached Debian 13 chroot (scripts/trixie-chroot.sh); rsync: log shipping (scripts/ship-logs.sh).
   packages+=(chromium pflogsumm postgresql-client debootstrap rsync)

@@ -60,6 +60,8 @@ class Dovecot:
 
     ``name`` names its folder (several may run side by side, e.g. one reading a consumer); ``imap_port``
     and ``pop3_port`` default to the config's; ``chroot`` runs the Dovecot installed in that folder.
+    ``mail_dir`` is where the Maildirs ``<domain>/<localpart>`` live (default: its own folder's mail/); the
+    session's Dovecot reads those the private Postfix delivers to, so IMAP sees the mail that arrived.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Dovecot:
         imap_port: int | None = None,
         pop3_port: int | None = None,
         chroot: Path | None = None,
+        mail_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.root = root
@@ -83,6 +86,7 @@ class Dovecot:
         # In a chroot the state must lie inside it; the folder is named after the state folder, so two test
         # runs (or two instances) never share one.
         self.dir = (chroot / "var/lib/congvu" / root.name / name) if chroot else root / name
+        self.mail_dir = mail_dir or self.dir / "mail"
 
     @property
     def log_path(self) -> Path:
@@ -112,18 +116,22 @@ class Dovecot:
     def _conf(self) -> Path:
         etc_passwd = (self.chroot or Path("/")) / "etc/passwd"
         mail_uid, mail_gid = _passwd_ids(etc_passwd, "mail")
-        for sub in ("run", "lib", "mail"):
+        for sub in ("run", "lib"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
         # Dovecot's mail processes run as 'mail' and must traverse to the mail folder.
-        folder, top = self.dir, self.chroot or self.root.parent
-        while folder != top:
-            os.chmod(folder, 0o755)  # noqa: S103
-            folder = folder.parent
+        top = self.chroot or self.root.parent
+        for start in (self.dir, self.mail_dir.parent):
+            folder = start
+            while folder != top and folder.is_relative_to(top):
+                os.chmod(folder, 0o755)  # noqa: S103
+                folder = folder.parent
         if os.geteuid() == 0:
-            os.chown(self.dir / "mail", mail_uid, mail_gid)
+            os.chown(self.mail_dir, mail_uid, mail_gid)
         state = self._inside(self.dir)
         values = {
             "state": state,
+            "mail_root": self._inside(self.mail_dir),
             "instance_name": f"congvu-{self.imap_port}",
             "imap_port": self.imap_port,
             "pop3_port": self.pop3_port,

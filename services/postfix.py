@@ -1,9 +1,14 @@
 """The private Postfix for a closed network (the demo and the tests).
 
 Loopback only, every domain delivered into Maildirs mail/<domain>/<localpart>/ in the state folder, nothing
-relayed. Its config directory is ``<state>/postfix/etc``: `postfix check` (run by `postfix start`) wants that
-whole tree owned by root, which the queue, the master's lock (data/, owned by postfix) and the Maildirs (mail/,
-written as 'mail') are not.
+relayed. Given the slapd it reads, an old address kept as an alias is rewritten to its mailbox's address from
+the directory (``virtual_alias_maps``, ldap-aliases.cf); with ``recipients="directory"`` only the directory's
+mailboxes are accepted (``virtual_mailbox_maps``, ldap-mailboxes.cf), as on a production host, instead of every
+well-formed address (the tests' and the demo's made-up recipients).
+
+Its config directory is ``<state>/postfix/etc``: `postfix check` (run by `postfix start`) wants that whole tree
+owned by root, which the queue, the master's lock (data/, owned by postfix) and the Maildirs (mail/, written as
+'mail') are not.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from services.common import (
     stop_pid,
     tail,
     wait_until,
+    write_private,
 )
+from services.slapd import Slapd
 
 POSTFIX = "/usr/sbin/postfix"
 
@@ -47,12 +54,29 @@ def _delivery_order(path: Path) -> tuple[int, int, str]:
 
 
 class Postfix:
-    """Start, stop and inspect the private Postfix; submission authenticates through Dovecot's ``auth_socket``."""
+    """Start, stop and inspect the private Postfix; submission authenticates through Dovecot's ``auth_socket``.
 
-    def __init__(self, config: ServiceConfig, root: Path, auth_socket: Path) -> None:
+    ``slapd``: the directory its LDAP tables read (aliases; with ``recipients="directory"`` the mailboxes too).
+    """
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        root: Path,
+        auth_socket: Path,
+        *,
+        slapd: Slapd | None = None,
+        recipients: str = "any",
+    ) -> None:
+        if recipients not in ("any", "directory"):
+            raise ServiceError(f"postfix recipients must be 'any' or 'directory', not {recipients!r}")
+        if recipients == "directory" and slapd is None:
+            raise ServiceError("postfix: accepting only the directory's mailboxes needs a slapd to ask")
         self.config = config
         self.root = root
         self.auth_socket = auth_socket
+        self.slapd = slapd
+        self.recipients = recipients
         self.dir = root / "postfix"
 
     @property
@@ -90,13 +114,38 @@ class Postfix:
             "submission_port": self.config.submission_port,
             "mail_user": mail_user.pw_name,
             "dovecot_auth": self.auth_socket,
+            "mailbox_maps": f"regexp:{conf_dir}/virtual_mailboxes.regexp",
+            "alias_maps": "",
         }
+        if self.slapd is not None:
+            self._ldap_tables(conf_dir, postfix_user.pw_gid)
+            values["alias_maps"] = f"ldap:{conf_dir}/ldap-aliases.cf"
+            if self.recipients == "directory":
+                values["mailbox_maps"] = f"ldap:{conf_dir}/ldap-mailboxes.cf"
         for name in ("main.cf", "master.cf"):
             template = (CONFIG_DIR / "postfix" / f"{name}.in").read_text(encoding="utf-8")
             (conf_dir / name).write_text(render(template, **values), encoding="utf-8")
         for name in ("virtual_domains.regexp", "virtual_mailboxes.regexp", "deliver-maildir.sh"):
             shutil.copyfile(CONFIG_DIR / "postfix" / name, conf_dir / name)
         return conf_dir
+
+    def _ldap_tables(self, conf_dir: Path, postfix_gid: int) -> None:
+        """The LDAP lookup tables, which hold the mail services account's password: root's, readable by the
+        postfix group (the daemons that open them), nobody else."""
+        assert self.slapd is not None
+        values = {
+            "ldap_url": self.slapd.url,
+            "bind_dn": self.slapd.dovecot_dn,
+            "bind_pw": self.slapd.dovecot_password(),
+            "base_dn": self.config.base_dn,
+        }
+        for name in ("ldap-aliases.cf", "ldap-mailboxes.cf"):
+            path = conf_dir / name
+            template = (CONFIG_DIR / "postfix" / f"{name}.in").read_text(encoding="utf-8")
+            write_private(path, render(template, **values))
+            if os.geteuid() == 0:
+                os.chown(path, 0, postfix_gid)
+                os.chmod(path, 0o640)
 
     def pid(self) -> int | None:
         """The running master's pid; a stale pid file (or one whose pid now belongs to another program) is None."""

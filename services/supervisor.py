@@ -54,8 +54,9 @@ class Services:
                 imap_port=config.consumer_imap_port or config.imap_port + 1,
                 pop3_port=config.consumer_pop3_port or config.pop3_port + 1,
             )
-        self.dovecot = Dovecot(config, self.root, self.slapd)
-        self.postfix = Postfix(config, self.root, self.dovecot.auth_socket)
+        # Dovecot reads the Maildirs the private Postfix delivers to (Postfix.mailbox_path), so IMAP sees them.
+        self.dovecot = Dovecot(config, self.root, self.slapd, mail_dir=self.root / "postfix" / "mail")
+        self.postfix = Postfix(config, self.root, self.dovecot.auth_socket, slapd=self.slapd)
 
     # -- addresses and files -------------------------------------------------------------------------
 

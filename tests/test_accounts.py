@@ -145,7 +145,9 @@ def test_domain_change_keeps_old_address_as_alias(
     password = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
     commit_and_sync()
     old = person.email
-    changed = change_mail_domain(db, SYSTEM, district, "kbang.gialai.gov.vn", "gialai.gov.vn")
+    changed = change_mail_domain(
+        db, SYSTEM, district, "kbang.gialai.gov.vn", "gialai.gov.vn", alias_days=runtime.settings.reorg_alias_days
+    )
     commit_and_sync()
     assert changed >= 1
     assert person.email == old.replace("@gialai.gov.vn", "@kbang.gialai.gov.vn")

@@ -1,0 +1,207 @@
+"""LDIF imports as background tasks: upload → preview task → apply task, like staff lists
+(:mod:`provisioning.import_tasks`).
+
+The upload is stored as an :class:`~provisioning.models.ImportBatch` without the passwords that will not be
+kept: cleartext and weak hashes are replaced by a marker naming their scheme before the file reaches the
+database (:func:`provisioning.ldif.redact_passwords`), and after applying the kept hashes go too (they wait
+in their directory jobs). The one-time passwords of the others are kept encrypted with the instance key in
+the batch until an admin takes them, once (:func:`take_passwords`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+from sqlalchemy.orm import Session
+
+from core import changelog
+from core.actors import Actor, PermissionDenied
+from core.db import READ_ONLY, utcnow
+from core.tasks import Task, TaskContext, TaskFailed, submit
+from provisioning.directory_jobs import password_cipher
+from provisioning.errors import ProvisioningError
+from provisioning.ldif import read_entries, redact_passwords
+from provisioning.ldif_import import LdifRefused, apply, preview
+from provisioning.ldif_plan import Addresses
+from provisioning.models import DirectoryJob, ImportBatch, Role, Unit
+from provisioning.operations import MailboxPolicy
+
+PREVIEW, APPLY = "ldif.preview", "ldif.apply"
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def upload(
+    session: Session, actor: Actor, unit: Unit, filename: str, content: bytes, addresses: str = Addresses.PRIMARY
+) -> ImportBatch:
+    """Keep an uploaded LDIF export for ``unit`` (without the passwords that will not be kept), queue its preview."""
+    actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
+    name = (filename or "").strip()[:300]
+    if not name.lower().endswith(".ldif"):
+        raise ProvisioningError(f"{name or 'the file'}: use an .ldif file")
+    if len(content) > MAX_FILE_BYTES:
+        raise ProvisioningError(f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    if addresses not in set(Addresses):
+        raise ProvisioningError(f"addresses {addresses[:20]!r}: use primary or alias")
+    batch = ImportBatch(
+        unit_id=unit.id,
+        filename=name,
+        content=redact_passwords(content),
+        actor=actor.label,
+        status="uploaded",
+        summary={"addresses": addresses},
+    )
+    session.add(batch)
+    session.flush()
+    changelog.record(
+        session,
+        actor,
+        "import.ldif_upload",
+        "import_batch",
+        batch.id,
+        target_label=name,
+        unit_id=unit.id,
+        after={"bytes": len(content), "addresses": addresses},
+    )
+    queue(session, actor, batch, do_apply=False)
+    return batch
+
+
+def queue(session: Session, actor: Actor, batch: ImportBatch, *, do_apply: bool, alias_days: int = 365) -> Task:
+    """Queue the preview, or (for a previewed file without unreadable lines) the application, of ``batch``.
+    ``alias_days``: how long kept addresses stay aliases (``CONGVU_REORG_ALIAS_DAYS``)."""
+    actor.require(Role.UNIT_ADMIN, batch.unit, f"unit {batch.unit.name}")
+    if do_apply and (batch.status != "previewed" or batch.summary.get("unreadable") or "takes" not in batch.summary):
+        raise ProvisioningError(f"{batch.filename}: only a previewed file without unreadable lines can be applied")
+    params = {"batch_id": batch.id, "addresses": str(batch.summary.get("addresses", Addresses.PRIMARY))}
+    if do_apply:
+        params["alias_days"] = int(alias_days)
+    task = submit(session, actor, APPLY if do_apply else PREVIEW, params)
+    batch.task_id = task.id
+    batch.status = "applying" if do_apply else "previewing"
+    return task
+
+
+def run(ctx: TaskContext, policy: MailboxPolicy) -> dict[str, Any]:
+    """The task handler for both steps."""
+    do_apply = ctx.kind == APPLY
+    with ctx.boundary.unit(apply=False) as session:
+        batch = session.get(ImportBatch, ctx.params.get("batch_id"))
+        if batch is None:
+            raise TaskFailed("Tệp nhập không còn tồn tại.")
+        if do_apply and batch.status == "applied":
+            return _public(batch.summary)  # applied before the worker stopped; its directory jobs are resumed
+        content, filename, unit_id = batch.content, batch.filename, batch.unit_id
+    total = content.count(b"\ndn:") + content.startswith(b"dn:")
+    phase = "database" if do_apply else "preview"
+    ctx.progress(0, total, phase)
+    options: dict[str, Any] = {
+        "policy": policy,
+        "addresses": ctx.params.get("addresses", Addresses.PRIMARY),
+        "progress": lambda n: ctx.progress(n, max(n, total), phase),
+    }
+    try:
+        if do_apply:
+            return _apply(ctx, unit_id, content, filename, options)
+        return _preview(ctx, unit_id, content, options)
+    except LdifRefused as exc:
+        _finish(ctx, "previewed", exc.preview.as_dict())
+        raise TaskFailed(
+            f"Tệp {filename} có {exc.preview.unreadable} dòng không đọc được; không người nào được nhập."
+        ) from None
+    except ProvisioningError as exc:
+        _fail(ctx, f"Không nhập được tệp {filename}: {exc}")
+    except PermissionDenied as exc:
+        _fail(ctx, f"Không có quyền: {exc}")
+
+
+def _preview(ctx: TaskContext, unit_id: int, content: bytes, options: dict[str, Any]) -> dict[str, Any]:
+    token = READ_ONLY.set(True)  # a preview only reads: on SQLite it never takes the write lock
+    try:
+        with ctx.boundary.unit(apply=False) as session:
+            unit = session.get(Unit, unit_id)
+            if unit is None:
+                raise TaskFailed("Đơn vị của tệp nhập không còn tồn tại.")
+            result = preview(session, ctx.actor, unit, read_entries(content), **options)
+            session.rollback()
+    finally:
+        READ_ONLY.reset(token)
+    _finish(ctx, "previewed", result.as_dict())
+    return result.as_dict()
+
+
+def _apply(ctx: TaskContext, unit_id: int, content: bytes, filename: str, options: dict[str, Any]) -> dict[str, Any]:
+    work = ctx.boundary.begin(ctx.origin)
+    try:
+        unit = work.session.get(Unit, unit_id)
+        if unit is None:
+            raise TaskFailed("Đơn vị của tệp nhập không còn tồn tại.")
+        result = apply(
+            work.session,
+            ctx.actor,
+            unit,
+            read_entries(content),
+            alias_days=int(ctx.params.get("alias_days", 365)),
+            label=filename,
+            **options,
+        )
+        batch = work.session.get(ImportBatch, ctx.params["batch_id"])
+        assert batch is not None
+        summary = result.as_dict()
+        if result.passwords:
+            secret = json.dumps(sorted(result.passwords.items())).encode()
+            summary["handout"] = password_cipher(options["policy"].secret_key).encrypt(secret).decode()
+        # In the same transaction as the people: a worker that stops after this commit never applies them again.
+        # The kept hashes now wait in their directory jobs; the stored file keeps none.
+        batch.status, batch.summary, batch.content = "applied", summary, redact_passwords(content, lambda _v: False)
+        batch.total_rows = batch.done_rows = result.total
+        batch.finished_at = utcnow()
+    except BaseException:
+        work.rollback()
+        raise
+    recorded = work.recorded
+    work.commit(apply=False)
+    ctx.progress(0, recorded.count(DirectoryJob), "directory")
+    ctx.apply_intents(recorded, "directory")
+    return _public(summary)
+
+
+def take_passwords(session: Session, actor: Actor, batch: ImportBatch, secret_key: str) -> list[tuple[str, str]]:
+    """The one-time passwords of an applied import, (address, password), handed out once: they are wiped
+    from the batch in the caller's transaction, and the change trail notes who took them."""
+    actor.require(Role.UNIT_ADMIN, batch.unit, f"unit {batch.unit.name}")
+    token = batch.summary.get("handout")
+    if not token:
+        return []
+    pairs = [(str(a), str(p)) for a, p in json.loads(password_cipher(secret_key).decrypt(str(token).encode()))]
+    batch.summary = _public(batch.summary) | {"handed_out": len(pairs)}
+    changelog.record(
+        session,
+        actor,
+        "import.ldif_passwords",
+        "import_batch",
+        batch.id,
+        target_label=batch.filename,
+        unit_id=batch.unit_id,
+        after={"one_time_passwords": len(pairs)},
+    )
+    return pairs
+
+
+def _public(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary as a task result or a page may show it: without the encrypted passwords."""
+    return {k: v for k, v in summary.items() if k != "handout"}
+
+
+def _finish(ctx: TaskContext, status: str, summary: dict[str, Any]) -> None:
+    with ctx.boundary.unit(apply=False) as session:
+        batch = session.get(ImportBatch, ctx.params["batch_id"])
+        if batch is not None:
+            batch.status, batch.summary = status, summary
+            batch.total_rows = batch.done_rows = int(summary.get("total", 0))
+            batch.finished_at = utcnow()
+
+
+def _fail(ctx: TaskContext, message: str) -> NoReturn:
+    _finish(ctx, "failed", {"error": message})
+    raise TaskFailed(message)
