@@ -7,6 +7,7 @@ queues the directory change; the boundary commits, then the directory follows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -255,10 +256,11 @@ def add_alias(
 
 def remove_alias(session: Session, actor: Actor, staff: Staff, address: str) -> None:
     _require(actor, staff)
-    alias = next((a for a in staff.aliases if a.address == address.strip().lower()), None)
+    alias = next((a for a in staff.aliases if a.address == address.strip().lower() and a.removed_at is None), None)
     if alias is None:
         raise ProvisioningError(f"{staff.email} has no alias {address!r}")
-    staff.aliases.remove(alias)
+    # The row stays, marked removed: the directory drops the address, and it is never given to anyone else.
+    alias.removed_at = utcnow()
     session.flush()
     sync.enqueue(session, "sync_staff", staff.id)
     changelog.record(
@@ -333,26 +335,45 @@ def update_staff(session: Session, actor: Actor, staff: Staff, changes: dict[str
 
 def move_staff(session: Session, actor: Actor, staff: Staff, unit: Unit) -> None:
     """Move a mailbox to another unit; both units must be within the actor's scope. The address stays."""
-    _require(actor, staff)
-    actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
-    if staff.unit_id == unit.id:
-        return
-    before = {"unit_id": staff.unit_id}
-    old_unit_id = staff.unit_id
-    history.remember_placement(session, staff.id, old_unit_id, utcnow().date())
-    staff.unit = unit
+    move_staff_many(session, actor, [(staff, unit)])
+
+
+def move_staff_many(
+    session: Session,
+    actor: Actor,
+    moves: Sequence[tuple[Staff, Unit]],
+    *,
+    effective_on: dt.date | None = None,
+    reorganisation_id: int | None = None,
+) -> int:
+    """:func:`move_staff` for many people at once (a merge, a reorganisation): the same checks, history
+    (the earlier unit until ``effective_on``), directory jobs and change-trail entries, written together.
+    Returns how many moved."""
+    day = effective_on or utcnow().date()
+    checked: set[int] = set()
+    moved: list[tuple[Staff, int]] = []
+    with session.no_autoflush:  # one flush for the batch, not one per history lookup
+        for staff, unit in moves:
+            _require(actor, staff)
+            if unit.id not in checked:
+                actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
+                checked.add(unit.id)
+            if staff.unit_id == unit.id:
+                continue
+            history.remember_placement(session, staff.id, staff.unit_id, day, reorganisation_id)
+            moved.append((staff, staff.unit_id))
+            staff.unit = unit
+    if not moved:
+        return 0
     session.flush()
-    sync.enqueue(session, "sync_staff", staff.id)
-    sync.enqueue(session, "sync_list", old_unit_id)
-    sync.enqueue(session, "sync_list", unit.id)
-    changelog.record(
+    units = dict.fromkeys(u for staff, old in moved for u in (old, staff.unit_id))
+    sync.enqueue_many(session, [("sync_staff", s.id) for s, _ in moved] + [("sync_list", u) for u in units])
+    changelog.record_many(
         session,
         actor,
-        "staff.move",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=unit.id,
-        before=before,
-        after={"unit_id": unit.id},
+        [
+            ("staff.move", "staff", s.id, s.email, s.unit_id, {"unit_id": old}, {"unit_id": s.unit_id})
+            for s, old in moved
+        ],
     )
+    return len(moved)
