@@ -34,7 +34,7 @@ def missing_translations(pot: Path, lang: str = "vi") -> list[str]:
     for message in template:
         if not message.id:
             continue
-        found = catalog.get(message.id)
+        found = catalog.get(message.id, context=message.context)
         strings = () if found is None else (found.string if isinstance(found.string, tuple) else (found.string,))
         if not strings or not all(strings) or (found is not None and found.fuzzy):
             out.append(message.id if isinstance(message.id, str) else message.id[0])
