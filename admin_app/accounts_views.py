@@ -87,6 +87,10 @@ def staff_action(staff_id: int) -> Any:
         elif verb == "remove_alias":
             accounts.remove_alias(db(), actor, person, request.form.get("alias", ""))
             flash(_("Alias removed."), "success")
+        elif verb == "edit":
+            fields = {k: request.form.get(k, "") for k in ("full_name", "title", "phone")}
+            if accounts.update_staff(db(), actor, person, fields):
+                flash(_("Saved."), "success")
         elif verb == "move":
             target = _unit(clean_int(request.form.get("unit_id"), "unit", error=ProvisioningError))
             accounts.move_staff(db(), actor, person, target)
@@ -171,6 +175,7 @@ def manage_unit(unit_id: int) -> Any:
                     unit,
                     request.form.get("domain", ""),
                     s.mail_domain,
+                    alias_days=s.reorg_alias_days,
                     rules=runtime_of().mailbox_policy.rules,
                 )
                 flash(_("%(n)d addresses changed; the old addresses stay as aliases.", n=n), "success")

@@ -10,11 +10,13 @@ from sqlalchemy import func, or_, select
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
+from audit.person_activity import activity_of
 from core.actors import SYSTEM, Actor, PermissionDenied
 from core.changelog import ChangeEntry
 from core.validation import InputError, clean_date, clean_int, clean_text
 from meetings.models import BridgePoint, Meeting
 from provisioning.actors import actor_for_staff
+from provisioning.entries import list_address
 from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
 from provisioning.queries import get_staff_for, get_unit_for, read_paths, visible_staff, visible_units
 from provisioning.roles import DELEGABLE, holds_equal_or_wider, visible_grants
@@ -158,6 +160,8 @@ def staff_page_context(actor: Actor, person: Staff) -> dict[str, Any]:
         "role_choices": role_choices(actor) if can_admin or actor.is_system_admin else [],
         "is_system_admin": actor.is_system_admin,
         "has_second_factor": has_second_factor(db(), actor_for_staff(person)),
+        "activity": activity_of(db(), person, dt.datetime.now(runtime_of().settings.tz).date()),
+        "list_address": list_address(person.unit, runtime_of().settings.mail_domain),
     }
 
 
@@ -190,6 +194,7 @@ def audit_trail() -> Any:
     f_actor = clean_text(request.args.get("actor", ""), "actor", max_length=200)
     f_action = clean_text(request.args.get("action", ""), "action", max_length=60)
     f_unit = clean_int(request.args["unit"], "unit") if request.args.get("unit") else None
+    f_staff = clean_int(request.args["staff"], "staff") if request.args.get("staff") else None
     tz = runtime_of().settings.tz
     day_from = _parse_day(request.args.get("from"))
     day_to = _parse_day(request.args.get("to"))
@@ -197,6 +202,8 @@ def audit_trail() -> Any:
         stmt = stmt.where(ChangeEntry.actor.contains(f_actor, autoescape=True))
     if f_action:
         stmt = stmt.where(ChangeEntry.action == f_action)
+    if f_staff:  # the history of one mailbox (its page links here)
+        stmt = stmt.where(ChangeEntry.target_type == "staff", ChangeEntry.target_id == str(f_staff))
     if f_unit:
         unit = session.get(Unit, f_unit)
         if unit is not None:

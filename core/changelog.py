@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, select, text
+from sqlalchemy import JSON, ForeignKey, Index, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.actors import Actor
@@ -26,6 +26,8 @@ GENESIS = "0" * 64
 
 class ChangeEntry(Base):
     __tablename__ = "audit_entries"
+    # A person's page shows the entries about them: found by target, not by scanning the trail.
+    __table_args__ = (Index("ix_audit_entries_target", "target_type", "target_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
