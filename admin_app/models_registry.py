@@ -5,6 +5,7 @@ from core import changelog, lease, outbox, tasks
 from meetings import models as meetings_models
 from provisioning import history_models
 from provisioning import models as provisioning_models
+from provisioning import slips
 
 __all__ = [
     "audit_models",
@@ -14,5 +15,6 @@ __all__ = [
     "meetings_models",
     "outbox",
     "provisioning_models",
+    "slips",
     "tasks",
 ]

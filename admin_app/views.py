@@ -10,14 +10,15 @@ from sqlalchemy import func, or_, select
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
-from audit.person_activity import activity_of
+from audit.models import LastSeen
+from audit.person_activity import activity_of, last_seen_many
 from core.actors import SYSTEM, Actor, PermissionDenied
 from core.changelog import ChangeEntry
 from core.validation import InputError, clean_date, clean_int, clean_text
 from meetings.models import BridgePoint, Meeting
 from provisioning.actors import actor_for_staff
 from provisioning.entries import list_address
-from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
+from provisioning.models import AccountKind, AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
 from provisioning.queries import get_staff_for, get_unit_for, read_paths, visible_staff, visible_units
 from provisioning.roles import DELEGABLE, holds_equal_or_wider, visible_grants
 from provisioning.second_factor import has_second_factor
@@ -107,12 +108,52 @@ def staff_list() -> Any:
     actor = signed_in_actor()
     if read_paths(actor) == []:
         abort(403)
-    q = clean_text(request.args.get("q", ""), "q", max_length=200)
+    args = request.args
+    q = clean_text(args.get("q", ""), "q", max_length=200)
+    status = args.get("status", "") if args.get("status", "") in {s.value for s in AccountStatus} else ""
+    kind = args.get("kind", "") if args.get("kind", "") in {k.value for k in AccountKind} else ""
+    sort = args.get("sort", "") if args.get("sort", "") in ("given", "last_seen") else ""
+    try:
+        idle = clean_int(args["idle"], "idle", maximum=36_500) if args.get("idle") else None
+        unit_id = clean_int(args["unit"], "unit") if args.get("unit") else None
+    except InputError:
+        abort(400)
+    unit = get_unit_for(db(), actor, unit_id) if unit_id else None
     page = _page()
-    stmt = visible_staff(actor, q)
+    stmt = visible_staff(actor, q, unit)
+    if status:
+        stmt = stmt.where(Staff.status == status)
+    if kind:
+        stmt = stmt.where(Staff.kind == kind)
+    last = select(LastSeen.staff_id, func.max(LastSeen.at).label("at")).group_by(LastSeen.staff_id).subquery()
+    if idle is not None:  # inactive for N days: no sign-in on any channel since then, or never
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=idle)
+        stmt = stmt.where(~Staff.id.in_(select(last.c.staff_id).where(last.c.at >= since)))
+    if sort == "given":  # Vietnamese order: by given name, then family and middle name
+        stmt = stmt.order_by(None).order_by(Staff.given_name, Staff.family_name, Staff.middle_name, Staff.id)
+    elif sort == "last_seen":
+        stmt = (
+            stmt.outerjoin(last, last.c.staff_id == Staff.id)
+            .order_by(None)
+            .order_by(last.c.at.is_(None), last.c.at, Staff.id)
+        )
     total = db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db().scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return render_template("staff.html", staff=rows, q=q, page=page, total=total, page_size=PAGE_SIZE)
+    filters = {"q": q, "status": status, "kind": kind, "idle": idle or "", "unit": unit_id or "", "sort": sort}
+    admin_units = [u for u in db().scalars(visible_units(actor)) if actor.can(Role.UNIT_ADMIN, u)]
+    return render_template(
+        "staff.html",
+        staff=rows,
+        q=q,
+        page=page,
+        total=total,
+        page_size=PAGE_SIZE,
+        filters=filters,
+        last_seen=last_seen_many(db(), [p.id for p in rows]),
+        units=db().scalars(visible_units(actor)).all(),
+        move_targets=admin_units,
+        can_bulk=bool(admin_units),
+    )
 
 
 @bp.route("/staff/<int:staff_id>")

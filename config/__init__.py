@@ -50,6 +50,9 @@ class Settings:
     password_min_length: int = 10
     archive_retention_days: int = 90
     reorg_alias_days: int = 365
+    webmail_url: str = "https://mail.gialai.gov.vn"
+    mail_client_imap: str = "mail.gialai.gov.vn, cổng 993, SSL/TLS"
+    mail_client_smtp: str = "mail.gialai.gov.vn, cổng 587, STARTTLS"
     services_dir: str = ""
     imap_port: int = 3143
     login_max_failures: int = 5

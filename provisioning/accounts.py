@@ -161,7 +161,16 @@ def set_password(
 
 def reset_password(session: Session, actor: Actor, staff: Staff, *, secret_key: str) -> str:
     """A strong one-time password, returned once to show the admin; the owner must change it at first use."""
-    password = one_time_password()
+    # Drawn until it holds none of the person's names: a random one may (an 'an' or 'thu' inside), and a
+    # bulk reset of thousands must not stop on that.
+    personal = _personal(staff)
+    while True:
+        password = one_time_password()
+        try:
+            check_password(password, min_length=12, personal=personal)
+        except WeakPasswordError:
+            continue
+        break
     set_password(session, actor, staff, password, secret_key=secret_key, min_length=12, must_change=True)
     return password
 
