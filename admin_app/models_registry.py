@@ -3,9 +3,8 @@
 from audit import models as audit_models
 from core import changelog, lease, outbox, tasks
 from meetings import models as meetings_models
-from provisioning import history_models
+from provisioning import history_models, slips
 from provisioning import models as provisioning_models
-from provisioning import slips
 
 __all__ = [
     "audit_models",

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, or_, select
 
+from admin_app import dashboard as board
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from audit.models import LastSeen
@@ -55,8 +56,21 @@ def dashboard() -> Any:
         )
     )
     pending = session.scalar(select(func.count(DirectoryJob.id)).where(DirectoryJob.status != DirectoryJobStatus.DONE))
+    now = dt.datetime.now(dt.UTC)
+    local_today = now.astimezone(runtime_of().settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    is_secretary = actor.has_role(Role.SECRETARY) or actor.is_system_admin
+    reads = read_paths(actor) != []
+    figures = board.headline(session, local_today.strftime("%Y-%m")) if reads else None
     return render_template(
         "dashboard.html",
+        health=board.admin_health(session, actor, now) if board.is_admin(actor) else None,
+        today=board.meetings_between(session, local_today, local_today + dt.timedelta(days=1))
+        if is_secretary
+        else None,
+        this_week=board.meetings_between(session, start, end) if is_secretary else None,
+        figures=figures,
+        spark=board.sparkline([v for _m, v in figures["trend"]]) if figures else "",
+        show_ranking=actor.has_role(Role.AUDITOR) or actor.is_system_admin,
         mailbox_count=mailbox_count,
         unit_count=unit_count,
         point_count=point_count,

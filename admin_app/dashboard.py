@@ -1,0 +1,144 @@
+"""What the dashboard shows each role: an IT admin the health of the directory and mail queues and the
+mailboxes that need attention in their scope; a secretary today's and this week's meetings with their
+points' attendance; an auditor the headline figures, their 12-month trend and the units ranked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from audit.models import LastSeen, MonthlyReport, UsageDay
+from audit.report import trend
+from core.actors import Actor
+from core.outbox import MailJob, MailStatus
+from meetings.attendance import point_attendance
+from meetings.models import Meeting
+from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff
+from provisioning.queries import read_paths, visible_staff
+
+HOT_SPOTS = 5
+
+
+@dataclass
+class AdminHealth:
+    jobs_pending: int = 0
+    jobs_failed: int = 0
+    last_sync_at: dt.datetime | None = None
+    mail_pending: int = 0
+    mail_failed: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    inactive_30: int = 0
+    hot_spots: list[tuple[Staff, int]] = field(default_factory=list)
+
+
+@dataclass
+class MeetingLine:
+    meeting: Meeting
+    planned: int
+    attended: int
+
+
+def admin_health(session: Session, actor: Actor, now: dt.datetime) -> AdminHealth:
+    """For a system admin the whole province; for a unit admin their subtree (mail queues: province only)."""
+    health = AdminHealth()
+    mine = visible_staff(actor).order_by(None).with_only_columns(Staff.id)
+    scoped = read_paths(actor) is not None
+    jobs = select(DirectoryJob.status, func.count()).group_by(DirectoryJob.status)
+    if scoped:
+        jobs = jobs.where(DirectoryJob.action == "sync_staff", DirectoryJob.object_id.in_(mine))
+    counts = dict(session.execute(jobs.where(DirectoryJob.status != DirectoryJobStatus.DONE)).all())
+    health.jobs_pending = counts.get(DirectoryJobStatus.PENDING, 0)
+    health.jobs_failed = counts.get(DirectoryJobStatus.FAILED, 0)
+    health.last_sync_at = session.scalar(
+        select(func.max(DirectoryJob.done_at)).where(DirectoryJob.status == DirectoryJobStatus.DONE)
+    )
+    if actor.is_system_admin:
+        mail = dict(
+            session.execute(
+                select(MailJob.status, func.count())
+                .where(MailJob.status.in_((MailStatus.PENDING, MailStatus.FAILED)))
+                .group_by(MailJob.status)
+            ).all()
+        )
+        health.mail_pending, health.mail_failed = mail.get(MailStatus.PENDING, 0), mail.get(MailStatus.FAILED, 0)
+    statuses = visible_staff(actor).order_by(None).with_only_columns(Staff.status, func.count()).group_by(Staff.status)
+    health.by_status = dict(session.execute(statuses).all())
+    since = now - dt.timedelta(days=30)
+    recent = select(LastSeen.staff_id).where(LastSeen.at >= since)
+    health.inactive_30 = (
+        session.scalar(
+            select(func.count()).select_from(
+                visible_staff(actor)
+                .order_by(None)
+                .where(Staff.status == AccountStatus.ACTIVE, ~Staff.id.in_(recent))
+                .subquery()
+            )
+        )
+        or 0
+    )
+    week = (now - dt.timedelta(days=7)).date()
+    failures = (
+        select(UsageDay.staff_id, func.sum(UsageDay.failed_logins).label("n"))
+        .where(UsageDay.day >= week, UsageDay.failed_logins > 0, UsageDay.staff_id.in_(mine))
+        .group_by(UsageDay.staff_id)
+        .order_by(func.sum(UsageDay.failed_logins).desc())
+        .limit(HOT_SPOTS)
+    )
+    rows = session.execute(failures).all()
+    people = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_([r[0] for r in rows])))}
+    health.hot_spots = [(people[sid], int(n)) for sid, n in rows if sid in people]
+    return health
+
+
+def meetings_between(session: Session, start: dt.datetime, end: dt.datetime) -> list[MeetingLine]:
+    found = session.scalars(
+        select(Meeting)
+        .where(Meeting.starts_at >= start, Meeting.starts_at < end, Meeting.is_cancelled.is_(False))
+        .order_by(Meeting.starts_at)
+        .limit(50)
+    ).all()
+    lines = []
+    for meeting in found:
+        attendance = point_attendance(meeting)
+        lines.append(MeetingLine(meeting, len(attendance), sum(a.attended for a in attendance)))
+    return lines
+
+
+def headline(session: Session, month: str) -> dict[str, Any]:
+    """The province's figures of the latest stored report up to ``month``, the 12-month trend of the
+    regular-use share, and the units ranked by it (best first)."""
+    latest = session.scalar(
+        select(MonthlyReport)
+        .where(MonthlyReport.month <= month)
+        .order_by(MonthlyReport.month.desc(), MonthlyReport.version.desc())
+        .limit(1)
+    )
+    points = trend(session, latest.month if latest else month)
+    shares = [(p["month"], (p["province"] or {}).get("regular_share")) for p in points]
+    units: list[dict[str, Any]] = []
+    if latest is not None:
+        rows = [
+            u
+            for u in latest.data.get("units", [])
+            if isinstance(u, dict) and u.get("depth") == 1 and (u.get("subtree") or {}).get("counted")
+        ]
+        units = sorted(rows, key=lambda u: (-(u["subtree"].get("regular_share") or 0), u.get("name", "")))
+    province = latest.data.get("province") if latest else None
+    return {"report": latest, "province": province, "trend": shares, "units": units}
+
+
+def sparkline(values: list[float | None], width: int = 240, height: int = 48) -> str:
+    """An SVG polyline's points for the shares (0–1); months without a report are skipped."""
+    known = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(known) < 2:
+        return ""
+    step = width / max(len(values) - 1, 1)
+    return " ".join(f"{i * step:.1f},{height - 4 - v * (height - 8):.1f}" for i, v in known)
+
+
+def is_admin(actor: Actor) -> bool:
+    return actor.is_system_admin or actor.has_role(Role.UNIT_ADMIN)
