@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
+from admin_app.error_words import domain_message
 from admin_app.exports import export_accounts
 from admin_app.views import staff_page_context
 from core.actors import PermissionDenied
@@ -101,7 +102,7 @@ def staff_action(staff_id: int) -> Any:
         abort(403)
     except ProvisioningError as exc:
         return render_template(
-            "staff_detail.html", person=person, error=str(exc), **staff_page_context(actor, person)
+            "staff_detail.html", person=person, error=domain_message(exc), **staff_page_context(actor, person)
         ), 422
     return redirect(url_for("console.staff_detail", staff_id=person.id))
 
@@ -128,7 +129,7 @@ def create_account(unit_id: int) -> Any:
                 runtime_of().mailbox_policy,
             )
         except ProvisioningError as exc:
-            error = str(exc)
+            error = domain_message(exc)
         else:
             response = Response(render_template("password_once.html", person=person, password=password))
             response.headers["Cache-Control"] = "no-store"
@@ -184,7 +185,7 @@ def manage_unit(unit_id: int) -> Any:
         except PermissionDenied:
             abort(403)
         except ProvisioningError as exc:
-            error = str(exc)
+            error = domain_message(exc)
         else:
             return redirect(url_for("console.unit_detail", unit_id=unit.id))
     from provisioning.queries import visible_units
@@ -227,7 +228,7 @@ def upload(unit_id: int) -> Any:
         try:
             batch = import_tasks.upload(db(), signed_in_actor(), unit, file.filename, file.read())
         except ProvisioningError as exc:
-            return render_template("import_upload.html", unit=unit, error=str(exc)), 422
+            return render_template("import_upload.html", unit=unit, error=domain_message(exc)), 422
         return redirect(url_for("accounts.batch", batch_id=batch.id))
     return render_template("import_upload.html", unit=unit, error=None)
 

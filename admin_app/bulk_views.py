@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
+from admin_app.error_words import domain_message
 from core.actors import PermissionDenied
 from core.tasks import Task, TaskFailed
 from core.validation import InputError, clean_int
@@ -50,7 +51,7 @@ def preview() -> Any:
     except PermissionDenied:
         abort(403)
     except ProvisioningError as exc:
-        return render_template("bulk_preview.html", error=str(exc), rows=[], action=action), 422
+        return render_template("bulk_preview.html", error=domain_message(exc), rows=[], action=action), 422
     return render_template(
         "bulk_preview.html",
         rows=rows,
@@ -72,7 +73,7 @@ def apply() -> Any:
     except PermissionDenied:
         abort(403)
     except ProvisioningError as exc:
-        return render_template("bulk_preview.html", error=str(exc), rows=[], action=action), 422
+        return render_template("bulk_preview.html", error=domain_message(exc), rows=[], action=action), 422
     return redirect(url_for("tasks.task_page", task_id=task.id))
 
 
@@ -96,7 +97,7 @@ def take(slip_id: int) -> Any:
     except PermissionDenied:
         abort(403)
     except TaskFailed as exc:
-        return render_template("error.html", message=str(exc), code=410, title=_("Already taken")), 410
+        return render_template("error.html", message=domain_message(exc), code=410, title=_("Already taken")), 410
     name = f"phieu-tai-khoan-{slip.id}.pdf"
     return Response(
         pdf,

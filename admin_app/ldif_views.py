@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
+from admin_app.error_words import domain_message
 from core.actors import PermissionDenied
 from core.tasks import Task
 from provisioning import ldif_tasks
@@ -74,7 +75,7 @@ def upload(unit_id: int) -> Any:
         try:
             batch = ldif_tasks.upload(db(), signed_in_actor(), unit, file.filename, file.read(), addresses)
         except ProvisioningError as exc:
-            return render_template("ldif_upload.html", unit=unit, error=str(exc)), 422
+            return render_template("ldif_upload.html", unit=unit, error=domain_message(exc)), 422
         return redirect(url_for("ldif.batch", batch_id=batch.id))
     return render_template("ldif_upload.html", unit=unit, error=None)
 

@@ -20,6 +20,7 @@ from werkzeug.exceptions import Forbidden
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
+from admin_app.error_words import domain_message
 from admin_app.points_views import (
     all_points,
     day_arg,
@@ -128,7 +129,7 @@ def meeting_detail(meeting_id: int) -> Any:
         try:
             links = invitations.meeting_links(actor, runtime_of().meeting_env, meeting)
         except ValueError as exc:
-            link_error = str(exc)
+            link_error = domain_message(exc)
     attendance = point_attendance(meeting)
     people = [a for a in meeting.attendance if a.point_id is None]
     siblings = meeting.series.occurrences if meeting.series is not None else []
@@ -208,7 +209,7 @@ def new_meeting() -> Any:
             "meeting_new.html", **_form_context(request.form, _("Some bridge points are busy."), exc.conflicts)
         ), 409
     except (MeetingsError, RecurrenceError) as exc:
-        return render_template("meeting_new.html", **_form_context(request.form, str(exc))), 422
+        return render_template("meeting_new.html", **_form_context(request.form, domain_message(exc))), 422
     flash(
         _("Meeting booked (%(n)d occurrences); invitations are being sent.", n=len(created))
         if len(created) > 1
@@ -235,7 +236,7 @@ def change(meeting_id: int) -> Any:
         )
     except MeetingsError as exc:
         db().rollback()  # a series change may have touched some occurrences before the refusal: keep none
-        flash(str(exc), "error")
+        flash(domain_message(exc), "error")
         return redirect(url_for("meetings.meeting_detail", meeting_id=meeting_id))
     flash(_("Meeting changed; updates are being sent."), "success")
     return redirect(url_for("meetings.meeting_detail", meeting_id=meeting.id))
@@ -259,7 +260,7 @@ def cancel(meeting_id: int) -> Any:
         )
     except MeetingsError as exc:
         db().rollback()
-        flash(str(exc), "error")
+        flash(domain_message(exc), "error")
         return redirect(url_for("meetings.meeting_detail", meeting_id=meeting_id))
     flash(_("Meeting cancelled; everyone is being told."), "success")
     return redirect(url_for("meetings.meeting_detail", meeting_id=meeting.id))
@@ -297,7 +298,7 @@ def find_time() -> Any:
             )
             chosen = ids
         except MeetingsError as exc:
-            error = str(exc)
+            error = domain_message(exc)
     return render_template("find_time.html", slots=slots, chosen=chosen, **_form_context(form, error))
 
 
@@ -326,7 +327,7 @@ def availability() -> Any:
             ignore_meeting_ids=query.ignore_meeting_ids,
         )
     except MeetingsError as exc:
-        return render_template("_availability.html", result=None, error=str(exc), count=0)
+        return render_template("_availability.html", result=None, error=domain_message(exc), count=0)
     return render_template("_availability.html", result=result, error=None, count=len(query.point_ids))
 
 
@@ -344,7 +345,7 @@ def roll_call(meeting_id: int) -> Any:
         mark_roll_call(db(), signed_in_actor(), meeting, point_id, present, request.form.get("note", ""))
     except MeetingsError as exc:
         db().rollback()
-        flash(str(exc), "error")
+        flash(domain_message(exc), "error")
     else:
         flash(_("Roll call saved."), "success")
     return redirect(url_for("meetings.meeting_detail", meeting_id=meeting_id) + "#attendance")

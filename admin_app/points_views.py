@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
+from admin_app.error_words import domain_message
 from meetings.errors import MeetingsError
 from meetings.inputs import parse_date
 from meetings.models import BridgePoint
@@ -123,7 +124,7 @@ def points() -> Any:
                 equipment=request.form.get("equipment", ""),
             )
         except MeetingsError as exc:
-            error = str(exc)
+            error = domain_message(exc)
         else:
             flash(_("Bridge point added."), "success")
             return redirect(url_for("meetings.points"))
@@ -150,7 +151,7 @@ def point_update(point_id: int) -> Any:
             is_active=request.form.get("is_active") == "yes",
         )
     except MeetingsError as exc:
-        flash(str(exc), "error")
+        flash(domain_message(exc), "error")
     else:
         flash(_("Bridge point saved."), "success")
     return redirect(url_for("meetings.points"))

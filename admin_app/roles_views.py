@@ -13,6 +13,7 @@ from sqlalchemy import select
 from admin_app.accounts_views import staff_or_abort
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db
+from admin_app.error_words import domain_message
 from admin_app.views import staff_page_context
 from core.actors import PermissionDenied
 from core.validation import clean_int, clean_text
@@ -59,7 +60,7 @@ def staff_roles(staff_id: int) -> Any:
         abort(403)
     except ProvisioningError as exc:
         context = staff_page_context(signed_in_actor(), person)
-        return render_template("staff_detail.html", person=person, error=str(exc), **context), 422
+        return render_template("staff_detail.html", person=person, error=domain_message(exc), **context), 422
     return redirect(url_for("console.staff_detail", staff_id=person.id))
 
 
@@ -84,7 +85,7 @@ def unit_roles(unit_id: int) -> Any:
     except PermissionDenied:
         abort(403)
     except ProvisioningError as exc:
-        flash(str(exc), "error")
+        flash(domain_message(exc), "error")
         return redirect(url_for("console.unit_detail", unit_id=unit.id)), 303
     return redirect(url_for("console.unit_detail", unit_id=unit.id))
 

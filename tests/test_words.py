@@ -19,3 +19,21 @@ def test_a_persons_title_stays_chuc_vu(client_as: Any) -> None:
     client = client_as("unit_admin")
     page = client.get("/staff").get_data(as_text=True)
     assert "Chức vụ" in page
+
+
+def test_domain_errors_are_vietnamese_in_the_console(client_as: Any, create_point: Any, create_staff: Any) -> None:
+    from tests.conftest import csrf_token
+
+    secretary = client_as("secretary")
+    host = create_point()
+    token = csrf_token(secretary, "/meetings/new")
+    form = {"csrf_token": token, "title": "  ", "date": "2027-03-01", "start": "09:00", "end": "08:00"}
+    page = secretary.post("/meetings/new", data=form | {"host_point_id": host.id}).get_data(as_text=True)
+    assert "Tiêu đề: không được để trống" in page
+    admin = client_as("system_admin")
+    person = create_staff()
+    token = csrf_token(admin, f"/staff/{person.id}")
+    page = admin.post(f"/staff/{person.id}/action", data={"csrf_token": token, "verb": "quota", "quota_mb": "0"})
+    alert = re.search(r'role="alert">([^<]*)<', page.get_data(as_text=True))
+    assert alert is not None
+    assert re.fullmatch(r"Dung lượng( 0)?: trong khoảng 1 đến [\d.]+( MB)?", alert.group(1)), alert.group(1)
