@@ -1,7 +1,11 @@
 """The monthly usage report in the console: stored snapshots, generate a new version, the report page with
 charts (inline SVG, no network), the unit tree (expand/collapse by static/report-tree.js; without script every
 row shows), the inactive list a page at a time by unit, downloads as XLSX, CSV and PDF. Figures are written by
-``audit.formatting`` in the page's locale, as the exports write them."""
+``audit.formatting`` in the page's locale, as the exports write them.
+
+The tree is the one of the report's month (audit.report_history); a unit that no longer exists is labelled with
+its fate as of today, on the page and in the files. Choosing a unit shows its 12-month trend, comparing the same
+people across a reorganisation (audit.unit_trend)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from admin_app.auth import current_actor, login_required
 from admin_app.context import db, runtime_of
@@ -24,6 +29,8 @@ from audit.mailbox_figures import INACTIVE_PAGE_SIZE, inactive_page
 from audit.models import MonthlyReport
 from audit.permissions import can_read_reports
 from audit.report import Definitions, ReportError, parse_month, previous_month, trend
+from audit.report_history import MOST_NAMED, with_fates
+from audit.unit_trend import trend_points, unit_trend
 from core.actors import Actor
 from core.validation import clean_int
 
@@ -50,12 +57,35 @@ def report_document(report: MonthlyReport) -> ReportDocument:
 
 
 def export_bytes(report: MonthlyReport, fmt: str) -> bytes:
-    return exports.export_bytes(report.data, fmt, report_document(report))
+    """The report as a file, each unit that no longer exists labelled with its fate as of today (read in the
+    report's own session: the request's, or the CLI's)."""
+    session = object_session(report) or db()
+    return exports.export_bytes(with_fates(session, report.data), fmt, report_document(report))
 
 
 def formats() -> Formats:
     """Figures in the page's language (one helper with the exports: audit.formatting)."""
     return Formats(str(get_locale() or runtime_of().settings.default_locale))
+
+
+def fate_text(fate: dict[str, Any] | None) -> str:
+    """What became of a unit of an old month's tree, in the page's language (the files print
+    audit.report_history.fate_label, the same words in Vietnamese)."""
+    if not fate:
+        return ""
+    into = fate.get("into") or []
+    names = ", ".join(into[:MOST_NAMED])
+    if len(into) > MOST_NAMED:
+        names = _("%(names)s and %(n)s other units", names=names, n=len(into) - MOST_NAMED)
+    if fate["kind"] == "renamed":
+        return _("(now %(name)s)", name=fate["now"])
+    if fate["kind"] == "merge" and into:
+        return _("(merged into %(names)s)", names=names)
+    if fate["kind"] == "split" and into:
+        return _("(split, staff moved to %(names)s)", names=names)
+    if fate["kind"] == "dissolve" and into:
+        return _("(dissolved, staff moved to %(names)s)", names=names)
+    return _("(dissolved)")
 
 
 def unit_filter(data: dict[str, Any]) -> int | None:
@@ -113,7 +143,7 @@ def _report(report_id: int) -> MonthlyReport:
 def report_detail(report_id: int) -> Any:
     _actor()
     report = _report(report_id)
-    data = report.data
+    data = with_fates(db(), report.data)
     history = trend(db(), report.month)
     versions = (
         db()
@@ -128,6 +158,8 @@ def report_detail(report_id: int) -> Any:
     fm = formats()
     unit_id = unit_filter(data)
     page = clean_int(request.args.get("page") or "1", "page", maximum=10**6)
+    chosen = next((u for u in data["units"] if u["id"] == unit_id), None)
+    points = unit_trend(db(), data, unit_id, definitions()) if unit_id is not None else []
     return render_template(
         "report.html",
         report=report,
@@ -138,6 +170,10 @@ def report_detail(report_id: int) -> Any:
         versions=versions,
         top_units=top,
         inactive=inactive_page(data, unit_id, page, INACTIVE_PAGE_SIZE),
+        chosen=chosen,
+        fate_text=fate_text,
+        unit_trend=points,
+        unit_trend_chart=line_chart(trend_points(points), fm) if points else "",
     )
 
 

@@ -1,7 +1,8 @@
 """What the report's PDF needs to be a Vietnamese administrative report (Decree 30/2020/NĐ-CP, Appendix I):
 the issuing body and its superior, number and symbol, place and date, who receives it and who signs it. All of it
 comes from configuration (``CONGVU_REPORT_*``); the date is the day the snapshot was generated. Also the labels
-and definitions of the report's figures that every export prints."""
+and definitions of the report's figures that every export prints (the tree of the month and the comparison
+across a reorganisation among them)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from audit.definitions import COMPARISON_VI, TREE_VI
 from config import Settings
 
 NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -46,6 +48,9 @@ MEETING_DEFINITIONS = (
         "Tỷ lệ là phần trăm trên số hộp thư tính, làm tròn một chữ số thập phân; thay đổi là tỷ lệ thường xuyên "
         "tháng này trừ tháng trước, tính bằng điểm phần trăm.",
     ),
+    # Not about meetings, but printed with these notes by the PDF and every export (audit.definitions).
+    ("Cây đơn vị", TREE_VI),
+    ("So sánh giữa các tháng", COMPARISON_VI),
 )
 
 

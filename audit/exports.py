@@ -5,6 +5,8 @@ cells, written without grouping and with a decimal point in CSV, with a number f
 shows them in its own locale). Only text goes through ``safe_cell``, so a unit or person name cannot become a
 formula. Days in text cells are dd/mm/yyyy (:mod:`audit.formatting`). Every file carries the definitions: the
 XLSX on its first sheet, the CSV in a trailing block after one empty line (``Định nghĩa`` in the first column).
+The units are those of the report's month; one that no longer exists has its fate after its name ("(đã sáp nhập
+vào …)", :func:`audit.report_history.fate_label`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import csv
 import io
 from typing import Any
 
+from audit import pdf
 from audit.document import MEASURE_LABELS, MEETING_DEFINITIONS, ReportDocument
 from audit.formatting import Formats, percent_points
 from audit.mailbox_figures import inactive_rows
-from audit.pdf import to_pdf
+from audit.report_history import labelled
 from core.tabular import safe_cell
 
 __all__ = ["FORMATS", "export_bytes", "export_name", "inactive_export", "to_csv", "to_pdf", "to_xlsx"]
@@ -59,6 +62,7 @@ FORMATS = {
     "pdf": "application/pdf",
 }
 TABLE_FORMATS = ("csv", "xlsx")
+ENGLISH_NOTES = (("tree_en", "Tree of units"), ("comparison_en", "Comparison between months"))
 
 
 def unit_rows(data: dict[str, Any]) -> list[list[Any]]:
@@ -106,6 +110,8 @@ def definition_rows(data: dict[str, Any], formats: Formats) -> list[list[Any]]:
         ["Hộp thư khác (không tính)", ", ".join(f"{k}: {v}" for k, v in sorted(data["other_accounts"].items())) or "—"],
     ]
     rows += [list(item) for item in MEETING_DEFINITIONS]
+    # The tree and the comparison in English too (snapshots made before they were written lack them).
+    rows += [[label, d[key]] for key, label in ENGLISH_NOTES if d.get(key)]
     return rows
 
 
@@ -121,6 +127,7 @@ def _csv(rows: list[list[Any]]) -> bytes:
 def to_csv(data: dict[str, Any], formats: Formats | None = None) -> bytes:
     """The unit table, then an empty line and the definitions (first cell ``Định nghĩa``)."""
     formats = formats or Formats()
+    data = labelled(data)
     return _csv([UNIT_HEADER, *unit_rows(data), [], ["Định nghĩa", ""], *definition_rows(data, formats)])
 
 
@@ -129,6 +136,7 @@ def to_xlsx(data: dict[str, Any], formats: Formats | None = None) -> bytes:
     from openpyxl.styles import Font
 
     formats = formats or Formats()
+    data = labelled(data)
     wb = Workbook()
     summary = wb.active
     summary.title = "Tổng hợp"
@@ -189,6 +197,11 @@ def to_xlsx(data: dict[str, Any], formats: Formats | None = None) -> bytes:
     meetings.append(["Lượt điểm cầu tham dự", m["attended_points"]])
     meetings.append(["Tổng số giờ họp", m["hours"]])
     return _save(wb)
+
+
+def to_pdf(data: dict[str, Any], document: ReportDocument | None = None) -> bytes:
+    """The print-ready PDF (:mod:`audit.pdf`), each unit that no longer exists with its fate after its name."""
+    return pdf.to_pdf(labelled(data), document)
 
 
 def _inactive_sheet(sheet: Any, rows: list[dict[str, Any]]) -> None:

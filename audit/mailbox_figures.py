@@ -5,6 +5,7 @@ a time."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,15 +16,22 @@ from audit.models import UsageDay
 from provisioning.models import AccountKind, AccountStatus, Staff, StaffStatusChange
 
 MEASURES = ("counted", "active", "regular", "engaged")
+FEW = 900  # mailboxes asked for by id in one IN (…): below SQLite's bound on parameters
 Mailboxes = dict[int, tuple[int, str, str, str]]  # staff id -> (unit id, kind, email, name)
 
 
-def enabled_in(session: Session, start: dt.datetime, end: dt.datetime) -> tuple[Mailboxes, Mailboxes]:
-    """Mailboxes enabled at any time in [start, end): (personal, others) as id → (unit id, kind, email, name).
+@dataclass(frozen=True)
+class MailboxRows:
+    """Every mailbox created before some instant, with all its recorded status changes: enough to tell who was
+    enabled in any month before that instant (:func:`enabled_among`)."""
 
-    A mailbox exists from its creation; its status follows the recorded status changes. It counts when an
-    active stretch overlaps the month: active at the start, or becoming active during it.
-    """
+    rows: list[tuple[int, int, str, str, str, str, dt.datetime]]  # id, unit, kind, email, name, status, created
+    changes: dict[int, list[tuple[dt.datetime, str]]]
+
+
+def mailbox_rows(session: Session, end: dt.datetime) -> MailboxRows:
+    """The mailboxes created before ``end`` and their status changes (all of them: one made after a month still
+    says the mailbox was created active, whatever its status now): two queries."""
     rows = session.execute(
         select(Staff.id, Staff.unit_id, Staff.kind, Staff.email, Staff.full_name, Staff.status, Staff.created_at).where(
             Staff.created_at < end
@@ -31,18 +39,29 @@ def enabled_in(session: Session, start: dt.datetime, end: dt.datetime) -> tuple[
     ).all()
     changes: dict[int, list[tuple[dt.datetime, str]]] = {}
     for staff_id, status, at in session.execute(
-        select(StaffStatusChange.staff_id, StaffStatusChange.status, StaffStatusChange.changed_at)
-        .where(StaffStatusChange.changed_at < end)
-        .order_by(StaffStatusChange.staff_id, StaffStatusChange.changed_at)
+        select(StaffStatusChange.staff_id, StaffStatusChange.status, StaffStatusChange.changed_at).order_by(
+            StaffStatusChange.staff_id, StaffStatusChange.changed_at
+        )
     ):
         changes.setdefault(staff_id, []).append((at, status))
+    return MailboxRows(rows, changes)  # type: ignore[arg-type]
+
+
+def enabled_among(known: MailboxRows, start: dt.datetime, end: dt.datetime) -> tuple[Mailboxes, Mailboxes]:
+    """Of ``known``, those enabled at any time in [start, end): (personal, others).
+
+    A mailbox exists from its creation; its status follows the recorded status changes. It counts when an
+    active stretch overlaps the month: active at the start, or becoming active during it.
+    """
     personal: Mailboxes = {}
     others: Mailboxes = {}
-    for staff_id, unit_id, kind, email, name, status, created in rows:
-        history = changes.get(staff_id)
+    for staff_id, unit_id, kind, email, name, status, created in known.rows:
+        if created >= end:
+            continue
+        history = known.changes.get(staff_id)
         if history is None:
-            # No recorded change before the month's end: the status it was created with (active), unless the
-            # current status was set without a record (older data) and says otherwise.
+            # No recorded change: the status it was created with (active), unless the current status was set
+            # without a record (older data) and says otherwise.
             enabled = status == AccountStatus.ACTIVE or created >= start
         else:
             state_at_start = AccountStatus.ACTIVE
@@ -50,17 +69,23 @@ def enabled_in(session: Session, start: dt.datetime, end: dt.datetime) -> tuple[
                 if at < start:
                     state_at_start = new
             enabled = state_at_start == AccountStatus.ACTIVE or any(
-                start <= at and new == AccountStatus.ACTIVE for at, new in history
+                start <= at < end and new == AccountStatus.ACTIVE for at, new in history
             )
         if enabled:
             (personal if kind == AccountKind.PERSONAL else others)[staff_id] = (unit_id, kind, email, name)
     return personal, others
 
 
+def enabled_in(session: Session, start: dt.datetime, end: dt.datetime) -> tuple[Mailboxes, Mailboxes]:
+    """Mailboxes enabled at any time in [start, end): (personal, others) as id → (unit id, kind, email, name)."""
+    return enabled_among(mailbox_rows(session, end), start, end)
+
+
 def usage_by_mailbox(
-    session: Session, first: dt.date, last: dt.date, work: list[dt.date]
+    session: Session, first: dt.date, last: dt.date, work: list[dt.date], only: Collection[int] | None = None
 ) -> dict[int, tuple[int, ...]]:
-    """Per mailbox: (active, working days active, sent messages, imap, pop3, webmail, smtp logins, failed)."""
+    """Per mailbox: (active, working days active, sent messages, imap, pop3, webmail, smtp logins, failed).
+    With ``only``, those mailboxes' (asked by id when they are few, else filtered after the one query)."""
     any_login = UsageDay.imap_logins + UsageDay.pop3_logins + UsageDay.webmail_logins + UsageDay.smtp_logins
     active_work_day = case((and_(UsageDay.day.in_(work), any_login > 0), UsageDay.day), else_=None)
     query = (
@@ -78,7 +103,11 @@ def usage_by_mailbox(
         .where(UsageDay.day >= first, UsageDay.day <= last)
         .group_by(UsageDay.staff_id)
     )
-    return {row[0]: tuple(int(v or 0) for v in row[1:]) for row in session.execute(query)}
+    if only is not None and len(only) <= FEW:
+        query = query.where(UsageDay.staff_id.in_(list(only)))
+    return {
+        row[0]: tuple(int(v or 0) for v in row[1:]) for row in session.execute(query) if only is None or row[0] in only
+    }
 
 
 def unit_figures(

@@ -6,6 +6,7 @@ secretary marked it present by hand (a roll call); a point marked absent did not
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,9 +17,14 @@ from meetings.models import Attendance, BridgePoint, Meeting, MeetingPoint, Roll
 
 
 def meeting_figures(
-    session: Session, start: dt.datetime, end: dt.datetime, tree: list[tuple[int, int | None, str]]
+    session: Session,
+    start: dt.datetime,
+    end: dt.datetime,
+    tree: list[tuple[int, int | None, str]],
+    unit_of: Callable[[int], int | None] | None = None,
 ) -> dict[str, Any]:
-    """Meetings held in the month (not cancelled), planned and attended points, hours; per unit's subtree."""
+    """Meetings held in the month (not cancelled), planned and attended points, hours; per unit's subtree (of
+    the month's tree, a point's unit placed in it by ``unit_of``)."""
     held = session.execute(
         select(Meeting.id, Meeting.starts_at, Meeting.ends_at, BridgePoint.unit_id)
         .join(BridgePoint, BridgePoint.id == Meeting.host_point_id)
@@ -56,5 +62,5 @@ def meeting_figures(
         "hours": round(sum((m.ends_at - m.starts_at).total_seconds() for m in held) / 3600, 2),
         "roll_call_marks": marks,
         # Per unit through its bridge points (hosted, took part, planned, attended, minutes): audit.unit_meetings.
-        "by_unit": unit_meeting_figures(session, start, end, tree),
+        "by_unit": unit_meeting_figures(session, start, end, tree, unit_of),
     }

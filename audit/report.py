@@ -8,124 +8,112 @@ Definitions (configurable, stored in every snapshot):
   authenticated SMTP submission); mail delivered into a mailbox is not use;
 * regular: active on at least N distinct working days (weekends and configured holidays excluded);
 * engaged: sent at least one message.
+
+The tree is the month's (audit.report_history): a report for a month before a reorganisation shows the units of
+that month with the people of that month, and the change against the previous month compares the same people
+(audit.definitions says so in every snapshot). A unit's 12-month trend: audit.unit_trend.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from audit import unit_meetings
+from audit.definitions import Definitions
 from audit.formatting import Formats
-from audit.mailbox_figures import MEASURES, enabled_in, subtree_totals, unit_figures, usage_by_mailbox, with_shares
+from audit.mailbox_figures import (
+    MEASURES,
+    enabled_among,
+    mailbox_rows,
+    subtree_totals,
+    unit_figures,
+    usage_by_mailbox,
+    with_shares,
+)
 from audit.meeting_figures import meeting_figures
 from audit.models import MonthlyReport, UnknownAddressDay, UsageDay
+from audit.months import (
+    ReportError,
+    local_midnight,
+    month_bounds,
+    month_span,
+    months_until,
+    parse_month,
+    previous_month,
+)
 from audit.permissions import can_read_reports
+from audit.report_history import month_tree, unit_fates
 from core import changelog
 from core.actors import Actor, PermissionDenied
 from meetings.availability import working_days
-from provisioning.models import Unit
+
+# Where they were defined before; the console, the API, the CLI and the tasks import them from here.
+__all__ = [
+    "Definitions",
+    "ReportError",
+    "build_report",
+    "generate",
+    "month_bounds",
+    "parse_month",
+    "previous_month",
+    "summary_text",
+    "trend",
+]
 
 CHANNELS = ("imap", "pop3", "webmail", "smtp")
 HOTSPOTS = 20
 
 
-class ReportError(ValueError):
-    """The report cannot be built as asked; the message names the field."""
-
-
-@dataclass(frozen=True)
-class Definitions:
-    regular_days: int
-    holidays: frozenset[dt.date]
-    tz: dt.tzinfo
-
-    def as_dict(self, month: str) -> dict[str, Any]:
-        first, last = month_bounds(month)
-        return {
-            "counted": "Hộp thư cá nhân được kích hoạt vào bất kỳ thời điểm nào trong tháng "
-            "(hộp thư chức năng, dịch vụ và thử nghiệm được liệt kê riêng).",
-            "active": "Có ít nhất một lần truy cập thành công trong tháng (đăng nhập IMAP/POP3, webmail, "
-            "hoặc gửi thư có xác thực SMTP). Thư chỉ được nhận vào hộp thư không tính là sử dụng.",
-            "regular": f"Hoạt động trong ít nhất {self.regular_days} ngày làm việc khác nhau của tháng "
-            "(không tính thứ Bảy, Chủ nhật và ngày nghỉ lễ).",
-            "engaged": "Đã gửi ít nhất một thư trong tháng.",
-            "regular_days": self.regular_days,
-            "working_days": [d.isoformat() for d in working_days(first, last, self.holidays)],
-            "holidays": sorted(d.isoformat() for d in self.holidays if first <= d <= last),
-        }
-
-
-def parse_month(text: str) -> str:
-    try:
-        value = dt.datetime.strptime(text.strip(), "%Y-%m")
-    except ValueError:
-        raise ReportError(f"month: {text[:20]!r} is not a month (YYYY-MM)") from None
-    if not 2000 <= value.year <= 2099:  # a month's bounds beyond these overflow the calendar
-        raise ReportError(f"month: {text[:20]!r} must lie between 2000-01 and 2099-12")
-    return f"{value.year:04d}-{value.month:02d}"
-
-
-def month_bounds(month: str) -> tuple[dt.date, dt.date]:
-    year, mon = (int(x) for x in month.split("-"))
-    first = dt.date(year, mon, 1)
-    nxt = dt.date(year + (mon == 12), mon % 12 + 1, 1)
-    return first, nxt - dt.timedelta(days=1)
-
-
-def previous_month(month: str) -> str:
-    first, _ = month_bounds(month)
-    prev = first - dt.timedelta(days=1)
-    return f"{prev.year:04d}-{prev.month:02d}"
-
-
-def _local_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
-
-
 def build_report(session: Session, month: str, definitions: Definitions) -> dict[str, Any]:
-    """Compute the whole report for ``month`` (YYYY-MM) from the usage tables and the meetings."""
+    """Compute the whole report for ``month`` (YYYY-MM) from the usage tables and the meetings, in the tree of
+    that month (audit.report_history): its units as they were on its last day, each mailbox where it was then.
+    The previous month's figures are placed in the same tree, so each unit compares with the same people."""
     month = parse_month(month)
     first, last = month_bounds(month)
     tz = definitions.tz
-    start, end = _local_midnight(first, tz), _local_midnight(last + dt.timedelta(days=1), tz)
+    start, end = month_span(month, tz)
     work = working_days(first, last, definitions.holidays)
+    tree = month_tree(session, last)
 
-    personal, others = enabled_in(session, start, end)
+    known = mailbox_rows(session, end)
+    personal, others = enabled_among(known, start, end)
+    personal = tree.place(personal)
     usage = usage_by_mailbox(session, first, last, work)
     direct = unit_figures(personal, usage, definitions.regular_days)
 
     prev = previous_month(month)
     p_first, p_last = month_bounds(prev)
-    p_start, p_end = _local_midnight(p_first, tz), _local_midnight(p_last + dt.timedelta(days=1), tz)
-    p_personal, _ = enabled_in(session, p_start, p_end)
+    p_start, p_end = month_span(prev, tz)
+    p_personal = tree.place(enabled_among(known, p_start, p_end)[0])
     p_usage = usage_by_mailbox(session, p_first, p_last, working_days(p_first, p_last, definitions.holidays))
     p_direct = unit_figures(p_personal, p_usage, definitions.regular_days)
 
-    units = session.execute(select(Unit.id, Unit.parent_id, Unit.path, Unit.code, Unit.name, Unit.kind)).all()
-    tree = [(u.id, u.parent_id, u.path) for u in units]
-    totals = subtree_totals(tree, direct)
-    p_totals = subtree_totals(tree, p_direct)
-    meetings = meeting_figures(session, start, end, tree)
+    shape = tree.shape()
+    totals = subtree_totals(shape, direct)
+    p_totals = subtree_totals(shape, p_direct)
+    meetings = meeting_figures(session, start, end, shape, tree.unit_of)
+    fates = unit_fates(session, ((uid, u.name) for uid, u in tree.units.items()))
 
-    parents = {u.parent_id for u in units}
+    parents = {u.parent_id for u in tree.units.values()}
     rows = []
-    for u in sorted(units, key=lambda u: u.path):
-        figures = with_shares(totals[u.id])
-        before = with_shares(p_totals[u.id])
+    for uid, path in sorted(tree.paths.items(), key=lambda item: item[1]):
+        u = tree.units[uid]
+        figures = with_shares(totals[uid])
+        before = with_shares(p_totals[uid])
         rows.append(
             {
-                "id": u.id,
+                "id": uid,
                 "code": u.code,
                 "name": u.name,
                 "kind": u.kind,
                 "parent_id": u.parent_id,
-                "depth": u.path.count("/") - 2,
-                "direct": with_shares(direct.get(u.id, dict.fromkeys(MEASURES, 0))),
+                "depth": path.count("/") - 2,
+                "fate": fates.get(uid),
+                "direct": with_shares(direct.get(uid, dict.fromkeys(MEASURES, 0))),
                 "subtree": figures,
                 "previous": before,
                 "change": {
@@ -136,8 +124,8 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
                     )
                     for m in MEASURES[1:]
                 },
-                "has_children": u.id in parents,
-                "meetings": meetings["by_unit"].get(u.id, unit_meetings.empty()),
+                "has_children": uid in parents,
+                "meetings": meetings["by_unit"].get(uid, unit_meetings.empty()),
             }
         )
     roots = [r for r in rows if r["parent_id"] is None]
@@ -152,7 +140,7 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
             if use[3 + i]:
                 channels[channel]["logins"] += use[3 + i]
                 channels[channel]["mailboxes"] += 1
-    unit_names = {u.id: (u.name, u.code) for u in units}
+    unit_names = {uid: (u.name, u.code) for uid, u in tree.units.items()}
     inactive = sorted(
         (
             {
@@ -229,8 +217,8 @@ def generate(session: Session, actor: Actor, month: str, definitions: Definition
         created_by=actor.label,
         definitions=data["definitions"],
         data=data,
-        data_from=_local_midnight(dt.date.fromisoformat(first), definitions.tz) if first else None,
-        data_to=_local_midnight(dt.date.fromisoformat(last) + dt.timedelta(days=1), definitions.tz) if last else None,
+        data_from=local_midnight(dt.date.fromisoformat(first), definitions.tz) if first else None,
+        data_to=local_midnight(dt.date.fromisoformat(last) + dt.timedelta(days=1), definitions.tz) if last else None,
     )
     session.add(report)
     session.flush()
@@ -248,9 +236,7 @@ def generate(session: Session, actor: Actor, month: str, definitions: Definition
 
 def trend(session: Session, month: str, months: int = 12) -> list[dict[str, Any]]:
     """The province's regular-use share over the last ``months`` months, from the latest stored snapshots."""
-    wanted = [month]
-    while len(wanted) < months:
-        wanted.append(previous_month(wanted[-1]))
+    wanted = months_until(month, months)
     latest = (
         select(MonthlyReport.month, func.max(MonthlyReport.version).label("v"))
         .where(MonthlyReport.month.in_(wanted))
@@ -263,7 +249,7 @@ def trend(session: Session, month: str, months: int = 12) -> list[dict[str, Any]
         )
     ).all()
     found = {m: d["province"] for m, d in rows}
-    return [{"month": m, "province": found.get(m)} for m in reversed(wanted)]
+    return [{"month": m, "province": found.get(m)} for m in wanted]
 
 
 def summary_text(data: dict[str, Any], link: str = "") -> str:

@@ -11,11 +11,14 @@ For each unit (its own points; the subtree figures sum them up the tree):
 * ``minutes``: minutes Jitsi saw its attending points connected (each point's presences merged).
 
 Meetings are those starting in the month and not cancelled, as in :func:`audit.meeting_figures.meeting_figures`.
+A point counts for the unit it belongs to now, placed in the month's tree by ``unit_of`` (a point re-homed to a
+merged commune counts, in a month before, for the unit above its predecessors: points keep no history).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -34,8 +37,16 @@ def empty() -> dict[str, Any]:
     return dict.fromkeys(FIGURES, 0)
 
 
-def unit_meeting_figures(session: Session, start: dt.datetime, end: dt.datetime, tree: Tree) -> Figures:
-    """Per unit id: its subtree's meeting figures for meetings starting in [start, end)."""
+def unit_meeting_figures(
+    session: Session,
+    start: dt.datetime,
+    end: dt.datetime,
+    tree: Tree,
+    unit_of: Callable[[int], int | None] | None = None,
+) -> Figures:
+    """Per unit id: its subtree's meeting figures for meetings starting in [start, end); a point's unit is
+    ``unit_of(its unit now)`` when given (the month's tree: audit.report_history.MonthTree.unit_of)."""
+    place = unit_of or (lambda unit_id: unit_id)
     held = session.execute(
         select(Meeting.id, Meeting.starts_at, Meeting.ends_at, Meeting.room_closed_at, BridgePoint.unit_id)
         .join(BridgePoint, BridgePoint.id == Meeting.host_point_id)
@@ -45,13 +56,14 @@ def unit_meeting_figures(session: Session, start: dt.datetime, end: dt.datetime,
     took_part: dict[int, set[int]] = {}
     until = {m.id: m.room_closed_at or m.ends_at for m in held}
     for m in held:
-        row = direct.setdefault(m.unit_id, empty())
+        row = direct.setdefault(place(m.unit_id), empty())
         row["held"] += 1
         row["hours"] += (m.ends_at - m.starts_at).total_seconds() / 3600
     ids = list(until)
     for first in range(0, len(ids), CHUNK):
         part = ids[first : first + CHUNK]
-        for (meeting_id, _point_id), (unit_id, attended, minutes) in _point_presence(session, part, until).items():
+        for (meeting_id, _point_id), (point_unit, attended, minutes) in _point_presence(session, part, until).items():
+            unit_id = place(point_unit)
             row = direct.setdefault(unit_id, empty())
             took_part.setdefault(unit_id, set()).add(meeting_id)
             row["planned_points"] += 1
