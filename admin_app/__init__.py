@@ -62,8 +62,13 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
         accounts_views,
         api,
         auth,
+        bulk_views,
         filters,
+        ldif_views,
         meetings_views,
+        my_views,
+        people_views,
+        reorg_views,
         reports_views,
         roles_views,
         second_factor_views,
@@ -76,11 +81,16 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(ldif_views.bp)
     app.register_blueprint(meetings_views.bp)
+    app.register_blueprint(people_views.bp)
+    app.register_blueprint(my_views.bp)
+    app.register_blueprint(bulk_views.bp)
     app.register_blueprint(reports_views.bp)
     app.register_blueprint(tasks_views.bp)
     app.register_blueprint(second_factor_views.bp)
     app.register_blueprint(roles_views.bp)
+    app.register_blueprint(reorg_views.bp)
     app.register_blueprint(meetings_views.events_bp)
     csrf.exempt(meetings_views.events_bp)  # Jitsi posts with a bearer token, never with the console's cookie
     csrf.exempt(api.bp)  # bearer tokens, not cookies: cross-site requests carry no credentials

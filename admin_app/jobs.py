@@ -57,6 +57,16 @@ def _expire_archives(runtime: Runtime) -> str:
     return f"removed={count}"
 
 
+def _expire_aliases(runtime: Runtime) -> str:
+    """Nightly: aliases past their expiry (old addresses a reorganisation replaced) leave the directory."""
+    from core.actors import SYSTEM
+    from provisioning.aliases import expire_aliases
+
+    with runtime.unit_of_work("job:aliases.expire") as session:
+        count = expire_aliases(session, SYSTEM)
+    return f"removed={count}"
+
+
 def _send_mail(runtime: Runtime) -> str:
     result = runtime.send_mail()
     return f"sent={result.sent} failed={result.failed} pending={result.pending} unavailable={result.unavailable}"
@@ -185,6 +195,13 @@ def registry(runtime: Runtime) -> dict[str, JobSpec]:
             "Remove archived mailboxes past the retention from the directory (nightly, 03:00)",
             "cron",
             (("hour", 3), ("minute", 0)),
+        ),
+        JobSpec(
+            "aliases.expire",
+            _expire_aliases,
+            "Take aliases past their expiry out of the directory: they stop receiving and signing in (03:15)",
+            "cron",
+            (("hour", 3), ("minute", 15)),
         ),
         JobSpec(
             "logs.follow", _follow_logs, "Ingest new lines of the configured mail logs", "interval", (("minutes", 5),)

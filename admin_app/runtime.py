@@ -137,10 +137,24 @@ class Runtime:
     def task_worker(self, name: str) -> Worker:
         """A worker for the background tasks (imports…); handlers are wired in :mod:`admin_app.tasks`."""
         from audit.definitions import definitions_from
+        from provisioning.slips import SignInHelp
 
         return Worker(
             self.boundary,
-            handlers(self.mailbox_policy, definitions_from(self.settings), self.send_mail),
+            handlers(
+                self.mailbox_policy,
+                definitions_from(self.settings),
+                self.send_mail,
+                meeting_env=self.meeting_env,
+                reorg_alias_days=self.settings.reorg_alias_days,
+                sign_in_help=SignInHelp(
+                    self.settings.webmail_url,
+                    self.settings.mail_client_imap,
+                    self.settings.mail_client_smtp,
+                    self.settings.province_name,
+                ),
+                tz=self.settings.tz,
+            ),
             name=name,
             timeout=dt.timedelta(seconds=self.settings.task_timeout_seconds),
             resume=self.apply_origin,

@@ -20,7 +20,10 @@ def task_label(kind: str) -> str:
     return {
         "import.preview": _("Import preview"),
         "import.apply": _("Import"),
+        "reorg.preview": _("Reorganisation preview"),
+        "reorg.apply": _("Reorganisation"),
         "report.generate": _("Usage report"),
+        "staff.bulk": _("Changes to many mailboxes"),
     }.get(kind, kind)
 
 
@@ -28,6 +31,10 @@ def result_url(task: Task) -> str | None:
     """Where the result of a finished task is shown."""
     if task.kind == "report.generate" and task.result.get("report_id"):
         return url_for("reports.report_detail", report_id=task.result["report_id"])
+    if task.kind.startswith("reorg.") and task.params.get("reorganisation_id"):
+        return url_for("reorg.plan", reorg_id=task.params["reorganisation_id"])
+    if task.kind == "staff.bulk":
+        return url_for("bulk.done", task_id=task.id)
     if task.kind.startswith("import.") and task.params.get("batch_id"):
         return url_for("accounts.batch", batch_id=task.params["batch_id"])
     return None

@@ -118,8 +118,9 @@ def _cell_text(value: Any) -> str:
     return unicodedata.normalize("NFC", str(value))
 
 
-def read_xlsx(raw: IO[bytes]) -> Iterator[Row]:
-    """Rows of the first sheet of an XLSX workbook, streamed (read-only mode keeps memory flat)."""
+def read_xlsx(raw: IO[bytes], sheet: str | None = None) -> Iterator[Row]:
+    """Rows of the first sheet (or the sheet titled ``sheet``) of an XLSX workbook, streamed (read-only mode
+    keeps memory flat)."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -130,11 +131,13 @@ def read_xlsx(raw: IO[bytes]) -> Iterator[Row]:
     try:
         if not workbook.worksheets:
             raise FileFormatError("the workbook has no worksheet", "no_sheet")
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
+        if sheet is not None and sheet not in workbook.sheetnames:
+            raise FileFormatError(f"the workbook has no sheet {sheet!r}", "no_sheet")
+        worksheet = workbook.worksheets[0] if sheet is None else workbook[sheet]
+        rows = worksheet.iter_rows(values_only=True)
         first = next(rows, None)
         if first is None:
-            raise FileFormatError(f"sheet {sheet.title!r} is empty", "empty")
+            raise FileFormatError(f"sheet {worksheet.title!r} is empty", "empty")
         header = [normalise_header(_cell_text(c)) for c in first]
         while header and not header[-1]:
             header.pop()
@@ -150,8 +153,24 @@ def read_xlsx(raw: IO[bytes]) -> Iterator[Row]:
         workbook.close()
 
 
-def read_table(path_or_file: Path | IO[bytes], filename: str | None = None) -> Iterator[Row]:
-    """Rows of a CSV or XLSX file, chosen by the file name's extension."""
+def sheet_names(raw: IO[bytes]) -> list[str]:
+    """The worksheet titles of an XLSX workbook, in order."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(raw, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise FileFormatError(f"not a readable XLSX workbook: {exc}", "not_xlsx") from None
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+def read_table(path_or_file: Path | IO[bytes], filename: str | None = None, sheet: str | None = None) -> Iterator[Row]:
+    """Rows of a CSV or XLSX file, chosen by the file name's extension (of an XLSX, the first sheet or
+    ``sheet``)."""
     name = (filename or str(path_or_file)).lower()
     if isinstance(path_or_file, Path):
         handle: IO[bytes] = path_or_file.open("rb")
@@ -159,7 +178,7 @@ def read_table(path_or_file: Path | IO[bytes], filename: str | None = None) -> I
         handle = path_or_file
     try:
         if name.endswith(".xlsx"):
-            yield from read_xlsx(handle)
+            yield from read_xlsx(handle, sheet)
         elif name.endswith((".csv", ".txt")):
             yield from read_csv(handle)
         else:

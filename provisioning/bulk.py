@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from core.actors import Actor, PermissionDenied
 from core.tasks import Task, TaskContext, TaskFailed, submit
 from provisioning import accounts
+from provisioning.directory_jobs import password_cipher
 from provisioning.errors import ProvisioningError
 from provisioning.models import AccountStatus, Role, Staff, Unit
 from provisioning.roles import holds_equal_or_wider
 from provisioning.slips import CredentialSlip, SignInHelp, SlipPerson, render_slips
-from provisioning.directory_jobs import password_cipher
 
 ACTIONS = ("disable", "enable", "reset_password", "move")
 MAX_PEOPLE = 5000

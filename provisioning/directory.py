@@ -26,7 +26,7 @@ from ldap3.core.exceptions import (
 )
 
 from provisioning.entries import mail_filter
-from provisioning.ldap_txn import TXN_END, TXN_START, add_in_one_transaction
+from provisioning.ldap_txn import TXN_END, TXN_START, add_in_one_transaction, move_in_one_transaction
 
 T = TypeVar("T")
 # Only a broken or refused connection means slapd is down. A refusal (an entry that exists already, a
@@ -311,13 +311,18 @@ class Directory:
         return self._txn_supported
 
     def add_in_transaction(self, entries: list[tuple[str, Iterable[str], Mapping[str, list[str]]]]) -> bool:
-        """Add all ``entries`` in one LDAP transaction (RFC 5805): slapd stores them in one database
-        transaction, one disk sync instead of one per entry. All or nothing: True if committed; False (nothing
-        written) if the server has no transactions or refused any entry, and the caller adds them one by one.
+        """Add all ``entries`` in one LDAP transaction (RFC 5805): one slapd database transaction, one disk sync.
+        True if committed; False (nothing written) if refused or not offered: the caller adds them one by one."""
+        return bool(entries) and self._in_transaction(lambda conn: add_in_one_transaction(conn, entries))
 
-        Runs on the shared admin connection, held under the lock for the whole transaction: no other operation
-        interleaves, and no extra bind (each costs slapd an argon2 verification, ~150 ms)."""
-        if not entries or not self.supports_transactions():
+    def move_in_transaction(self, moves: list[tuple[str, str, Mapping[str, list[str]]]]) -> bool:
+        """Move entries to new DNs, then set their attributes in one LDAP transaction (see ``ldap_txn``)."""
+        return bool(moves) and self._in_transaction(lambda conn: move_in_one_transaction(conn, moves))
+
+    def _in_transaction(self, run: Callable[[ldap3.Connection], bool]) -> bool:
+        # On the shared admin connection, under the lock for the whole transaction: nothing interleaves, and no
+        # extra bind (each costs slapd an argon2 verification, ~150 ms).
+        if not self.supports_transactions():
             return False
         with self._lock:
             try:
@@ -325,11 +330,9 @@ class Directory:
             except DirectoryError:
                 return False
             try:
-                return add_in_one_transaction(conn, entries)
+                return run(conn)
             except (LDAPException, KeyError, ValueError):
-                # The commit (or the start) was refused: slapd applied nothing. A broken connection is reopened
-                # by the next operation.
-                if conn.closed:
+                if conn.closed:  # refused: slapd applied nothing; a broken connection is reopened next time
                     self._conn = None
                 return False
 

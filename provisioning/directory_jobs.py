@@ -102,6 +102,24 @@ class Applier:
         attrs = staff_attributes(staff)
         return staff, staff_dn(staff, self.base_dn), attrs
 
+    def moved_mailbox(self, job: DirectoryJob) -> tuple[Staff, str, str, dict[str, list[str]]] | None:
+        """(staff, old dn, new dn, attributes) if the job moves a mailbox written before to a new DN (a unit
+        change, a new address), else None. Runs of them go to slapd in one transaction; if that is refused
+        (the entry is not where the database last wrote it), each takes the careful path."""
+        if job.action != "sync_staff":
+            return None
+        staff = self.session.get(Staff, job.object_id)
+        if staff is None or staff.directory_dn is None or staff.removed_from_directory_at is not None:
+            return None
+        dn = staff_dn(staff, self.base_dn)
+        if staff.directory_dn.lower() == dn.lower():
+            return None
+        for ancestor in [*staff.unit.ancestors(), staff.unit]:
+            self._ensure_unit(ancestor)
+        if staff.directory_dn.lower() == dn.lower():
+            return None  # its unit's move took it along already
+        return staff, staff.directory_dn, dn, staff_attributes(staff)
+
     def _apply_sync_staff(self, job: DirectoryJob) -> None:
         staff = self.session.get(Staff, job.object_id)
         if staff is None:

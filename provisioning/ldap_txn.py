@@ -36,6 +36,30 @@ def add_in_one_transaction(
     return True
 
 
+def move_in_one_transaction(conn: ldap3.Connection, moves: list[tuple[str, str, Mapping[str, list[str]]]]) -> bool:
+    """Move every entry (modify DN to its new RDN and superior), then replace the attributes of all of them in one
+    transaction on ``conn``: True if committed, False if a change was refused. The moves go one by one, outside
+    the transaction: slapd 2.5.13 crashes committing a transaction that holds a modify DN. A refused move raises
+    ldap3's error (the earlier moves stay done; the caller converges each entry the careful way)."""
+    for old_dn, new_dn, _attributes in moves:
+        if old_dn.lower() != new_dn.lower():
+            rdn, _, superior = new_dn.partition(",")
+            conn.modify_dn(old_dn, rdn, delete_old_dn=True, new_superior=superior)
+    conn.extended(TXN_START)
+    identifier = conn.result.get("responseValue") or b""
+    control = [(TXN_SPEC_CONTROL, True, identifier)]
+    try:
+        for _old_dn, new_dn, attributes in moves:
+            changes = {name: [(ldap3.MODIFY_REPLACE, list(values))] for name, values in attributes.items()}
+            conn.modify(new_dn, changes, controls=control)
+    except (LDAPException, KeyError, ValueError):
+        with contextlib.suppress(LDAPException, KeyError, ValueError):
+            conn.extended(TXN_END, txn_end_request(identifier, commit=False))
+        return False
+    conn.extended(TXN_END, txn_end_request(identifier, commit=True))
+    return True
+
+
 def txn_end_request(identifier: bytes, *, commit: bool) -> bytes:
     """BER of ``txnEndReq ::= SEQUENCE { commit BOOLEAN DEFAULT TRUE, identifier OCTET STRING }``."""
     body = (b"" if commit else b"\x01\x01\x00") + b"\x04" + _ber_length(len(identifier)) + identifier

@@ -34,7 +34,8 @@ def _in_paths(column: object, paths: list[str]) -> object:
 
 
 def visible_units(actor: Actor) -> Select[tuple[Unit]]:
-    stmt = select(Unit).order_by(Unit.path)
+    """Today's units the actor may read (a unit a reorganisation ended is history, not part of the tree)."""
+    stmt = select(Unit).where(Unit.ended_on.is_(None)).order_by(Unit.path)
     paths = read_paths(actor)
     return stmt if paths is None else stmt.where(_in_paths(Unit.path, paths))
 

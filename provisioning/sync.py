@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from core import boundary
 from core.db import unit_of_work, utcnow
@@ -121,6 +121,10 @@ def _apply_chunk(
     jobs = session.scalars(
         select(DirectoryJob).where(DirectoryJob.id.in_(chunk_ids)).order_by(DirectoryJob.id).with_for_update()
     ).all()
+    # The chunk's people with their aliases in two queries, not one lazy load per mailbox.
+    people = [j.object_id for j in jobs if j.action == "sync_staff" and j.object_id is not None]
+    if people:
+        session.scalars(select(Staff).options(selectinload(Staff.aliases)).where(Staff.id.in_(people))).all()
     adds: list[tuple[DirectoryJob, Staff, str, dict[str, list[str]]]] = []
 
     def flush_adds() -> bool:
@@ -156,19 +160,51 @@ def _apply_chunk(
         adds.clear()
         return is_down
 
+    moves: list[tuple[DirectoryJob, Staff, str, str, dict[str, list[str]]]] = []
+
+    def flush_moves() -> bool:
+        """A run of moved mailboxes in one LDAP transaction; if refused, each the careful way."""
+        if not moves:
+            return False
+        done = applier.directory.move_in_transaction([(old, new, attrs) for _, _, old, new, attrs in moves])
+        is_down = False
+        for job, staff, _old, new, _attrs in moves:
+            if done:
+                staff.directory_dn = new
+                _record_success(job, result)
+                continue
+            if is_down:
+                break
+            try:
+                applier.apply(job)
+            except DirectoryError as exc:
+                is_down = _record_failure(job, exc, result, ensured)
+                continue
+            _record_success(job, result)
+        moves.clear()
+        return is_down
+
     for job in jobs:
         if job.status == DirectoryJobStatus.DONE:
             continue
         try:
             fresh = applier.new_mailbox(job)
+            moved = None if fresh is not None else applier.moved_mailbox(job)
         except DirectoryError as exc:
             if _record_failure(job, exc, result, ensured):
                 return True
             continue
         if fresh is not None:
+            if flush_moves():
+                return True
             adds.append((job, *fresh))
             continue
-        if flush_adds():
+        if moved is not None:
+            if flush_adds():
+                return True
+            moves.append((job, *moved))
+            continue
+        if flush_adds() or flush_moves():
             return True
         try:
             applier.apply(job)
@@ -177,7 +213,7 @@ def _apply_chunk(
                 return True
             continue
         _record_success(job, result)
-    return flush_adds()
+    return flush_adds() or flush_moves()
 
 
 def apply_pending(

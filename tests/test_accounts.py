@@ -156,6 +156,11 @@ def test_domain_change_keeps_old_address_as_alias(
     assert entry["mail"] == [person.email]
     assert old in entry["congvuMailAlias"]
     assert _imap_login(services, person.email, password)
+    # The unit's distribution list moves to the new domain too.
+    from provisioning.entries import list_dn
+
+    listed = directory.read(list_dn(district, runtime.settings.ldap_base_dn), ["mail"])
+    assert listed["mail"] == ["dl-t-domain@kbang.gialai.gov.vn"]
 
 
 def test_move_and_merge_lose_no_mailbox(db, runtime, directory, create_unit, create_staff, commit_and_sync) -> None:
