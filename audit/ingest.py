@@ -13,22 +13,48 @@ import datetime as dt
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit.logfiles import LogFileError, file_identity, file_reference_time, read_blocks
+from audit.logfiles import (
+    BLOCK_BYTES,
+    IDENTITY_LIMIT,
+    LogFileError,
+    file_identity,
+    file_reference_time,
+    open_log,
+    read_blocks,
+    read_raw_blocks,
+)
 from audit.models import LastSeen, LogSource, UnknownAddressDay, UsageDay
-from audit.parsing import LogParser
-from audit.tally import COUNTERS, DailyTally
+from audit.parallel import TASK_BLOCKS, ParallelReader, default_workers, make_pool
+from audit.parsing import LogParser, is_dovecot_file
+from audit.tally import COUNTERS, DailyTally, TallyRows
 from core.db import unit_of_work, utcnow
 from provisioning.models import MailAlias, Staff
 
 log = logging.getLogger(__name__)
 CHUNK_LINES = 2_000_000
+PARALLEL_MIN_BYTES = 32 << 20  # below this, starting worker processes costs more than it saves
+
+
+class Counted(Protocol):
+    """Counters to store: a :class:`~audit.tally.DailyTally` or the parallel path's :class:`~audit.tally.TallyRows`."""
+
+    @property
+    def days(self) -> dict[tuple[str, dt.date], list[int]]: ...
+    @property
+    def last_seen(self) -> dict[tuple[str, str], dt.datetime]: ...
+    @property
+    def first(self) -> dt.datetime | None: ...
+    @property
+    def last(self) -> dt.datetime | None: ...
 
 
 @dataclass
@@ -41,6 +67,8 @@ class IngestResult:
     examples: list[tuple[int, str]] = field(default_factory=list)
     skipped: bool = False  # already read to the end, or empty
     resumed_at: int = 0
+    worker_seconds: float = 0.0  # CPU time of the parallel path's workers, and the largest one's peak memory
+    worker_peak_kib: int = 0
 
     def summary(self) -> str:
         if self.skipped:
@@ -59,42 +87,58 @@ def address_book(session: Session) -> dict[str, int]:
     return book
 
 
-def _upsert(session: Session, table: Table, keys: list[str], rows: list[dict[str, object]], add: Iterable[str]) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c, for SQLite and PostgreSQL alike."""
+def _upsert(
+    session: Session,
+    table: Table,
+    keys: list[str],
+    names: list[str],
+    rows: list[tuple[object, ...]],
+    add: Iterable[str],
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c, for SQLite and PostgreSQL alike.
+
+    ``rows`` are tuples in the order of ``names``; identifiers come from our own code and are checked here.
+    """
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
     columns = list(add)
-    if dialect == "postgresql":
-        _copy_upsert(session, table, keys, rows, columns)
+    if not set(names) | set(keys) | set(columns) <= set(table.c.keys()):
+        raise ValueError(f"unknown columns for {table.name}: {sorted(set(names) - set(table.c.keys()))}")
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_upsert(session, table, keys, names, rows, columns)
         return
-    stmt = sqlite.insert(table)
-    # One statement, many parameter sets (executemany): compiled once, not once per row.
-    stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns})
-    for start in range(0, len(rows), 10000):
-        session.execute(stmt, rows[start : start + 10000])
+    # The driver's executemany with one SQL text and plain tuples: SQLAlchemy's parameter processing costs
+    # more than SQLite's insert. The day goes as SQLAlchemy stores dates in SQLite (ISO text).
+    day = names.index("day")
+    values = [(*row[:day], row[day].isoformat(), *row[day + 1 :]) for row in rows]  # type: ignore[attr-defined]
+    updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in columns)
+    statement = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "  # noqa: S608 - identifiers checked
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(statement, values)
+    finally:
+        cursor.close()
 
 
 def _copy_upsert(
-    session: Session, table: Table, keys: list[str], rows: list[dict[str, object]], add: list[str]
+    session: Session, table: Table, keys: list[str], names: list[str], rows: list[tuple[object, ...]], add: list[str]
 ) -> None:
     """PostgreSQL: COPY the rows into a temporary table, then one INSERT … SELECT … ON CONFLICT: several times
     faster than a parameter set per row. Runs in the session's transaction, like everything else."""
-    names = list(rows[0])
-    # Identifiers only from our own table definition (never from log content), checked here.
-    if not set(names) | set(keys) | set(add) <= set(table.c.keys()):
-        raise ValueError(f"unknown columns for {table.name}: {sorted(set(names) - set(table.c.keys()))}")
     scratch = f"scratch_{table.name}"
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {scratch} (LIKE {table.name} INCLUDING DEFAULTS)")
-        cursor.execute(f"DELETE FROM {scratch}")  # noqa: S608 - identifiers checked above
+        cursor.execute(f"DELETE FROM {scratch}")  # noqa: S608 - identifiers checked by the caller
         with cursor.copy(f"COPY {scratch} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row[n] for n in names])
+                copy.write_row(row)
         updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in add)
         statement = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {scratch} "  # noqa: S608 - identifiers checked above
+            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {scratch} "  # noqa: S608 - identifiers checked by the caller
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
         )
         cursor.execute(statement)
@@ -116,37 +160,36 @@ def _upsert_last_seen(session: Session, rows: list[dict[str, object]]) -> None:
         session.execute(stmt, rows[start : start + 10000])
 
 
-def store_tally(session: Session, tally: DailyTally, book: dict[str, int]) -> None:
+def store_tally(session: Session, tally: Counted, book: dict[str, int]) -> None:
     """Add a tally's counters to the tables: known addresses per staff, the rest per address."""
-    known: list[dict[str, object]] = []
-    unknown: list[dict[str, object]] = []
-    login_fields = ("imap_logins", "pop3_logins", "webmail_logins", "smtp_logins")
-    login_idx = [COUNTERS.index(f) for f in login_fields]
-    failed_idx = COUNTERS.index("failed_logins")
+    logins = [COUNTERS.index(f) for f in ("imap_logins", "pop3_logins", "webmail_logins", "smtp_logins")]
+    failed = COUNTERS.index("failed_logins")
+    known: dict[tuple[int, dt.date], list[int]] = {}
+    unknown: list[tuple[object, ...]] = []
     for (address, day), counts in tally.days.items():
         staff_id = book.get(address)
         if staff_id is None:
-            unknown.append(
-                {
-                    "address": address[:254],
-                    "day": day,
-                    "logins": sum(counts[i] for i in login_idx),
-                    "failed_logins": counts[failed_idx],
-                }
-            )
-        else:
-            known.append({"staff_id": staff_id, "day": day, **dict(zip(COUNTERS, counts, strict=True))})
-    # Two addresses of one person (an alias and the primary) on one day: merge before the upsert.
-    merged: dict[tuple[object, object], dict[str, object]] = {}
-    for row in known:
-        key = (row["staff_id"], row["day"])
-        if key in merged:
-            for name in COUNTERS:
-                merged[key][name] = int(merged[key][name]) + int(row[name])  # type: ignore[call-overload]
-        else:
-            merged[key] = row
-    _upsert(session, UsageDay.__table__, ["staff_id", "day"], list(merged.values()), COUNTERS)  # type: ignore[arg-type]
-    _upsert(session, UnknownAddressDay.__table__, ["address", "day"], unknown, ("logins", "failed_logins"))  # type: ignore[arg-type]
+            unknown.append((address[:254], day, sum(counts[i] for i in logins), counts[failed]))
+            continue
+        # Two addresses of one person (an alias and the primary) on one day: merged before the upsert.
+        present = known.get((staff_id, day))
+        known[staff_id, day] = counts if present is None else [a + b for a, b in zip(present, counts, strict=True)]
+    _upsert(
+        session,
+        UsageDay.__table__,  # type: ignore[arg-type]
+        ["staff_id", "day"],
+        ["staff_id", "day", *COUNTERS],
+        [(staff_id, day, *counts) for (staff_id, day), counts in known.items()],
+        COUNTERS,
+    )
+    _upsert(
+        session,
+        UnknownAddressDay.__table__,  # type: ignore[arg-type]
+        ["address", "day"],
+        ["address", "day", "logins", "failed_logins"],
+        unknown,
+        ("logins", "failed_logins"),
+    )
     seen: dict[tuple[int, str], dt.datetime] = {}
     for (address, channel), at in tally.last_seen.items():
         staff_id = book.get(address)
@@ -163,8 +206,19 @@ def ingest_file(
     chunk_lines: int = CHUNK_LINES,
     book: dict[str, int] | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    block_bytes: int = BLOCK_BYTES,
 ) -> IngestResult:
-    """Read ``path`` (plain or gzip) from where it was left, adding its events to the usage tables."""
+    """Read ``path`` (plain or gzip) from where it was left, adding its events to the usage tables.
+
+    ``workers``: processes that parse blocks of the file side by side (1: in this process). By default as
+    many as there are cores (at most four) for Dovecot's own file with at least ``PARALLEL_MIN_BYTES`` left
+    to read, else 1.
+    ``executor``: a process pool to use instead of starting one (several files in a row). Either way the
+    counters and offsets stored are the same; see :mod:`audit.parallel`. ``block_bytes``: the size of the
+    blocks read (a parallel task is ``TASK_BLOCKS`` of them).
+    """
     path = Path(path)
     result = IngestResult(str(path))
     identity = file_identity(path)
@@ -177,61 +231,113 @@ def ingest_file(
         if book is None:
             book = address_book(session)
     result.resumed_at = offset
+    if workers is None:
+        workers = default_workers() if _pays_to_share(path, offset) else 1
+    parallel = executor is not None or workers > 1
     try:
-        blocks, where = _blocks_from(path, offset)
+        blocks, where = _blocks_from(path, offset, raw=parallel, size=block_bytes)
     except LogFileError:  # truncated below the offset, or rewritten under the same first line
         log.warning(
             "%s: the offset %s read before does not fit this file any more; reading it from the start", path, offset
         )
         result.resumed_at = 0
-        blocks, where = _blocks_from(path, 0)
-    parser = LogParser(tz=tz, reference=file_reference_time(path, tz))
-    tally = DailyTally(tz)
-    committed = {"lines": 0, "events": 0, "malformed": 0}
-
-    def commit(position: int) -> None:
-        with unit_of_work(factory) as session:
-            store_tally(session, tally, book)
-            row = session.scalar(select(LogSource).where(LogSource.identity == identity))
-            if row is None:
-                row = LogSource(identity=identity, path=str(path))
-                session.add(row)
-            row.path = str(path)
-            row.offset = position
-            row.lines = (row.lines or 0) + parser.lines - committed["lines"]
-            row.events = (row.events or 0) + parser.events - committed["events"]
-            row.malformed = (row.malformed or 0) + parser.malformed - committed["malformed"]
-            if tally.first is not None and (row.first_event_at is None or tally.first < row.first_event_at):
-                row.first_event_at = tally.first
-            if tally.last is not None and (row.last_event_at is None or tally.last > row.last_event_at):
-                row.last_event_at = tally.last
-            row.updated_at = utcnow()
-        committed.update(lines=parser.lines, events=parser.events, malformed=parser.malformed)
-        if progress is not None:
-            progress(parser.lines)
-
-    pending = 0
-    for block in blocks:
-        before = parser.lines
-        tally.add_all(parser.parse_blocks([block], first_line=before + 1))
-        pending += parser.lines - before
-        if pending >= chunk_lines:
-            # The blocks handed out so far are all in the tally: store them with the offset after them.
-            commit(where())
-            tally = DailyTally(tz)
-            pending = 0
-    if pending:
-        commit(where())
-    result.lines, result.events, result.malformed = parser.lines, parser.events, parser.malformed
-    result.ignored = parser.ignored
-    result.examples = list(parser.examples)
-    result.skipped = parser.lines == 0
+        blocks, where = _blocks_from(path, 0, raw=parallel, size=block_bytes)
+    reference = file_reference_time(path, tz)
+    store = _Store(factory, identity, path, book, progress)
+    if parallel:
+        pool = executor if executor is not None else make_pool(workers)
+        try:
+            reader = ParallelReader(pool, max(workers, 1), blocks, where, reference=reference, tz=tz)  # type: ignore[arg-type]
+            for position, merged in reader.results():
+                if merged.lines - store.lines >= chunk_lines:
+                    store.commit(position, merged.rows, merged.lines, merged.events, merged.malformed)
+                    merged.rows = TallyRows()
+            merged = reader.merged
+            if merged.lines > store.lines:
+                store.commit(where(), merged.rows, merged.lines, merged.events, merged.malformed)
+        finally:
+            if executor is None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        lines, events, malformed, examples = merged.lines, merged.events, merged.malformed, merged.examples
+        result.worker_seconds, result.worker_peak_kib = merged.worker_seconds, merged.worker_peak_kib
+    else:
+        parser = LogParser(tz=tz, reference=reference)
+        tally = DailyTally(tz)
+        group: list[str] = []  # blocks counted together (a run of Dovecot's file goes the fast way as one)
+        waiting = 0  # their lines
+        for block in blocks:
+            group.append(block)  # type: ignore[arg-type]
+            waiting += block.count("\n")  # type: ignore[arg-type]
+            if len(group) < TASK_BLOCKS and parser.lines + waiting - store.lines < chunk_lines:
+                continue
+            parser.count_blocks(group, tally, first_line=parser.lines + 1)
+            group, waiting = [], 0
+            if parser.lines - store.lines >= chunk_lines:
+                # The blocks handed out so far are all in the tally: store them with the offset after them.
+                store.commit(where(), tally, parser.lines, parser.events, parser.malformed)
+                tally = DailyTally(tz)
+        parser.count_blocks(group, tally, first_line=parser.lines + 1)
+        if parser.lines > store.lines:
+            store.commit(where(), tally, parser.lines, parser.events, parser.malformed)
+        lines, events, malformed, examples = parser.lines, parser.events, parser.malformed, parser.examples
+    result.lines, result.events, result.malformed = lines, events, malformed
+    result.ignored = lines - events - malformed
+    result.examples = list(examples)
+    result.skipped = lines == 0
     return result
 
 
-def _blocks_from(path: Path, offset: int) -> tuple[Iterator[str], Callable[[], int]]:
-    """``read_blocks`` with its first block already read, so a bad offset raises here, not mid-loop."""
-    blocks, where = read_blocks(path, offset)
+class _Store:
+    """Commits counters with the file's offset after them, in one transaction; remembers what it stored."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        identity: str,
+        path: Path,
+        book: dict[str, int],
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.factory, self.identity, self.path, self.book, self.progress = factory, identity, path, book, progress
+        self.lines = self.events = self.malformed = 0  # running totals at the last commit
+
+    def commit(self, position: int, counted: Counted, lines: int, events: int, malformed: int) -> None:
+        with unit_of_work(self.factory) as session:
+            store_tally(session, counted, self.book)
+            row = session.scalar(select(LogSource).where(LogSource.identity == self.identity))
+            if row is None:
+                row = LogSource(identity=self.identity, path=str(self.path))
+                session.add(row)
+            row.path = str(self.path)
+            row.offset = position
+            row.lines = (row.lines or 0) + lines - self.lines
+            row.events = (row.events or 0) + events - self.events
+            row.malformed = (row.malformed or 0) + malformed - self.malformed
+            if counted.first is not None and (row.first_event_at is None or counted.first < row.first_event_at):
+                row.first_event_at = counted.first
+            if counted.last is not None and (row.last_event_at is None or counted.last > row.last_event_at):
+                row.last_event_at = counted.last
+            row.updated_at = utcnow()
+        self.lines, self.events, self.malformed = lines, events, malformed
+        if self.progress is not None:
+            self.progress(lines)
+
+
+def _pays_to_share(path: Path, offset: int) -> bool:
+    """Whether reading ``path`` on several cores is worth it: enough left to read, and lines that cost
+    more to parse than to hand over. That is Dovecot's own file (four lines in five are events); a syslog
+    or Roundcube file goes faster in one process (measured in bench/ingest_bench.py)."""
+    if path.stat().st_size - offset < PARALLEL_MIN_BYTES:
+        return False
+    with open_log(path) as fh:
+        first = fh.readline(IDENTITY_LIMIT).decode("utf-8", "replace")
+    return is_dovecot_file(first)
+
+
+def _blocks_from(path: Path, offset: int, *, raw: bool, size: int) -> tuple[Iterator[str | bytes], Callable[[], int]]:
+    """``read_blocks`` (or ``read_raw_blocks``) with its first block already read, so a bad offset raises here,
+    not mid-loop."""
+    blocks, where = read_raw_blocks(path, offset, size=size) if raw else read_blocks(path, offset, size=size)
     first = next(iter(blocks), None)
     return itertools.chain([] if first is None else [first], blocks), where
 
@@ -248,15 +354,23 @@ def rotation_family(path: Path) -> list[Path]:
     return out
 
 
-def follow(factory: sessionmaker[Session], paths: Iterable[Path], *, tz: dt.tzinfo) -> list[IngestResult]:
-    """The scheduler's job: read whatever is new in each configured log (and its just-rotated predecessor)."""
+def follow(
+    factory: sessionmaker[Session],
+    paths: Iterable[Path],
+    *,
+    tz: dt.tzinfo,
+    workers: int | None = None,
+    executor: Executor | None = None,
+) -> list[IngestResult]:
+    """The scheduler's job: read whatever is new in each configured log (and its just-rotated predecessor).
+    ``workers`` and ``executor`` as for :func:`ingest_file`."""
     results = []
     with unit_of_work(factory) as session:
         book = address_book(session)
     for path in paths:
         for candidate in rotation_family(Path(path)):
             try:
-                results.append(ingest_file(factory, candidate, tz=tz, book=book))
+                results.append(ingest_file(factory, candidate, tz=tz, book=book, workers=workers, executor=executor))
             except OSError as exc:
                 log.warning("cannot read %s: %s", candidate, exc)
     return results

@@ -92,9 +92,17 @@ def read_blocks(
     Decoding a megabyte at a time costs a fraction of decoding line by line. The offset is that after the
     last block handed out: store it once the parser has been through the whole block.
     """
+    raw, where = read_raw_blocks(path, offset, size=size)
+    return (decode_block(data) for data in raw), where
+
+
+def read_raw_blocks(
+    path: Path | str, offset: int = 0, *, size: int = BLOCK_BYTES
+) -> tuple[Iterator[bytes], Callable[[], int]]:
+    """The blocks of :func:`read_blocks` still undecoded (for a worker process to decode and read)."""
     position = [offset]
 
-    def blocks() -> Iterator[str]:
+    def blocks() -> Iterator[bytes]:
         with open_log(path) as fh:
             _resume(fh, offset, path)
             pos = offset
@@ -106,6 +114,11 @@ def read_blocks(
                 if cut:
                     pos += cut
                     position[0] = pos
-                    yield data[:cut].decode("utf-8", "replace")
+                    yield data[:cut]
 
     return blocks(), lambda: position[0]
+
+
+def decode_block(data: bytes) -> str:
+    """A block's text; invalid UTF-8 is replaced, never fatal."""
+    return data.decode("utf-8", "replace")

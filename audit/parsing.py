@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, tzinfo
 from itertools import groupby, islice
 
 from audit.events import DEFAULT_TZ, Event, MalformedLine
+from audit.fastlines import count_dovecot_block
 from audit.programs import (
     DOVECOT_MARKERS,
     POSTFIX_MARKERS,
@@ -32,6 +33,7 @@ from audit.programs import (
     roundcube_line,
     unknown,
 )
+from audit.tally import DailyTally
 from audit.timestamps import MONTHS, Clock, Stamp
 
 MAX_EXAMPLES = 20  # malformed lines kept as examples, with their line numbers
@@ -39,6 +41,7 @@ EXAMPLE_CHARS = 300  # an example is cut here: enough to see what went wrong, ne
 QUEUE_CAP = 20_000  # Postfix queue ids waiting for their qmgr line; a live server has a few at a time
 QUEUE_MAX_AGE = timedelta(hours=1)  # qmgr takes a message in within seconds, minutes on a jammed server
 _BATCH_LINES = 8192  # lines joined into one block by LogParser.parse_lines
+FAST_RUN_CHARS = 8 << 20  # blocks of Dovecot's file counted together: fewer, larger rows to add up
 _ALL_MARKERS = DOVECOT_MARKERS + POSTFIX_MARKERS + ROUNDCUBE_MARKERS
 
 
@@ -105,6 +108,24 @@ class LogParser:
     def queue_dropped(self) -> int:
         return self._postfix.dropped
 
+    @property
+    def latest(self) -> datetime | None:
+        """The time of the latest event read (old Postfix submissions are given up on from it)."""
+        return self._latest
+
+    @property
+    def waiting_submissions(self) -> dict[str, tuple[str, datetime]]:
+        """Postfix submissions still waiting for their qmgr line: queue id → (SASL user, when), oldest first."""
+        return self._postfix.queue
+
+    def take_waiting(self, qid: str, waiting: tuple[str, datetime]) -> None:
+        """Wait for the qmgr line of a submission another parser read (the parallel path's hand-over)."""
+        self._postfix.queue[qid] = waiting
+
+    def read_line(self, text: str, start: int, end: int, number: int) -> Event | None:
+        """The line ``text[start:end]`` (``number`` lines before its block), counted like any other."""
+        return self._read(text, start, end, number)
+
     def parse(self, line: str) -> Event | None:
         """One line (with or without its newline): its event or None. The slow way; see :meth:`parse_blocks`."""
         for event in self._block(line if line.endswith("\n") else line + "\n", self.lines, 1):
@@ -139,6 +160,60 @@ class LogParser:
             count = text.count("\n")
             yield from self._block(text, number, count)
             number += count
+
+    def count_blocks(self, blocks: Iterable[str], tally: DailyTally, *, first_line: int = 1) -> None:
+        """Add the events of blocks of whole lines to ``tally``: the same as ``tally.add_all(parse_blocks(…))``.
+
+        Runs of blocks of Dovecot's own file are counted together the fast way (:mod:`audit.fastlines`) when
+        nothing needs the events one by one (no webmail addresses to tell apart, ``tally`` in the parser's
+        zone, no Postfix submission waiting); a run the fast way cannot vouch for goes block by block.
+        """
+        number = first_line - 1
+        fast = not self._dovecot.webmail_ips and tally.tz is self.tz
+        run: list[str] = []
+        for text in blocks:
+            if not text.endswith("\n"):
+                text += "\n"
+            if fast and _first_form(text) is DOVECOT_MARKERS:
+                run.append(text)
+                if sum(map(len, run)) >= FAST_RUN_CHARS:
+                    number = self._count_run(run, number, tally)
+                    run = []
+                continue
+            number = self._count_run(run, number, tally)
+            run = []
+            count = text.count("\n")
+            tally.add_all(self._block(text, number, count))
+            number += count
+        self._count_run(run, number, tally)
+
+    def _count_run(self, run: list[str], number: int, tally: DailyTally) -> int:
+        """Count blocks of Dovecot's file form, together if the fast way can; the lines before the next."""
+        if len(run) > 1 and not self._postfix.queue:
+            text = "".join(run)
+            count = text.count("\n")
+            if self._count_fast(text, count, tally):
+                return number + count
+        for text in run:
+            count = text.count("\n")
+            if not self._count_fast(text, count, tally):
+                tally.add_all(self._block(text, number, count))
+            number += count
+        return number
+
+    def _count_fast(self, text: str, count: int, tally: DailyTally) -> bool:
+        """Count a block of Dovecot's file form without events; False (nothing done) if it needs the reader."""
+        counts = count_dovecot_block(text)
+        if counts is None:
+            return False
+        if self._postfix.queue and self._latest is not None:
+            self._postfix.expire(self._latest)  # as _block does at the start of every block
+        self.lines += count
+        if counts.events:
+            self.events += counts.events
+            tally.add_block(counts, self._clock.local)
+            self._latest = self._clock.local(counts.last_in_order)
+        return True
 
     def _block(self, text: str, number: int, count: int) -> Iterator[Event]:
         """The events of one block of lines, in order; ``number`` lines came before it."""
@@ -238,6 +313,30 @@ def _line_form(line: str) -> tuple[str, ...] | None:
     return None
 
 
+def _first_form(text: str) -> tuple[str, ...] | None:
+    """The form (see :func:`_line_form`) of the block's first readable line among its first eight; else None."""
+    start = 0
+    for _ in range(8):
+        end = text.find("\n", start)
+        form = _line_form(text[start : end if end >= 0 else len(text)])
+        if form is not None:
+            return form
+        if end < 0:
+            return None
+        start = end + 1
+    return None
+
+
+def is_dovecot_file(text: str) -> bool:
+    """Whether a block is in Dovecot's own file form (by its first readable line)."""
+    return _first_form(text) is DOVECOT_MARKERS
+
+
+def follows_qmgr(text: str) -> bool:
+    """Whether the parser reads a block's qmgr lines for a submission that waits (it holds Postfix's lines)."""
+    return POSTFIX_MARKERS[0] in _markers_for(text)
+
+
 def _markers_for(text: str) -> tuple[str, ...]:
     """The markers to look for in a block, from the form of its first readable line.
 
@@ -246,16 +345,8 @@ def _markers_for(text: str) -> tuple[str, ...]:
     program's markers are looked for only if its name appears (the test stops at the first occurrence, and
     spares several scans of a block that has none).
     """
-    start = 0
-    for _ in range(8):
-        end = text.find("\n", start)
-        form = _line_form(text[start : end if end >= 0 else len(text)])
-        if form is not None:
-            break
-        if end < 0:
-            return _ALL_MARKERS
-        start = end + 1
-    else:
+    form = _first_form(text)
+    if form is None:
         return _ALL_MARKERS
     if form:
         return form

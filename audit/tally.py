@@ -5,11 +5,12 @@ Memory grows with mailboxes × days, never with lines: a month of a province's l
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from audit.events import DEFAULT_TZ, Event, Fetched, Login, Sent
+from audit.fastlines import SEEN_CHANNELS, BlockCounts, day_of
 
 COUNTERS = (
     "imap_logins",
@@ -39,6 +40,19 @@ class DayUsage:
     bytes_sent: int = 0
     bodies: int = 0  # message bodies fetched over IMAP/POP3
     bytes_fetched: int = 0
+
+    def add_counts(self, values: list[int]) -> None:
+        """Add counters given in the order of :data:`COUNTERS`."""
+        self.imap += values[0]
+        self.pop3 += values[1]
+        self.webmail += values[2]
+        self.smtp += values[3]
+        self.failed += values[4]
+        self.sent += values[5]
+        self.recipients += values[6]
+        self.bytes_sent += values[7]
+        self.bodies += values[8]
+        self.bytes_fetched += values[9]
 
     def logins(self) -> int:
         return self.imap + self.pop3 + self.webmail + self.smtp
@@ -70,7 +84,11 @@ class DailyTally:
     def __init__(self, tz: tzinfo = DEFAULT_TZ, *, mailboxes: Collection[str] | None = None) -> None:
         self.tz = tz
         self.by_day: dict[date, dict[str, DayUsage]] = {}
-        self.last_seen: dict[tuple[str, str], datetime] = {}
+        self._last_seen: dict[tuple[str, str], datetime] = {}
+        # Last-seen from blocks counted the fast way, as stamp texts (which sort like time): turned into
+        # datetimes once, when read, instead of once per block.
+        self._seen_text: dict[tuple[str, str], str] = {}
+        self._at_of: Callable[[str], datetime] | None = None
         self.unattributed: dict[date, DayUsage] = {}
         self.first: datetime | None = None  # the earliest and latest events seen
         self.last: datetime | None = None
@@ -106,9 +124,65 @@ class DailyTally:
         seen_channel = _count(usage, event)
         if seen_channel is not None:
             key = (address, seen_channel)
-            last = self.last_seen.get(key)
+            last = self._last_seen.get(key)
             if last is None or at > last:
-                self.last_seen[key] = at
+                self._last_seen[key] = at
+
+    @property
+    def last_seen(self) -> dict[tuple[str, str], datetime]:
+        """The latest event per (address, channel) that says the address was used on it."""
+        if self._seen_text:
+            at_of = self._at_of
+            assert at_of is not None  # set with the first text
+            seen = self._last_seen
+            for key, stamp in self._seen_text.items():
+                at = at_of(stamp)
+                last = seen.get(key)
+                if last is None or at > last:
+                    seen[key] = at
+            self._seen_text = {}
+        return self._last_seen
+
+    def add_block(self, counts: BlockCounts, at_of: Callable[[str], datetime]) -> None:
+        """Add a block counted by :func:`audit.fastlines.count_dovecot_block`: the same as adding its events.
+
+        ``at_of`` turns a stamp text into the datetime the line reader would have made of it.
+        """
+        if not counts.events:
+            return
+        known = self._known
+        for (day_text, written), values in counts.rows.items():
+            day = day_of(day_text)
+            address = None if written is None else written.lower()
+            if address is None or (known is not None and address not in known):
+                usage = self.unattributed.get(day)
+                if usage is None:
+                    usage = self.unattributed[day] = DayUsage()
+            else:
+                address = self._names.setdefault(address, address)
+                row = self.by_day.get(day)
+                if row is None:
+                    row = self.by_day[day] = {}
+                usage = row.get(address)
+                if usage is None:
+                    usage = row[address] = DayUsage()
+            usage.add_counts(values)
+        if self._at_of is not None and self._at_of != at_of:
+            self.last_seen  # noqa: B018 - texts read with another clock are turned into datetimes first
+        self._at_of = at_of
+        seen_text = self._seen_text
+        for (written, service), stamp in counts.seen.items():
+            lowered = written.lower()
+            if known is not None and lowered not in known:
+                continue
+            key = (self._names.setdefault(lowered, lowered), SEEN_CHANNELS[service])
+            if seen_text.get(key, "") < stamp:
+                seen_text[key] = stamp
+        first, last_at = at_of(counts.first), at_of(counts.last)
+        if self.first is None or first < self.first:
+            self.first = first
+        if self.last is None or last_at > self.last:
+            self.last = last_at
 
     def rows(self) -> Iterator[tuple[str, date, DayUsage]]:
         """(address, day, usage), by day then address."""
@@ -131,6 +205,51 @@ class DailyTally:
 
     def __len__(self) -> int:
         return sum(len(row) for row in self.by_day.values())
+
+
+class TallyRows:
+    """Counters in the shape the usage tables take them: ``days[(address, day)]`` in :data:`COUNTERS` order
+    (address ``""`` for the unattributed), last-seen per (address, channel), the first and last event.
+
+    What the parallel path adds its workers' tallies up in: a tally is handed over as rows, several are summed.
+    """
+
+    __slots__ = ("days", "first", "last", "last_seen")
+
+    def __init__(self) -> None:
+        self.days: dict[tuple[str, date], list[int]] = {}
+        self.last_seen: dict[tuple[str, str], datetime] = {}
+        self.first: datetime | None = None
+        self.last: datetime | None = None
+
+    @classmethod
+    def of(cls, tally: DailyTally) -> TallyRows:
+        rows = cls()
+        rows.days = tally.days
+        rows.last_seen = tally.last_seen
+        rows.first, rows.last = tally.first, tally.last
+        return rows
+
+    def add(self, other: TallyRows) -> None:
+        days = self.days
+        for key, counts in other.days.items():
+            mine = days.get(key)
+            if mine is None:
+                days[key] = counts
+            else:
+                days[key] = [a + b for a, b in zip(mine, counts, strict=True)]
+        seen = self.last_seen
+        for key, at in other.last_seen.items():
+            last = seen.get(key)
+            if last is None or at > last:
+                seen[key] = at
+        if other.first is not None and (self.first is None or other.first < self.first):
+            self.first = other.first
+        if other.last is not None and (self.last is None or other.last > self.last):
+            self.last = other.last
+
+    def __len__(self) -> int:
+        return len(self.days)
 
 
 def _count(usage: DayUsage, event: Event) -> str | None:

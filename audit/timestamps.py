@@ -33,13 +33,16 @@ Stamp = Callable[[str], datetime]  # one of Clock's readers: timestamp text to d
 class Clock:
     """Timestamp text to an aware datetime in ``tz``, cached by the text: consecutive lines share a second."""
 
-    __slots__ = ("_cache", "_latest_plausible", "reference", "tz")
+    __slots__ = ("_cache", "_latest_plausible", "_minutes", "reference", "tz")
 
     def __init__(self, tz: tzinfo, reference: datetime) -> None:
         self.tz = tz
         self.reference = reference.replace(tzinfo=tz) if reference.tzinfo is None else reference.astimezone(tz)
         self._latest_plausible = self.reference + timedelta(days=1)
         self._cache: dict[str, datetime] = {}
+        # A quiet log has a line every few seconds, so whole stamps rarely repeat; their minute does. The
+        # minute's text (seconds cut out) -> its first second, in the stamp's own zone.
+        self._minutes: dict[str, datetime] = {}
 
     def _store(self, key: str, at: datetime) -> datetime:
         if len(self._cache) >= _CACHE_LIMIT:
@@ -47,11 +50,21 @@ class Clock:
         self._cache[key] = at
         return at
 
+    def _minute(self, key: str, at: datetime) -> None:
+        if len(self._minutes) >= _CACHE_LIMIT:
+            self._minutes.clear()
+        self._minutes[key] = at
+
     def local(self, text: str) -> datetime:
         """Dovecot's ``log_timestamp = "%Y-%m-%d %H:%M:%S "``: local time, no zone."""
         at = self._cache.get(text)
         if at is not None:
             return at
+        second = _seconds(text, 16)
+        if second is not None:
+            base = self._minutes.get(text[:16])
+            if base is not None:
+                return self._store(text, base.replace(second=second))
         m = _LOCAL_RE.fullmatch(text)
         if m is None:
             raise MalformedLine("bad timestamp")
@@ -60,6 +73,7 @@ class Clock:
             at = datetime(year, month, day, hour, minute, second, tzinfo=self.tz)
         except ValueError:
             raise MalformedLine("bad timestamp") from None
+        self._minute(text[:16], at.replace(second=0))
         return self._store(text, at)
 
     def syslog(self, text: str) -> datetime:
@@ -67,8 +81,18 @@ class Clock:
         at = self._cache.get(text)
         if at is not None:
             return at
+        second = _seconds(text, 12)
+        if second is not None:
+            base = self._minutes.get(text[:12])
+            if base is not None:
+                return self._store(text, base.replace(second=second))
         m, month = _with_month(_SYSLOG_RE, text, 1)
-        return self._store(text, self._infer_year(month, int(m[2]), int(m[3]), int(m[4]), int(m[5])))
+        day, hour, minute = int(m[2]), int(m[3]), int(m[4])
+        at = self._infer_year(month, day, hour, minute, int(m[5]))
+        first, last = self._infer_year(month, day, hour, minute, 0), self._infer_year(month, day, hour, minute, 59)
+        if first.year == last.year:  # the whole minute falls in one year (not the minute a day after the mtime)
+            self._minute(text[:12], first)
+        return self._store(text, at)
 
     def _infer_year(self, month: int, day: int, hour: int, minute: int, second: int) -> datetime:
         """The reference's year, or the year before if the date would lie more than a day after the reference.
@@ -111,6 +135,13 @@ class Clock:
         at = self._cache.get(text)
         if at is not None:
             return at
+        space = text.find(" ")
+        second = _seconds(text, space + 6) if space > 0 and text[space + 3 : space + 4] == ":" else None
+        key = text[: space + 6] + text[space + 9 :]
+        if second is not None:
+            base = self._minutes.get(key)
+            if base is not None:
+                return self._store(text, base.replace(second=second).astimezone(self.tz))
         m, month = _with_month(_ROUNDCUBE_RE, text, 2)
         sign, hours, minutes = m[7], m[8], m[9]
         zone: tzinfo = self.tz
@@ -121,7 +152,20 @@ class Clock:
             at = datetime(int(m[3]), month, int(m[1]), int(m[4]), int(m[5]), int(m[6]), tzinfo=zone)
         except ValueError:
             raise MalformedLine("bad timestamp") from None
+        if second is not None:
+            self._minute(key, at.replace(second=0))
         return self._store(text, at.astimezone(self.tz))
+
+
+def _seconds(text: str, colon: int) -> int | None:
+    """The seconds of a stamp whose ``:SS`` starts at ``colon`` and ends it (or is followed by a space), if
+    they are two ASCII digits below 60; else None (the stamp is then read in full, and refused if bad)."""
+    tens, units = text[colon + 1 : colon + 2], text[colon + 2 : colon + 3]
+    if text[colon : colon + 1] != ":" or not ("0" <= tens <= "5" and "0" <= units <= "9"):
+        return None
+    if len(text) != colon + 3 and text[colon + 3 : colon + 4] != " ":
+        return None
+    return int(tens + units)
 
 
 def _with_month(pattern: re.Pattern[str], text: str, group: int) -> tuple[re.Match[str], int]:
