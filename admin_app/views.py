@@ -143,8 +143,9 @@ def staff_list() -> Any:
     if idle is not None:  # inactive for N days: no sign-in on any channel since then, or never
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=idle)
         stmt = stmt.where(~Staff.id.in_(select(last.c.staff_id).where(last.c.at >= since)))
-    if sort == "given":  # Vietnamese order: by given name, then family and middle name
-        stmt = stmt.order_by(None).order_by(Staff.given_name, Staff.family_name, Staff.middle_name, Staff.id)
+    if sort == "given":  # Vietnamese order: by given name, then family and middle name (the key sorts bytewise)
+        key = Staff.sort_key.collate("C") if db().get_bind().dialect.name == "postgresql" else Staff.sort_key
+        stmt = stmt.order_by(None).order_by(key, Staff.id)
     elif sort == "last_seen":
         stmt = (
             stmt.outerjoin(last, last.c.staff_id == Staff.id)

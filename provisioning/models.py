@@ -25,7 +25,7 @@ from core.db import Base, utcnow
 # registers them too.
 from provisioning.auth_models import ConsoleSession, RecoveryCode, SecondFactor, SignInThrottle
 from provisioning.history_models import Reorganisation, StaffPlacement, UnitSuccession, UnitVersion
-from provisioning.names import search_key_of
+from provisioning.names import search_key_of, staff_sort_key
 
 __all__ = [
     "ConsoleSession",
@@ -159,6 +159,9 @@ class Staff(Base):
     # " nguyen van an annv@gialai.gov.vn": the name folded to ASCII word by word, then the address; kept by
     # provisioning.people on every insert and update, so "nguyen van an" finds "Nguyễn Văn An".
     search_key: Mapped[str] = mapped_column(String(700), default="", server_default="")
+    # Vietnamese alphabetical order by given name, then family and middle name (provisioning.names); compared
+    # bytewise, as its characters are chosen to sort.
+    sort_key: Mapped[str] = mapped_column(String(600), default="", server_default="", index=True)
 
     unit: Mapped[Unit] = relationship(back_populates="staff")
     roles: Mapped[list[RoleGrant]] = relationship(back_populates="staff", cascade="all, delete-orphan")
@@ -338,6 +341,7 @@ class DirectoryJob(Base, Intent):
 @event.listens_for(Staff, "before_update")
 def _keep_search_key(_mapper: object, _connection: object, staff: Staff) -> None:
     staff.search_key = search_key_of(staff.full_name or "", staff.email or "")
+    staff.sort_key = staff_sort_key(staff.given_name or "", staff.family_name or "", staff.middle_name or "")
 
 
 def subtree_unit_ids(session: Session, unit: Unit) -> list[int]:

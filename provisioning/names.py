@@ -154,3 +154,34 @@ def validate_local_part(value: str) -> str:
             f"address {value!r}: use 1–64 of a–z, 0–9, '.', '-', '_', starting and ending with a letter or digit"
         )
     return local
+
+
+# Vietnamese alphabetical order: a ă â b c d đ e ê g h i k l m n o ô ơ p q r s t u ư v x y (f, j, w, z after, for
+# foreign names); tone marks only break ties (none, grave, hook, tilde, acute, dot below).
+_ALPHABET_VI = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_TONES = {"\u0300": "1", "\u0309": "2", "\u0303": "3", "\u0301": "4", "\u0323": "5"}
+_MODIFIERS = {"\u0306", "\u0302", "\u031b"}  # breve, circumflex, horn: part of the letter, not a tone
+
+
+def vietnamese_sort_key(text: str) -> str:
+    """A key whose byte order is Vietnamese alphabetical order (letters first, tones to break ties); compare it
+    bytewise (PostgreSQL: COLLATE "C")."""
+    letters: list[str] = []
+    tones: list[str] = []
+    for ch in unicodedata.normalize("NFC", text.lower()):
+        if ch == " ":
+            letters.append('"')  # after the end of a word ('!'), before every letter
+            tones.append('"')
+            continue
+        parts = unicodedata.normalize("NFD", ch)
+        tone = next((_TONES[m] for m in parts[1:] if m in _TONES), "0")
+        base = unicodedata.normalize("NFC", parts[0] + "".join(m for m in parts[1:] if m in _MODIFIERS))
+        index = _ALPHABET_VI.find(base)
+        letters.append(chr(0x41 + index) if index >= 0 else ("~" + base if base.isalnum() else ""))
+        tones.append(tone)
+    return "".join(letters) + "!" + "".join(tones)  # '!' sorts before letters: "An" before "Anh"
+
+
+def staff_sort_key(given: str, family: str, middle: str) -> str:
+    """Staff in Vietnamese order: by given name, then family name, then middle name."""
+    return "#".join(vietnamese_sort_key(part) for part in (given, family, middle))[:600]

@@ -136,3 +136,32 @@ def test_the_staff_list_filters_by_status_and_idle_days_and_shows_unit_and_last_
     assert admin.get("/staff?idle=abc").status_code == 400
     assert admin.get("/staff?idle=" + "9" * 40).status_code == 400
     assert admin.get(f"/staff?status=nonsense&unit={unit.id}").status_code == 200
+
+
+def test_the_staff_list_sorts_in_vietnamese_order_by_given_name(
+    db: Session, create_unit: Any, create_staff: Any, client_as: Any
+) -> None:
+    unit = create_unit(name="Xã Thứ Tự", kind="commune")
+    for name in ("Phạm Văn Đức", "Trần Văn Ánh", "Hồ Dũng", "Lê Văn Ăn", "Nguyễn Thị An", "Võ Anh"):
+        create_staff(unit, full_name=name)
+    admin = client_as("system_admin")
+    page = admin.get(f"/staff?unit={unit.id}&sort=given").get_data(as_text=True)
+    shown = re.findall(r'href="/staff/\d+">([^<]+)</a>', page)
+    assert shown == ["Nguyễn Thị An", "Võ Anh", "Trần Văn Ánh", "Lê Văn Ăn", "Hồ Dũng", "Phạm Văn Đức"]
+
+
+def test_the_chosen_mailboxes_export_as_a_formula_safe_csv(
+    db: Session, create_unit: Any, create_staff: Any, client_as: Any
+) -> None:
+    unit = create_unit(kind="commune")
+    a = create_staff(unit, full_name="Nguyễn Văn Xuất", title="=HYPERLINK('http://x')")
+    b = create_staff(unit, full_name="Trần Thị Khẩu")
+    admin = client_as("unit_admin", unit=unit)
+    token = csrf_token(admin, "/staff")
+    answer = admin.post("/staff/bulk", data={"csrf_token": token, "action": "export", "staff_id": [a.id, b.id]})
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/csv"
+    text_ = answer.data.decode("utf-8-sig")
+    assert "Nguyễn Văn Xuất" in text_
+    assert "Trần Thị Khẩu" in text_
+    assert ",=HYPERLINK" not in text_  # the formula guard applies
