@@ -71,8 +71,11 @@ class Profile:
 class Month:
     """The simulation: shared state and one generator per client; ``writer`` writes their lines."""
 
-    def __init__(self, profiles: list[Profile], first: date, writer: MailLines, rng: random.Random) -> None:
+    def __init__(
+        self, profiles: list[Profile], first: date, writer: MailLines, rng: random.Random, thin: bool = False
+    ) -> None:
         self.profiles = profiles
+        self.thin = thin
         self.writer = writer
         self.rng = rng
         days = calendar.monthrange(first.year, first.month)[1]
@@ -98,7 +101,7 @@ class Month:
                 yield t
                 session, pid = self.writer.session(), self.writer.pid()
                 self.writer.login("imap", p.address, p.lan_ip, session, pid)
-                t += rng.randint(60 * 60, 120 * 60)
+                t = leave if self.thin else t + rng.randint(60 * 60, 120 * 60)
                 yield min(t, leave)
                 self.writer.imap_end(p.address, session, pid, rng.choice((0, 0, 1, 1, 2, 3, 5)), rng.choice(_IDLE_ENDS))
                 t += rng.randint(1, 90)
@@ -123,7 +126,7 @@ class Month:
                 self.writer.pop3_end(p.address, session, pid, bodies, stored)
             else:
                 self.writer.imap_end(p.address, session, pid, bodies, "Disconnected: Logged out")
-            t += 900 - 4 + rng.randint(-5, 5)
+            t += (6 * HOUR if self.thin else 900) - 4 + rng.randint(-5, 5)
 
     def webmail_visit(self, p: Profile, t: int) -> Iterator[int]:
         """A Roundcube visit: its login line, then Roundcube's own short IMAP sessions from the webmail host."""
@@ -141,7 +144,7 @@ class Month:
             f"<{rc_session[:8]}> Successful login for {p.address} (ID: {p.number}) "
             f"from {browser} in session {rc_session}"
         )
-        for _ in range(rng.randint(2, 6)):
+        for _ in range(1 if self.thin else rng.randint(2, 6)):
             session, pid = self.writer.session(), self.writer.pid()
             self.writer.login("imap", p.address, WEBMAIL_IP, session, pid)
             t += 1
@@ -169,7 +172,7 @@ class Month:
         while t < self.end:
             yield t
             self.writer.imap_failed("imap", p.address, ip, 1, "Disconnected: Connection closed")
-            t += 1800 + rng.randint(-30, 30)
+            t += (6 * HOUR if self.thin else 1800) + rng.randint(-30, 30)
 
     def attacker(self) -> Iterator[int]:
         """Bursts of address guessing over IMAP and SMTP AUTH from foreign addresses, a few a day."""
@@ -200,7 +203,7 @@ class Month:
     def inbound(self) -> Iterator[int]:
         """Mail from outside: per-hour Poisson arrivals, mostly one recipient, sometimes a whole unit."""
         rng = self.rng
-        per_working_day = 0.6 * len(self.profiles)
+        per_working_day = (0.06 if self.thin else 0.6) * len(self.profiles)
         t = 0
         while t < self.end:
             day, hour = divmod(t // HOUR, 24)
@@ -231,7 +234,7 @@ class Month:
         t = 0
         while t < self.end:
             day, hour = divmod(t // HOUR, 24)
-            rate = total * _WORKDAY_MAIL[hour] / sum(_WORKDAY_MAIL) / HOUR
+            rate = total * _WORKDAY_MAIL[hour] / sum(_WORKDAY_MAIL) / HOUR * (0.25 if self.thin else 1)
             if not self.working[day]:
                 rate *= 0.05
             gap = rng.expovariate(rate)
@@ -267,7 +270,7 @@ class Month:
         yield self.inbound()
         yield self.outbound()
         yield self.retrier()
-        for _ in range(3):
+        for _ in range(1 if self.thin else 3):
             yield self.attacker()
         for p in self.profiles:
             if p.desktop:
@@ -312,18 +315,22 @@ def write_month(
     host: str = HOST,
     dovecot: str = "2.3",
     progress: Callable[[str], None] | None = None,
+    thin: bool = False,
 ) -> dict[str, int]:
     """Write the month's three logs into ``out``; returns the number of lines of each file.
 
     ``dovecot``: the version whose wording ``dovecot.log`` uses, "2.3" or "2.4"; one seed gives the same
-    sessions in both.
+    sessions in both. ``thin``: the same mix of people and habits in far fewer lines (one desktop session a
+    day, a phone polling every six hours, one IMAP session per webmail visit, a quarter of the mail sent, a
+    tenth of the mail from outside, one attacker): for the demo's earlier months, whose reports only need who
+    was active when.
     """
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     first = month.replace(day=1)
     domain = addresses[0].lower().partition("@")[2] if addresses else DOMAIN
     writer = MailLines(out, datetime(first.year, first.month, 1), host, rng, domain, dovecot)
-    sim = Month(draw_profiles(addresses, rng), first, writer, rng)
+    sim = Month(draw_profiles(addresses, rng), first, writer, rng, thin)
     heap: list[tuple[int, int, Iterator[int]]] = []
     for seq, client in enumerate(sim.clients()):
         wake = next(client, None)
