@@ -1,4 +1,4 @@
-"""The main pages of each role in a real Chromium, saved as screenshots: into ``CONGVU_SCREENSHOTS`` when set
+"""The main pages of each role in a real Chromium, saved as screenshots: into ``SCREENSHOTS_DIR`` when set
 (``docs/screenshots/`` for the README), else the test's own folder. Each page must load whole, in Vietnamese,
 without anything fetched from outside the console."""
 
@@ -26,7 +26,7 @@ PAGES = {
 
 
 def test_main_pages_of_each_role(page: Any, live_url: str, demo_logins: Any, database_url: str, tmp_path: Path) -> None:
-    folder = Path(os.environ.get("CONGVU_SCREENSHOTS") or tmp_path)
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url)
     with unit_of_work(make_session_factory(engine)) as session:
