@@ -109,6 +109,40 @@ _PATTERN = re.compile(
     "|".join(rf"(?<![\w@.]){re.escape(en)}(?![\w@])" for en, _ in sorted(PHRASES, key=lambda p: -len(p[0])))
 )
 _VI = dict(PHRASES)
+# Whole sentences (the reorganisation's and the import's row errors), tried first.
+SENTENCES: tuple[tuple[str, str], ...] = (
+    (r"no unit has the code (\S+)", r"không có đơn vị nào mang mã \1"),
+    (r"code (\S+) is already used by a unit", r"mã \1 đã được một đơn vị dùng"),
+    (r"code (\S+) is given twice in this plan", r"mã \1 xuất hiện hai lần trong kế hoạch"),
+    (r"unit (\S+) has ended \(([^)]+)\)", r"đơn vị \1 đã chấm dứt hoạt động (\2)"),
+    (r"unit (\S+) is renamed differently by row (\d+)", r"đơn vị \1 được đổi tên khác ở dòng \2"),
+    (r"unit (\S+) is moved elsewhere by row (\d+)", r"đơn vị \1 được chuyển đi nơi khác ở dòng \2"),
+    (r"unit (\S+) is merged elsewhere by row (\d+)", r"đơn vị \1 được sáp nhập vào nơi khác ở dòng \2"),
+    (r"unit (\S+) is given another domain by row (\d+)", r"đơn vị \1 được đổi sang tên miền khác ở dòng \2"),
+    (r"unit (\S+) is both merged and dissolved \(row (\d+)\)", r"đơn vị \1 vừa bị sáp nhập vừa bị giải thể (dòng \2)"),
+    (r"unit (\S+) cannot be its own parent", r"đơn vị \1 không thể là cấp trên của chính nó"),
+    (r"unit (\S+) cannot merge into itself", r"đơn vị \1 không thể sáp nhập vào chính nó"),
+    (r"unit (\S+) is merged or dissolved by this plan", r"đơn vị \1 bị sáp nhập hoặc giải thể trong kế hoạch này"),
+    (r"no mailbox has the staff number (\S+)", r"không có hộp thư nào mang mã nhân sự \1"),
+    (r"(\S+) is placed twice \(row (\d+)\)", r"\1 được xếp hai lần (dòng \2)"),
+    (r"(\S+) is in a unit that has ended", r"\1 thuộc một đơn vị đã chấm dứt hoạt động"),
+    (r"(\S+) already belongs to another mailbox; numbered (\S+)", r"\1 đã thuộc về hộp thư khác; đánh số thành \2"),
+    (
+        r"('.*') is not an action; use .*",
+        r"\1 không phải là thao tác; dùng tạo mới, đổi tên, chuyển, sáp nhập, giải thể hoặc đổi tên miền",
+    ),
+    (
+        r"('.*') is not a unit kind; use .*",
+        r"\1 không phải là loại đơn vị; dùng tỉnh, văn phòng, sở, huyện, xã hoặc phường",
+    ),
+    (r"('.*') is not a date \(dd/mm/yyyy\)", r"\1 không phải là ngày (dd/mm/yyyy)"),
+    (r"unknown column; the columns are: (.*)", r"cột không rõ; các cột là: \1"),
+)
+_SENTENCES = [(re.compile(rf"^{en}$", re.S), vi) for en, vi in SENTENCES]
+# English words that mean a message was only partly translated: then it is shown whole in English instead.
+_LEFT_OVER = re.compile(
+    r"\b(the|has|have|is|are|no|not|of|to|with|by|be|cannot|must|already|choose|give|only|first|use)\b"
+)
 _BETWEEN = re.compile(r"\b(must be )?between (\S+) and (\S+)")
 
 
@@ -122,6 +156,11 @@ def _outside_quotes(message: str) -> list[tuple[bool, str]]:
 
 
 def in_vietnamese(message: str) -> str:
+    """The message in Vietnamese, or as it was if some of it has no Vietnamese here (never half and half)."""
+    for pattern, vi in _SENTENCES:
+        if pattern.match(message):
+            translated = pattern.sub(vi, message)
+            return translated[:1].upper() + translated[1:]
     out = []
     for literal, text in _outside_quotes(message):
         if not literal:
@@ -129,6 +168,9 @@ def in_vietnamese(message: str) -> str:
             text = _PATTERN.sub(lambda m: _VI[m.group(0)], text)
         out.append(text)
     translated = "".join(out)
+    bare = "".join(text for literal, text in _outside_quotes(translated) if not literal)
+    if _LEFT_OVER.search(bare):
+        return message
     return translated[:1].upper() + translated[1:]
 
 

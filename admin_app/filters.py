@@ -73,6 +73,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(datetime_filter, "datetime")
     app.add_template_filter(number_filter, "number")
     app.add_template_filter(percent_filter, "percent")
+    from admin_app.error_words import domain_message
+
+    app.add_template_filter(domain_message, "domain_message")
     register_globals(app)
 
 

@@ -37,3 +37,17 @@ def test_domain_errors_are_vietnamese_in_the_console(client_as: Any, create_poin
     alert = re.search(r'role="alert">([^<]*)<', page.get_data(as_text=True))
     assert alert is not None
     assert re.fullmatch(r"Dung lượng( 0)?: trong khoảng 1 đến [\d.]+( MB)?", alert.group(1)), alert.group(1)
+
+
+def test_a_domain_error_is_vietnamese_whole_or_left_english_never_half() -> None:
+    from admin_app.error_words import in_vietnamese
+
+    assert in_vietnamese("no unit has the code H-KBANG") == "Không có đơn vị nào mang mã H-KBANG"
+    assert in_vietnamese("invitees: 'an@' is not an email address") == (
+        "Người được mời: 'an@' không phải là địa chỉ thư điện tử"
+    )
+    # A sentence with no Vietnamese here stays as the verb wrote it, rather than half translated.
+    assert (
+        in_vietnamese("unit H-A is changed twice: merge and dissolve")
+        == "unit H-A is changed twice: merge and dissolve"
+    )
