@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, or_, select
 
-from admin_app import dashboard as board
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
+from admin_app.dashboard import admin_health, headline, is_admin, meetings_between, sparkline
 from audit.models import LastSeen
 from audit.person_activity import activity_of, last_seen_many
 from core.actors import SYSTEM, Actor, PermissionDenied
@@ -60,16 +60,16 @@ def dashboard() -> Any:
     local_today = now.astimezone(runtime_of().settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
     is_secretary = actor.has_role(Role.SECRETARY) or actor.is_system_admin
     reads = read_paths(actor) != []
-    figures = board.headline(session, local_today.strftime("%Y-%m")) if reads else None
+    figures = headline(session, local_today.strftime("%Y-%m")) if reads else None
     return render_template(
         "dashboard.html",
-        health=board.admin_health(session, actor, now) if board.is_admin(actor) else None,
-        today=board.meetings_between(session, local_today, local_today + dt.timedelta(days=1))
+        health=admin_health(session, actor, now) if is_admin(actor) else None,
+        today=meetings_between(session, local_today, local_today + dt.timedelta(days=1))
         if is_secretary
         else None,
-        this_week=board.meetings_between(session, start, end) if is_secretary else None,
+        this_week=meetings_between(session, start, end) if is_secretary else None,
         figures=figures,
-        spark=board.sparkline([v for _m, v in figures["trend"]]) if figures else "",
+        spark=sparkline([v for _m, v in figures["trend"]]) if figures else "",
         show_ranking=actor.has_role(Role.AUDITOR) or actor.is_system_admin,
         mailbox_count=mailbox_count,
         unit_count=unit_count,
@@ -155,7 +155,8 @@ def staff_list() -> Any:
     total = db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db().scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     filters = {"q": q, "status": status, "kind": kind, "idle": idle or "", "unit": unit_id or "", "sort": sort}
-    admin_units = [u for u in db().scalars(visible_units(actor)) if actor.can(Role.UNIT_ADMIN, u)]
+    units = db().scalars(visible_units(actor)).all()
+    admin_units = [u for u in units if actor.can(Role.UNIT_ADMIN, u)]
     return render_template(
         "staff.html",
         staff=rows,
@@ -165,7 +166,7 @@ def staff_list() -> Any:
         page_size=PAGE_SIZE,
         filters=filters,
         last_seen=last_seen_many(db(), [p.id for p in rows]),
-        units=db().scalars(visible_units(actor)).all(),
+        units=units,
         move_targets=admin_units,
         can_bulk=bool(admin_units),
     )

@@ -46,6 +46,8 @@ def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
                 candidate = f"{node.module}.{alias.name}"
                 if candidate in modules:
                     found.add(candidate)  # `from package import module`
+                    if node.module in modules:
+                        found.add(node.module)  # …which runs the package's __init__ first, a dependency too
                 elif node.module in modules:
                     found.add(node.module)
     return found
