@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 def insert_rows(
     session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, returning_ids: bool = False
 ) -> list[int]:
-    """Insert ``rows`` (each giving the same columns, defaults already filled in) into ``table``; with
-    ``returning_ids`` the new rows' ids (in no particular order)."""
+    """Insert ``rows`` (each giving the same columns; the model's defaults fill the others) into ``table``;
+    with ``returning_ids`` the new rows' ids (in no particular order)."""
     returned = insert_returning(session, table, rows, ("id",) if returning_ids else ())
     return [r[0] for r in returned]
 
@@ -33,6 +33,7 @@ def insert_returning(
     particular order: return a column that identifies the row if you need to match them)."""
     if not rows:
         return []
+    rows = with_defaults(table, rows)
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         if returning:
@@ -63,3 +64,18 @@ def insert_returning(
     statement = f"INSERT INTO {quote(table.name)} ({columns}) SELECT * FROM unnest({', '.join(casts)}){back}"  # noqa: S608
     result = session.execute(text(statement), arrays)
     return [tuple(r) for r in result] if returning else []
+
+
+def with_defaults(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with every column the first row leaves out that has a default in the model given it (as the
+    ORM would): the caller names only what it decides. A callable default is called once for all the rows
+    (one ``created_at`` for a batch); a mutable value is copied for each row."""
+    given = rows[0].keys()
+    defaults = {
+        column.name: column.default.arg if column.default.is_scalar else column.default.arg(None)  # type: ignore[attr-defined]
+        for column in table.columns
+        if column.default is not None and not column.primary_key and column.name not in given
+    }
+    return [
+        {**{k: (type(v)(v) if isinstance(v, (dict, list)) else v) for k, v in defaults.items()}, **row} for row in rows
+    ]

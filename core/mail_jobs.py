@@ -98,7 +98,6 @@ def enqueue_many(session: Session, messages: Sequence[Mapping[str, object]]) -> 
     """Record many rendered-later messages at once (a booking's invitations): each a mapping of ``kind``,
     ``recipient``, ``subject`` and optionally ``recipient_name``, ``subject_ref``, ``renderer``, ``params``.
     The same rows :func:`enqueue` writes, in one statement; the boundary is told of them. Returns their ids."""
-    now = utcnow()
     origin = boundary.origin_of(session)
     rows = [
         {
@@ -107,21 +106,8 @@ def enqueue_many(session: Session, messages: Sequence[Mapping[str, object]]) -> 
             "recipient": str(m["recipient"]).strip().lower(),
             "recipient_name": m.get("recipient_name", ""),
             "subject": m["subject"],
-            "body": "",
             "renderer": m.get("renderer", ""),
             "params": dict(m.get("params") or {}),  # type: ignore[call-overload]
-            "claimed_by": "",
-            "calendar": "",
-            "calendar_method": "",
-            "attachment_name": "",
-            "attachment_type": "",
-            "attachment": None,
-            "status": MailStatus.PENDING.value,
-            "attempts": 0,
-            "last_error": "",
-            "created_at": now,
-            "next_attempt_at": now,
-            "sent_at": None,
             "origin": origin,
         }
         for m in messages

@@ -12,10 +12,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from core import boundary
+from core.bulk import insert_rows
 from core.db import unit_of_work, utcnow
 from provisioning.directory import Directory, DirectoryError, DirectoryUnavailable
 from provisioning.directory_jobs import Applier, password_cipher
@@ -41,23 +42,9 @@ def enqueue_many(session: Session, jobs: list[tuple[str, int | None]]) -> list[i
     The same rows :func:`enqueue` writes, without building an ORM object each; the boundary is told of them."""
     if not jobs:
         return []
-    now = utcnow()
     origin = boundary.origin_of(session)
-    rows = [
-        {
-            "action": action,
-            "object_id": object_id,
-            "payload": {},
-            "status": DirectoryJobStatus.PENDING,
-            "attempts": 0,
-            "last_error": "",
-            "created_at": now,
-            "next_attempt_at": now,
-            "origin": origin,
-        }
-        for action, object_id in jobs
-    ]
-    ids = list(session.scalars(insert(DirectoryJob).returning(DirectoryJob.id, sort_by_parameter_order=True), rows))
+    rows = [{"action": action, "object_id": object_id, "origin": origin} for action, object_id in jobs]
+    ids = insert_rows(session, DirectoryJob.__table__, rows, returning_ids=True)  # type: ignore[arg-type]
     boundary.note(session, DirectoryJob, ids)
     return ids
 
