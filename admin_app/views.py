@@ -64,9 +64,7 @@ def dashboard() -> Any:
     return render_template(
         "dashboard.html",
         health=admin_health(session, actor, now) if is_admin(actor) else None,
-        today=meetings_between(session, local_today, local_today + dt.timedelta(days=1))
-        if is_secretary
-        else None,
+        today=meetings_between(session, local_today, local_today + dt.timedelta(days=1)) if is_secretary else None,
         this_week=meetings_between(session, start, end) if is_secretary else None,
         figures=figures,
         spark=sparkline([v for _m, v in figures["trend"]]) if figures else "",
