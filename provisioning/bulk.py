@@ -63,34 +63,35 @@ def preview(
     people = session.scalars(select(Staff).where(Staff.id.in_(set(staff_ids))).order_by(Staff.full_name)).all()
     rows: list[BulkRow] = []
     for person in people:
-        problem, change = "", ""
-        if not actor.can(Role.UNIT_ADMIN, person.unit) or holds_equal_or_wider(actor, person):
-            problem = "ngoài phạm vi quản trị của bạn"
-        elif action == "disable":
-            if person.status == AccountStatus.DISABLED:
-                problem = "đã khóa"
-            elif person.status == AccountStatus.ARCHIVED:
-                problem = "đã lưu trữ"
-            else:
-                change = f"khóa: {reason.strip()}"
-        elif action == "enable":
-            change = "" if person.status == AccountStatus.ACTIVE else "mở lại"
-            problem = "đang hoạt động" if person.status == AccountStatus.ACTIVE else ""
-        elif action == "reset_password":
-            if person.status == AccountStatus.ARCHIVED:
-                problem = "đã lưu trữ"
-            else:
-                change = "đặt mật khẩu dùng một lần (in phiếu)"
-        elif action == "move":
-            assert unit is not None
-            if person.unit_id == unit.id:
-                problem = f"đã ở {unit.name}"
-            else:
-                change = f"chuyển từ {person.unit.name} sang {unit.name}"
+        change, problem = _decide(actor, person, action, reason, unit)
         rows.append(BulkRow(person.id, person.full_name, person.email, person.unit.name, change, problem))
     missing = set(staff_ids) - {p.id for p in people}
     rows += [BulkRow(sid, "", "", "", "", "không còn tồn tại") for sid in sorted(missing)]
     return rows
+
+
+def _decide(actor: Actor, person: Staff, action: str, reason: str, unit: Unit | None) -> tuple[str, str]:
+    """(what will change, why nothing will), in Vietnamese, for one person: the preview shows it, the task
+    acts on it, so what runs is what was shown."""
+    if not actor.can(Role.UNIT_ADMIN, person.unit) or holds_equal_or_wider(actor, person):
+        return "", "ngoài phạm vi quản trị của bạn"
+    if action == "disable":
+        if person.status == AccountStatus.DISABLED:
+            return "", "đã khóa"
+        if person.status == AccountStatus.ARCHIVED:
+            return "", "đã lưu trữ"
+        return f"khóa: {reason.strip()}", ""
+    if action == "enable":
+        return ("", "đang hoạt động") if person.status == AccountStatus.ACTIVE else ("mở lại", "")
+    if action == "reset_password":
+        if person.status == AccountStatus.ARCHIVED:
+            return "", "đã lưu trữ"
+        return "đặt mật khẩu dùng một lần (in phiếu)", ""
+    if action == "move" and unit is not None:
+        if person.unit_id == unit.id:
+            return "", f"đã ở {unit.name}"
+        return f"chuyển từ {person.unit.name} sang {unit.name}", ""
+    return "", "không còn đơn vị đến"
 
 
 def queue(
@@ -130,25 +131,26 @@ def run(ctx: TaskContext, *, secret_key: str, help_: SignInHelp, today: dt.date)
         changed, skipped = 0, 0
         people = session.scalars(select(Staff).where(Staff.id.in_(ids)).order_by(Staff.full_name)).all()
         for n, person in enumerate(people, 1):
+            if n % 50 == 0:
+                ctx.progress(n, len(ids), "changes")
+            change, _why_not = _decide(ctx.actor, person, action, params["reason"], unit)
+            if not change:
+                skipped += 1
+                continue
             try:
-                if action == "disable" and person.status == AccountStatus.ACTIVE:
+                if action == "disable":
                     accounts.disable(session, ctx.actor, person, params["reason"])
-                elif action == "enable" and person.status != AccountStatus.ACTIVE:
+                elif action == "enable":
                     accounts.enable(session, ctx.actor, person)
-                elif action == "reset_password" and person.status != AccountStatus.ARCHIVED:
+                elif action == "reset_password":
                     password = accounts.reset_password(session, ctx.actor, person, secret_key=secret_key)
                     slips[person.unit_id].append(SlipPerson(person.full_name, person.email, password))
                     unit_names[person.unit_id] = person.unit.name
-                elif action == "move" and unit is not None and person.unit_id != unit.id:
+                elif unit is not None:
                     accounts.move_staff(session, ctx.actor, person, unit)
-                else:
-                    skipped += 1
-                    continue
                 changed += 1
             except (PermissionDenied, ProvisioningError):
                 skipped += 1
-            if n % 50 == 0:
-                ctx.progress(n, len(ids), "changes")
         cipher = password_cipher(secret_key)
         slip_ids: list[int] = []
         for unit_id, slip_people in slips.items():
