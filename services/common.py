@@ -11,6 +11,7 @@ import socket
 import string
 import subprocess
 import time
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,9 @@ class ServiceConfig:
     consumer_imap_port: int = 0
     consumer_pop3_port: int = 0
     mirror_ldap_port: int = 0
+    # The zone the servers write their log times in, as a server installed in the province does; log
+    # ingestion reads them in the suite's CONGVU_TIMEZONE, so the two must agree.
+    timezone: str = "Asia/Ho_Chi_Minh"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,28 @@ class ServiceStatus:
     is_running: bool
     pid: int | None
     address: str
+
+
+def posix_tz(name: str) -> str:
+    """The POSIX TZ rule of the IANA zone ``name`` (``"<+07>-7"`` for Asia/Ho_Chi_Minh), else ``name``.
+
+    A rule needs no zoneinfo file, so a daemon keeps its zone in a chroot without tzdata (the Debian 13
+    Dovecot, Postfix's chrooted services). It is the footer line of the zone's TZif file.
+    """
+    for folder in zoneinfo.TZPATH:
+        try:
+            footer = (Path(folder) / name).read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        except OSError:
+            continue
+        rule = footer.decode("ascii", "replace").strip()
+        if rule and not rule.startswith("TZif"):
+            return rule
+    return name
+
+
+def daemon_env(config: ServiceConfig) -> dict[str, str]:
+    """The environment a private daemon starts with: ours, with its log times in the province's zone."""
+    return {**os.environ, "TZ": posix_tz(config.timezone)}
 
 
 def free_port() -> int:

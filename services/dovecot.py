@@ -20,6 +20,7 @@ from services.common import (
     ServiceConfig,
     ServiceError,
     ServiceStatus,
+    daemon_env,
     pid_alive,
     port_open,
     read_pid,
@@ -164,7 +165,12 @@ class Dovecot:
         startup_log = self.dir / "startup.log"
         # Not a pipe: the daemon would inherit it and we would wait for EOF forever.
         with startup_log.open("wb") as out:
-            result = subprocess.run(self._command("-c", str(self._inside(conf))), stdout=out, stderr=subprocess.STDOUT)
+            result = subprocess.run(
+                self._command("-c", str(self._inside(conf))),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=daemon_env(self.config),
+            )
         if result.returncode != 0:
             raise ServiceError(f"{self.name} failed to start: {tail(startup_log)}\n{tail(self.log_path)}")
         wait_until(lambda: self.pid() is not None and port_open(self.imap_port), self.name, self.log_path)

@@ -28,6 +28,7 @@ from services.common import (
     ServiceConfig,
     ServiceError,
     ServiceStatus,
+    daemon_env,
     pid_alive,
     port_open,
     read_pid,
@@ -169,7 +170,12 @@ class Postfix:
         startup_log = self.dir / "startup.log"
         # Not a pipe: the daemon would inherit it and we would wait for EOF forever.
         with startup_log.open("wb") as out:
-            result = subprocess.run([POSTFIX, "-c", str(conf_dir), "start"], stdout=out, stderr=subprocess.STDOUT)
+            result = subprocess.run(
+                [POSTFIX, "-c", str(conf_dir), "start"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=daemon_env(self.config),
+            )
         if result.returncode != 0:
             raise ServiceError(f"postfix failed to start: {tail(startup_log)}\n{tail(self.log_path)}")
         wait_until(

@@ -20,9 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_app.runtime import Runtime
+from audit.events import Login
 from audit.exports import to_csv, to_pdf, to_xlsx
 from audit.ingest import ingest_file
 from audit.models import UsageDay
+from audit.parsing import parse_lines
 from audit.report import Definitions, build_report, generate
 from core.actors import SYSTEM
 from provisioning import accounts
@@ -318,6 +320,18 @@ def test_real_dovecot_login_counts_and_mere_delivery_does_not(
         time.sleep(0.1)
 
     tz = runtime.settings.tz
+    # The servers write the province's clock, whatever the machine's zone (CI runs in UTC): the login is read
+    # back at the moment it happened, so a login at 00:30 in Gia Lai counts on that day, not the one before.
+    now = dt.datetime.now(tz)
+    logins = [
+        event
+        for event in parse_lines(
+            services.dovecot_log_path.read_text(errors="replace").splitlines(), reference=now, tz=tz
+        )
+        if isinstance(event, Login) and event.address == reader.email
+    ]
+    assert logins
+    assert abs((logins[-1].at - now).total_seconds()) < 120
     for path in (services.dovecot_log_path, services.postfix_log_path):
         result = ingest_file(runtime.session_factory, path, tz=tz)
         assert result.lines > 0

@@ -38,6 +38,7 @@ def service_config(rt: Runtime, *, consumer: bool | None = None, mirror: bool | 
         smtp_port=s.smtp_port,
         submission_port=s.submission_port,
         pop3_port=s.imap_port - 33,
+        timezone=s.timezone,
         consumer_ldap_port=port + 1 if consumer else 0,
         consumer_imap_port=s.imap_port + 1 if consumer else 0,
         consumer_pop3_port=s.imap_port - 33 + 1 if consumer else 0,
