@@ -592,9 +592,8 @@ def test_real_dovecot_log_lines_parse(db, runtime, services, create_unit) -> Non
     imap.logout()
 
     deadline = time.monotonic() + 10
-    server_zone = datetime.now().astimezone().tzinfo  # Dovecot writes the machine's local time (UTC here)
-    while True:  # Dovecot's log process writes a moment later
-        parser = LogParser(reference=datetime.now(TZ), tz=server_zone)
+    while True:  # Dovecot's log process writes a moment later; it writes the province's clock (ServiceConfig)
+        parser = LogParser(reference=datetime.now(TZ), tz=TZ)
         blocks, _ = read_blocks(services.dovecot_log_path)
         mine = [e for e in parser.parse_blocks(blocks) if e.address == address]
         kinds = {type(e) for e in mine}
