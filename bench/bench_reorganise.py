@@ -14,6 +14,7 @@ Prints the figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import io
 import json
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,14 +48,21 @@ PASSWORD = "bench-admin-pw"
 COMMUNES_PER_DISTRICT = 3
 
 
-def start_services(tmp: Path) -> Services:
-    svc = Services(
-        ServiceConfig(
-            tmp / "services", BASE, ADMIN, PASSWORD, ldap_port=free_port(), imap_port=free_port(), pop3_port=free_port()
-        )
+@contextlib.contextmanager
+def private_services() -> Iterator[tuple[Path, Services]]:
+    """A scratch folder and the private servers in it, stopped and removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="congvu-bench-reorg-"))
+    tmp.chmod(0o755)
+    config = ServiceConfig(
+        tmp / "services", BASE, ADMIN, PASSWORD, ldap_port=free_port(), imap_port=free_port(), pop3_port=free_port()
     )
+    svc = Services(config)
     svc.start()
-    return svc
+    try:
+        yield tmp, svc
+    finally:
+        svc.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def app_for(tmp: Path, url: str, svc: Services):
@@ -202,22 +211,16 @@ def ldif_of_moves(runtime, districts: int) -> str:
 
 
 def ldapmodify(ldif: str, svc: Services, tmp: Path) -> float:
-    path = tmp / "moves.ldif"
-    path.write_text(ldif, encoding="utf-8")
+    """Seconds of ``ldapmodify -f`` applying ``ldif`` (written to a file before the clock starts)."""
+    (tmp / "moves.ldif").write_text(ldif, encoding="utf-8")
+    command = ["ldapmodify", "-x", "-H", svc.ldap_url, "-D", ADMIN, "-w", PASSWORD, "-f", str(tmp / "moves.ldif")]
     started = time.perf_counter()
-    subprocess.run(
-        ["ldapmodify", "-x", "-H", svc.ldap_url, "-D", ADMIN, "-w", PASSWORD, "-f", str(path)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
 def run(mailboxes: int, districts: int, *, baseline: bool) -> dict[str, float]:
-    tmp = Path(tempfile.mkdtemp(prefix="congvu-bench-reorg-"))
-    tmp.chmod(0o755)
-    svc = start_services(tmp)
-    try:
+    with private_services() as (tmp, svc):
         url = f"sqlite:///{tmp / 'bench.db'}"
         upgrade(url)
         app = app_for(tmp, url, svc)
@@ -252,9 +255,6 @@ def run(mailboxes: int, districts: int, *, baseline: bool) -> dict[str, float]:
             figures["ldapmodify"] = ldapmodify(ldif, svc, tmp)
         runtime.engine.dispose()
         return figures
-    finally:
-        svc.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:

@@ -99,6 +99,16 @@ def _record_success(job: DirectoryJob, result: SyncResult) -> None:
     result.applied += 1
 
 
+def _apply_one(applier: Applier, job: DirectoryJob, result: SyncResult, ensured: set[int]) -> bool:
+    """The careful path for one job (read, compare, move, modify); True if the directory went away."""
+    try:
+        applier.apply(job)
+    except DirectoryError as exc:
+        return _record_failure(job, exc, result, ensured)
+    _record_success(job, result)
+    return False
+
+
 def _apply_chunk(
     session: Session, applier: Applier, chunk_ids: list[int], result: SyncResult, ensured: set[int]
 ) -> bool:
@@ -108,10 +118,16 @@ def _apply_chunk(
     jobs = session.scalars(
         select(DirectoryJob).where(DirectoryJob.id.in_(chunk_ids)).order_by(DirectoryJob.id).with_for_update()
     ).all()
-    # The chunk's people with their aliases in two queries, not one lazy load per mailbox.
+    # The chunk's people with their aliases and units in a few queries, not one load per mailbox; held here, or the
+    # session's identity map (weak references) would forget them before their jobs come.
     people = [j.object_id for j in jobs if j.action == "sync_staff" and j.object_id is not None]
-    if people:
-        session.scalars(select(Staff).options(selectinload(Staff.aliases)).where(Staff.id.in_(people))).all()
+    _held = (
+        session.scalars(
+            select(Staff).options(selectinload(Staff.aliases), selectinload(Staff.unit)).where(Staff.id.in_(people))
+        ).all()
+        if people
+        else []
+    )
     adds: list[tuple[DirectoryJob, Staff, str, dict[str, list[str]]]] = []
 
     def flush_adds() -> bool:
@@ -133,17 +149,12 @@ def _apply_chunk(
             if outcome == "added":
                 staff.directory_dn = dn
                 _record_success(job, result)
-                continue
-            try:
-                if isinstance(outcome, DirectoryUnavailable):
-                    raise outcome
+            elif isinstance(outcome, DirectoryUnavailable):
+                is_down = _record_failure(job, outcome, result, ensured)
+            else:
                 # Refused (the entry or its address exists, maybe stale at another place): take the careful
                 # path, which compares, moves a stale entry holding the address, and modifies.
-                applier.apply(job)
-            except DirectoryError as exc:
-                is_down = _record_failure(job, exc, result, ensured)
-                continue
-            _record_success(job, result)
+                is_down = _apply_one(applier, job, result, ensured)
         adds.clear()
         return is_down
 
@@ -162,12 +173,7 @@ def _apply_chunk(
                 continue
             if is_down:
                 break
-            try:
-                applier.apply(job)
-            except DirectoryError as exc:
-                is_down = _record_failure(job, exc, result, ensured)
-                continue
-            _record_success(job, result)
+            is_down = _apply_one(applier, job, result, ensured)
         moves.clear()
         return is_down
 
@@ -191,15 +197,8 @@ def _apply_chunk(
                 return True
             moves.append((job, *moved))
             continue
-        if flush_adds() or flush_moves():
+        if flush_adds() or flush_moves() or _apply_one(applier, job, result, ensured):
             return True
-        try:
-            applier.apply(job)
-        except DirectoryError as exc:
-            if _record_failure(job, exc, result, ensured):
-                return True
-            continue
-        _record_success(job, result)
     return flush_adds() or flush_moves()
 
 
