@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,10 +32,11 @@ from audit.logfiles import (
     read_blocks,
     read_raw_blocks,
 )
-from audit.models import LastSeen, LogSource, UnknownAddressDay, UsageDay
+from audit.models import LastSeen, LogSource, UnknownAddressDay, UsageDay, UsageMonth, UsageMonthWriter
 from audit.parallel import TASK_BLOCKS, ParallelReader, default_workers, make_pool
 from audit.parsing import LogParser, is_dovecot_file
 from audit.tally import COUNTERS, DailyTally, TallyRows
+from audit.usage_months import month_rows
 from core.db import unit_of_work, utcnow
 from provisioning.models import MailAlias, Staff
 
@@ -94,24 +95,30 @@ def _upsert(
     names: list[str],
     rows: list[tuple[object, ...]],
     add: Iterable[str],
+    bits: Iterable[str] = (),
 ) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c, for SQLite and PostgreSQL alike.
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c (b = b | excluded.b for ``bits``), for SQLite
+    and PostgreSQL alike.
 
     ``rows`` are tuples in the order of ``names``; identifiers come from our own code and are checked here.
     """
     if not rows:
         return
     columns = list(add)
-    if not set(names) | set(keys) | set(columns) <= set(table.c.keys()):
+    ored = list(bits)
+    if not set(names) | set(keys) | set(columns) | set(ored) <= set(table.c.keys()):
         raise ValueError(f"unknown columns for {table.name}: {sorted(set(names) - set(table.c.keys()))}")
+    updates = ", ".join(
+        [f"{c} = {table.name}.{c} + excluded.{c}" for c in columns]
+        + [f"{c} = {table.name}.{c} | excluded.{c}" for c in ored]
+    )
     if session.get_bind().dialect.name == "postgresql":
-        _copy_upsert(session, table, keys, names, rows, columns)
+        _copy_upsert(session, table, keys, names, rows, updates)
         return
     # The driver's executemany with one SQL text and plain tuples: SQLAlchemy's parameter processing costs
-    # more than SQLite's insert. The day goes as SQLAlchemy stores dates in SQLite (ISO text).
-    day = names.index("day")
+    # more than SQLite's insert. The day (or month) goes as SQLAlchemy stores dates in SQLite (ISO text).
+    day = names.index("day" if "day" in names else "month")
     values = [(*row[:day], row[day].isoformat(), *row[day + 1 :]) for row in rows]  # type: ignore[attr-defined]
-    updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in columns)
     statement = (
         f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "  # noqa: S608 - identifiers checked
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
@@ -124,7 +131,7 @@ def _upsert(
 
 
 def _copy_upsert(
-    session: Session, table: Table, keys: list[str], names: list[str], rows: list[tuple[object, ...]], add: list[str]
+    session: Session, table: Table, keys: list[str], names: list[str], rows: list[tuple[object, ...]], updates: str
 ) -> None:
     """PostgreSQL: COPY the rows into a temporary table, then one INSERT … SELECT … ON CONFLICT: several times
     faster than a parameter set per row. Runs in the session's transaction, like everything else."""
@@ -136,7 +143,6 @@ def _copy_upsert(
         with cursor.copy(f"COPY {scratch} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in add)
         statement = (
             f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {scratch} "  # noqa: S608 - identifiers checked by the caller
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
@@ -160,6 +166,23 @@ def _upsert_last_seen(session: Session, rows: list[dict[str, object]]) -> None:
         session.execute(stmt, rows[start : start + 10000])
 
 
+def _upsert_days(session: Session, known: dict[tuple[int, dt.date], list[int]]) -> None:
+    """The counters per mailbox and day, and their months (audit.models.UsageMonth): on PostgreSQL the statement
+    triggers sum the days into the months; on SQLite, where triggers run once per row, the tally's months are
+    upserted here in one statement while a UsageMonthWriter row tells the triggers to stand aside."""
+    days_table: Table = UsageDay.__table__  # type: ignore[assignment]
+    months_table: Table = UsageMonth.__table__  # type: ignore[assignment]
+    days = [(staff_id, day, *counts) for (staff_id, day), counts in known.items()]
+    sqlite = bool(days) and session.get_bind().dialect.name != "postgresql"
+    if sqlite:
+        session.execute(insert(UsageMonthWriter))
+    _upsert(session, days_table, ["staff_id", "day"], ["staff_id", "day", *COUNTERS], days, COUNTERS)
+    if sqlite:
+        names = ["staff_id", "month", *COUNTERS, "active_days"]
+        _upsert(session, months_table, ["staff_id", "month"], names, month_rows(known), COUNTERS, ("active_days",))
+        session.execute(delete(UsageMonthWriter))
+
+
 def store_tally(session: Session, tally: Counted, book: dict[str, int]) -> None:
     """Add a tally's counters to the tables: known addresses per staff, the rest per address."""
     logins = [COUNTERS.index(f) for f in ("imap_logins", "pop3_logins", "webmail_logins", "smtp_logins")]
@@ -174,14 +197,7 @@ def store_tally(session: Session, tally: Counted, book: dict[str, int]) -> None:
         # Two addresses of one person (an alias and the primary) on one day: merged before the upsert.
         present = known.get((staff_id, day))
         known[staff_id, day] = counts if present is None else [a + b for a, b in zip(present, counts, strict=True)]
-    _upsert(
-        session,
-        UsageDay.__table__,  # type: ignore[arg-type]
-        ["staff_id", "day"],
-        ["staff_id", "day", *COUNTERS],
-        [(staff_id, day, *counts) for (staff_id, day), counts in known.items()],
-        COUNTERS,
-    )
+    _upsert_days(session, known)
     _upsert(
         session,
         UnknownAddressDay.__table__,  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
@@ -16,7 +16,16 @@ class UsageDay(Base):
     """One mailbox's use on one local day, summed over every log line about it."""
 
     __tablename__ = "usage_days"
-    __table_args__ = (Index("ix_usage_days_day", "day"),)
+    __table_args__ = (
+        Index("ix_usage_days_day", "day"),
+        # The dashboard's week of failed sign-ins: only the few days that had one.
+        Index(
+            "ix_usage_days_failures",
+            "day",
+            sqlite_where=text("failed_logins > 0"),
+            postgresql_where=text("failed_logins > 0"),
+        ),
+    )
 
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[dt.date] = mapped_column(primary_key=True)
@@ -33,6 +42,47 @@ class UsageDay(Base):
 
     def __repr__(self) -> str:
         return f"<UsageDay staff={self.staff_id} {self.day}>"
+
+
+class UsageMonth(Base):
+    """One mailbox's use in one month: the sums of its ``usage_days`` rows of the month, and which days of the month
+    had an interactive login (bit ``d - 1`` of ``active_days`` for day ``d``), so the monthly report reads one row
+    per mailbox and counts working days against any calendar of holidays. A row exists while the month has days.
+
+    Kept in the transaction that writes the days, whoever writes them: triggers on ``usage_days`` (migration 0014)
+    apply every insert, update and delete (PostgreSQL: once per statement, over its changed rows). Ingestion on
+    SQLite adds the months itself, one row per mailbox and month of its tally (audit.ingest.store_tally), while a
+    :class:`UsageMonthWriter` row tells the row triggers to leave its upsert of the days alone."""
+
+    __tablename__ = "usage_months"
+    __table_args__ = (Index("ix_usage_months_month", "month"),)
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(primary_key=True)  # the month's first day
+    imap_logins: Mapped[int] = mapped_column(default=0)
+    pop3_logins: Mapped[int] = mapped_column(default=0)
+    webmail_logins: Mapped[int] = mapped_column(default=0)
+    smtp_logins: Mapped[int] = mapped_column(default=0)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    sent_messages: Mapped[int] = mapped_column(default=0)
+    sent_recipients: Mapped[int] = mapped_column(default=0)
+    sent_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    fetched_bodies: Mapped[int] = mapped_column(default=0)
+    fetched_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    active_days: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<UsageMonth staff={self.staff_id} {self.month:%Y-%m}>"
+
+
+class UsageMonthWriter(Base):
+    """Present only inside a transaction that writes the months of the days it upserts itself (ingestion on
+    SQLite, where a trigger per row would cost more than the upsert): deleted before that transaction commits, so
+    no other writer ever sees it (SQLite has one writer at a time)."""
+
+    __tablename__ = "usage_month_writers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
 
 
 class UnknownAddressDay(Base):

@@ -9,6 +9,9 @@ Definitions (configurable, stored in every snapshot):
 * regular: active on at least N distinct working days (weekends and configured holidays excluded);
 * engaged: sent at least one message.
 
+Each mailbox's month is read from its monthly rollup (audit.usage_months: one row per mailbox, kept with the
+per-day counters in the transaction that writes them), never from the month's days.
+
 The tree is the month's (audit.report_history): a report for a month before a reorganisation shows the units of
 that month with the people of that month, and the change against the previous month compares the same people
 (audit.definitions says so in every snapshot). A unit's 12-month trend: audit.unit_trend.
@@ -31,7 +34,6 @@ from audit.mailbox_figures import (
     mailbox_rows,
     subtree_totals,
     unit_figures,
-    usage_by_mailbox,
     with_shares,
 )
 from audit.meeting_figures import meeting_figures
@@ -47,6 +49,7 @@ from audit.months import (
 )
 from audit.permissions import can_read_reports
 from audit.report_history import month_tree, unit_fates
+from audit.usage_months import month_usage
 from core import changelog
 from core.actors import Actor, PermissionDenied
 from meetings.availability import working_days
@@ -82,14 +85,14 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
     known = mailbox_rows(session, end)
     personal, others = enabled_among(known, start, end)
     personal = tree.place(personal)
-    usage = usage_by_mailbox(session, first, last, work)
+    usage = month_usage(session, first, work)
     direct = unit_figures(personal, usage, definitions.regular_days)
 
     prev = previous_month(month)
     p_first, p_last = month_bounds(prev)
     p_start, p_end = month_span(prev, tz)
     p_personal = tree.place(enabled_among(known, p_start, p_end)[0])
-    p_usage = usage_by_mailbox(session, p_first, p_last, working_days(p_first, p_last, definitions.holidays))
+    p_usage = month_usage(session, p_first, working_days(p_first, p_last, definitions.holidays))
     p_direct = unit_figures(p_personal, p_usage, definitions.regular_days)
 
     shape = tree.shape()

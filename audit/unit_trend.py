@@ -4,7 +4,7 @@ report's month (audit.definitions.COMPARISON_EN). A commune formed on 1 July fro
 the months before it existed: those of the districts' people who make it up.
 
 Read when a unit's page asks for it, never while building a report: two queries for the mailboxes and history,
-then one per month for the usage (asked by id when the unit is small).
+then one per month for the usage from the monthly rollups (asked by id when the unit is small).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from audit.mailbox_figures import (
     mailbox_rows,
     subtree_unit_ids,
     unit_figures,
-    usage_by_mailbox,
     with_shares,
 )
 from audit.months import month_bounds, month_span, months_until
 from audit.report_history import month_tree
+from audit.usage_months import month_usage
 from meetings.availability import working_days
 from provisioning.models import AccountKind, Unit
 
@@ -58,7 +58,7 @@ def unit_trend(
         first, final = month_bounds(m)
         start, stop = month_span(m, definitions.tz)
         personal = {sid: (unit_id, *rest) for sid, (_u, *rest) in enabled_among(known, start, stop)[0].items()}
-        usage = usage_by_mailbox(session, first, final, working_days(first, final, definitions.holidays), members)
+        usage = month_usage(session, first, working_days(first, final, definitions.holidays), members)
         figures = unit_figures(personal, usage, regular_days).get(unit_id, dict.fromkeys(MEASURES, 0))
         points.append(
             {

@@ -9,7 +9,8 @@ Postfix log, and building the monthly report, on SQLite and PostgreSQL.
    the same mail.log end to end (parse, tally, upsert into the database, offset): lines per second and the
    ratio. Then ingests the Dovecot and Roundcube logs too and reports their rates.
 4. Peak memory of ingestion, each in a fresh process: the first half of mail.log, and all of it.
-5. Times building the monthly report (median of 5) for all mailboxes.
+5. Times building the monthly report (median of 5) for all mailboxes (from the monthly rollups that ingestion
+   kept), and the single SQL aggregate of bench/report_bench.py over the ingested days: the ratio.
 
 Prints the figures; asserts nothing.
 """
@@ -166,6 +167,8 @@ def report_times(url: str, month: str, runs: int = 5) -> tuple[float, dict[str, 
 
 
 def run_on(label: str, url: str, logs: Path, mailboxes: int, month: str, tmp: Path) -> None:
+    from report_bench import run_baseline
+
     print(f"{label}:")
     build_database(url, mailboxes)
     mail_log = logs / "mail.log"
@@ -185,9 +188,13 @@ def run_on(label: str, url: str, logs: Path, mailboxes: int, month: str, tmp: Pa
             print(f"  congvu ingest {name:<22} {n:>12,} lines in {seconds:6.1f} s   {n / seconds:>10,.0f} lines/s")
     median, data = report_times(url, month)
     province = data["province"]  # type: ignore[index]
+    engine = make_engine(url)
+    baseline = statistics.median(run_baseline(engine, month)[0] for _ in range(5))
+    engine.dispose()
     print(
         f"  monthly report for {mailboxes:,} mailboxes: median {median:.2f} s (5 runs); counted "
-        f"{province['counted']:,}, active {province['active_share']}, regular {province['regular_share']}"  # type: ignore[index]
+        f"{province['counted']:,}, active {province['active_share']}, regular {province['regular_share']}; "  # type: ignore[index]
+        f"the one SQL aggregate of bench/report_bench.py {baseline:.2f} s: ratio {median / baseline:.2f}×"
     )
 
 

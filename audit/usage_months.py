@@ -1,0 +1,84 @@
+"""A month's use per mailbox from the monthly rollups (``usage_months``, the sums of ``usage_days`` kept in the
+transaction that writes them: migration 0014, audit.ingest.store_tally): one row per mailbox instead of one per
+day, in the shape the report's figures take; and what a tally adds to them.
+
+Working days are counted from the month's bitmask of days with an interactive login, against the calendar asked
+for (holidays may be configured after the days were ingested).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.models import UsageMonth
+from audit.tally import COUNTERS
+
+FEW = 900  # mailboxes asked for by id in one IN (…): below SQLite's bound on parameters
+LOGINS = tuple(COUNTERS.index(c) for c in ("imap_logins", "pop3_logins", "webmail_logins", "smtp_logins"))
+
+
+def day_mask(days: Collection[dt.date]) -> int:
+    """The bits of ``days`` (of one month) as ``UsageMonth.active_days`` sets them: bit ``d - 1`` for day ``d``."""
+    mask = 0
+    for day in days:
+        mask |= 1 << (day.day - 1)
+    return mask
+
+
+def month_rows(days: dict[tuple[int, dt.date], list[int]]) -> list[tuple[object, ...]]:
+    """What counters per mailbox and day (``COUNTERS`` order) add to their months: (staff id, month's first day,
+    *COUNTERS, the bits of the days with a login). A day's bit is the same whether it was new or already had
+    counts: an addition with logins makes the day active, one without leaves it as it was."""
+    months: dict[tuple[int, dt.date], list[int]] = {}
+    for (staff_id, day), counts in days.items():
+        key = (staff_id, day.replace(day=1))
+        bit = 1 << (day.day - 1) if any(counts[i] for i in LOGINS) else 0
+        sums = months.get(key)
+        if sums is None:
+            months[key] = [*counts, bit]
+        else:
+            for i, value in enumerate(counts):
+                sums[i] += value
+            sums[-1] |= bit
+    return [(staff_id, month, *sums) for (staff_id, month), sums in months.items()]
+
+
+def month_usage(
+    session: Session, first: dt.date, work: Collection[dt.date], only: Collection[int] | None = None
+) -> dict[int, tuple[int, ...]]:
+    """Per mailbox with days recorded in the month that starts on ``first``: (logins, working days active, sent
+    messages, imap, pop3, webmail, smtp logins, failed), as ``audit.mailbox_figures.usage_by_mailbox`` gives
+    them from the days. With ``only``, those mailboxes' (asked by id when they are few, else filtered after)."""
+    m = UsageMonth
+    query = select(
+        m.staff_id,
+        m.imap_logins,
+        m.pop3_logins,
+        m.webmail_logins,
+        m.smtp_logins,
+        m.failed_logins,
+        m.sent_messages,
+        m.active_days,
+    ).where(m.month == first)
+    if only is not None and len(only) <= FEW:
+        query = query.where(m.staff_id.in_(list(only)))
+    work_bits = day_mask([d for d in work if d.year == first.year and d.month == first.month])
+    out: dict[int, tuple[int, ...]] = {}
+    for staff_id, imap, pop3, webmail, smtp, failed, sent, days in session.execute(query):
+        if only is not None and staff_id not in only:
+            continue
+        out[staff_id] = (
+            imap + pop3 + webmail + smtp,
+            (days & work_bits).bit_count(),
+            sent,
+            imap,
+            pop3,
+            webmail,
+            smtp,
+            failed,
+        )
+    return out
