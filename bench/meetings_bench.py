@@ -35,11 +35,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from bench_db import pg_server, province_session, scratch_database  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from admin_app.migrate import upgrade  # noqa: E402
 from core.actors import SYSTEM  # noqa: E402
 from core.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from core.outbox import SmtpConfig, send_pending  # noqa: E402
@@ -62,12 +62,7 @@ DAYS = 730
 
 def build(url: str, meetings: int, points: int, seed: int = 7) -> list[int]:
     """Units, points and ``meetings`` meetings over two years, inserted in bulk. Returns the point ids."""
-    upgrade(url)
-    factory = make_session_factory(make_engine(url))
-    with unit_of_work(factory) as session:
-        province = create_unit(
-            session, SYSTEM, code="BENCH", name="Tỉnh đo hiệu năng", kind=UnitKind.PROVINCE, parent=None
-        )
+    with province_session(url, "Tỉnh đo hiệu năng") as (session, province):
         ids = []
         for n in range(points):
             unit = create_unit(
@@ -186,6 +181,10 @@ class Driver:
 
     def book(self, ids: list[int], start: dt.datetime, end: dt.datetime) -> None:
         block = start - dt.timedelta(minutes=30)
+        if not self.is_pg:
+            # core.db hands SQLite connections over in autocommit mode (it issues BEGIN itself): without this
+            # every statement, each hold too, would be a transaction of its own with its own commit.
+            self.raw.driver_connection.execute("BEGIN IMMEDIATE")
         self.holds(ids, block, end)
         row = _meeting_row(0, ids[0], start, end)
         del row["id"]
@@ -220,6 +219,8 @@ def measure(url: str, ids: list[int], runs: int = 100, seed: int = 11) -> dict[s
     rng = random.Random(seed)
     out: dict[str, list[float]] = {}
     used: set[int] = set()
+    statements: list[str] = []  # what congvu sends per booking (the driver's: the query and two inserts)
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_rest: statements.append(sql))
     for size in (17, 135):
         ours, base = [], []
         for n in range(runs):
@@ -228,10 +229,13 @@ def measure(url: str, ids: list[int], runs: int = 100, seed: int = 11) -> dict[s
             chosen = rng.sample(ids, size)
             start = dt.datetime.combine(day, dt.time(20, 0), tzinfo=TZ)
             draft = MeetingDraft(f"Họp đo {size}-{n}", start, start + dt.timedelta(minutes=90), chosen[0], chosen)
+            statements.clear()
             t0 = time.perf_counter()
             with unit_of_work(factory) as session:
                 book_meeting(session, SYSTEM, ENV, draft)
             ours.append((time.perf_counter() - t0) * 1000)
+            if n == runs - 1:
+                print(f"  book {size} points: {len(statements)} statements (the driver's: 3), BEGIN and COMMIT aside")
             late = start + dt.timedelta(hours=2)
             t0 = time.perf_counter()
             driver.book(chosen, late, late + dt.timedelta(minutes=90))
@@ -347,18 +351,6 @@ def mail(url: str, ids: list[int], count: int = 150) -> None:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def pg_server(explicit: str | None) -> str | None:
-    url = explicit or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    try:
-        engine = create_engine(url)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return url
-    except Exception:
-        return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meetings", type=int, default=50_000)
@@ -381,19 +373,10 @@ def main() -> None:
 
     server = None if args.no_pg else pg_server(args.pg_url)
     if server:
-        name = f"congvu_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-        try:
+        with scratch_database(server, "congvu_bench") as url:
             print("PostgreSQL:")
             ids = build(url, args.meetings, args.points)
             report("PostgreSQL", measure(url, ids, args.runs))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

@@ -7,12 +7,15 @@ wrapper) commits or rolls back once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import select
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import CheckConstraint, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -58,6 +61,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
+    """The check that ``column`` holds one of ``values`` (a status enum's), named after the column: the
+    database refuses what the enum does not name, and the two are spelled once."""
+    listed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, a busy timeout and WAL so web, CLI and scheduler share it."""
     if url.startswith("sqlite"):
@@ -82,7 +92,51 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN" if READ_ONLY.get() else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_in_doubt(engine)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before use (a firewall may have dropped it silently).
+IDLE_PING_SECONDS = 30.0
+
+
+def _ping_when_in_doubt(engine: Engine) -> None:
+    """Ping a pooled server connection on checkout only when it may be dead: it sat idle for a while, or its
+    socket has something to read (a server that restarted or ended the session has said so, or closed it).
+    SQLAlchemy's ``pool_pre_ping`` would ping on every checkout: a round trip on every request and booking
+    spent on connections that were in use a moment ago. A failed ping replaces the connection, as there."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None:  # fresh from connect
+            return
+        if time.monotonic() - idle_since < IDLE_PING_SECONDS and not _has_input(dbapi_conn):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise DisconnectionError(str(exc)) from exc
+            raise
+
+
+def _has_input(dbapi_conn: Any) -> bool:
+    """Whether the server sent an idle connection anything (an error before it closed it, or the close)."""
+    fileno = getattr(dbapi_conn, "fileno", None)
+    if fileno is None:
+        return False
+    try:
+        poller = select.poll()  # not select.select: it cannot watch descriptors past 1023
+        poller.register(fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True  # a closed socket: let the ping find out
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

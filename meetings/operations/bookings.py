@@ -4,18 +4,21 @@ The checks of a draft and the writing of its holds are shared with changes (``me
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy import and_, delete, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import changelog
 from core.actors import Actor, PermissionDenied
-from core.bulk import insert_returning
+from core.bulk import insert_returning, pg_insert, with_defaults
 from meetings import invitations
+from meetings.availability import LOOKBACK
 from meetings.env import MeetingEnv
 from meetings.errors import MeetingsError
 from meetings.jitsi import new_room_name
@@ -28,11 +31,11 @@ from meetings.models import (
     MeetingPoint,
     MeetingSeries,
 )
-from meetings.operations.conflicts import overlap_guard, refuse_conflicts
+from meetings.operations.conflicts import HoldRefused, refusal_as_conflict, refuse_conflicts
 from meetings.operations.points import EMAIL
 from meetings.permissions import can_book
 from meetings.recurrence import Recurrence, RecurrenceError, expand
-from provisioning.models import Staff
+from provisioning.models import Staff, Unit
 from provisioning.names import clean_name
 
 
@@ -73,9 +76,15 @@ def check_draft(session: Session, env: MeetingEnv, draft: MeetingDraft) -> tuple
         raise MeetingsError(f"set-up buffer: must be between 0 and {MAX_BUFFER_MINUTES} minutes")
     draft.buffer_minutes = buffer
     ids = list(dict.fromkeys([draft.host_point_id, *draft.point_ids]))
-    # One query for the host, the points and their units (a booking's round trips are most of its time).
-    query = select(BridgePoint).where(BridgePoint.id.in_(ids)).options(joinedload(BridgePoint.unit))
-    points = {p.id: p for p in session.scalars(query)}
+    # One query for the points and the host's unit, which the permission check reads (a booking's round trips
+    # are most of its time; the other points' units, 135 objects to build, nothing in a booking reads).
+    host_unit = and_(Unit.id == BridgePoint.unit_id, BridgePoint.id == draft.host_point_id)
+    query = select(BridgePoint, Unit).outerjoin(Unit, host_unit).where(BridgePoint.id.in_(ids))
+    points: dict[int, BridgePoint] = {}
+    for point, unit in session.execute(query):
+        points[point.id] = point
+        if unit is not None:
+            set_committed_value(point, "unit", unit)
     host = points.get(draft.host_point_id)
     if host is None:
         raise MeetingsError(f"host point: no bridge point with id {draft.host_point_id}")
@@ -123,7 +132,9 @@ def _occurrence_times(env: MeetingEnv, draft: MeetingDraft) -> list[tuple[dt.dat
 def insert_holds(session: Session, meetings: Sequence[Meeting], points: Sequence[BridgePoint]) -> None:
     """Hold each of ``points`` for each of ``meetings``, from the start of its set-up buffer to its end: one
     statement (``core.bulk``) however many points and occurrences. The meetings are flushed first; each one's
-    ``points`` then holds the new rows as persistent objects, so reading them (the invitations) costs nothing."""
+    ``points`` then holds the new rows as persistent objects, so reading them (the invitations) costs nothing.
+    On PostgreSQL a hold that the exclusion constraint refuses (a booking committed since the check) is left
+    out, and :class:`HoldRefused` says so: the caller's guard undoes the writes and names who holds what."""
     if not points or not meetings:
         return
     if any(m.id is None for m in meetings):
@@ -140,22 +151,43 @@ def insert_holds(session: Session, meetings: Sequence[Meeting], points: Sequence
         for point in points
     ]
     table = MeetingPoint.__table__
-    returned = insert_returning(session, table, rows, ("id", "meeting_id", "point_id"))  # type: ignore[arg-type]
-    ids = {(meeting_id, point_id): hold_id for hold_id, meeting_id, point_id in returned}
+    returned = insert_returning(session, table, rows, ("id", "meeting_id", "point_id"), skip_refused=True)  # type: ignore[arg-type]
+    if len(returned) < len(rows):
+        raise HoldRefused
+    _attach_holds(session, meetings, points, returned)
+
+
+def _attach_holds(
+    session: Session, meetings: Sequence[Meeting], points: Sequence[BridgePoint], returned: list[tuple[Any, ...]]
+) -> None:
+    """Add the holds ``returned`` (id, meeting id, point id) to the session as the rows they are and to each
+    meeting's ``points``: built as the ORM builds a loaded row (no ``__init__`` with its attribute events)."""
     by_id = {p.id: p for p in points}
+    by_meeting = {m.id: m for m in meetings}
+    holds: dict[int, list[MeetingPoint]] = {m.id: [] for m in meetings}
+    for hold_id, meeting_id, point_id in returned:
+        meeting = by_meeting[meeting_id]
+        hold = _new_hold()
+        hold.__dict__.update(
+            id=hold_id,
+            meeting_id=meeting_id,
+            point_id=point_id,
+            block_start=meeting.starts_at - dt.timedelta(minutes=meeting.buffer_minutes),
+            block_end=meeting.ends_at,
+            is_active=True,
+            point=by_id[point_id],
+            meeting=meeting,
+        )
+        make_transient_to_detached(hold)
+        holds[meeting_id].append(hold)
     for meeting in meetings:
-        existing = list(meeting.points) if "points" in meeting.__dict__ and meeting.id is not None else []
-        holds = []
-        for row in rows:
-            if row["meeting_id"] != meeting.id:
-                continue
-            hold = MeetingPoint(id=ids[(meeting.id, row["point_id"])], **row)
-            make_transient_to_detached(hold)
-            session.add(hold)
-            set_committed_value(hold, "point", by_id[row["point_id"]])
-            set_committed_value(hold, "meeting", meeting)
-            holds.append(hold)
-        set_committed_value(meeting, "points", existing + holds)
+        session.add_all(holds[meeting.id])
+        existing = list(meeting.points) if "points" in meeting.__dict__ else []
+        set_committed_value(meeting, "points", existing + holds[meeting.id])
+
+
+_new_hold = MeetingPoint.__mapper__.class_manager.new_instance
+_new_meeting = Meeting.__mapper__.class_manager.new_instance
 
 
 def staff_ids_of(session: Session, emails: Sequence[str]) -> dict[str, int]:
@@ -192,31 +224,112 @@ def _create_occurrences(
             count=rule.count,
         )
         session.add(series)
-    created: list[Meeting] = []
+        session.flush()  # its occurrences name it
     staff_ids = draft.staff_ids or staff_ids_of(session, [email for email, _ in draft.invitees])
-    for start, end in times:
-        meeting = Meeting(
-            title=draft.title,
-            agenda=draft.agenda.strip(),
-            host_point=host,
-            organiser_name=clean_name(draft.organiser_name) or actor.name,
-            organiser_email=draft.organiser_email,
-            starts_at=start.astimezone(dt.UTC),
-            ends_at=end.astimezone(dt.UTC),
-            buffer_minutes=draft.buffer_minutes or 0,
-            room_name=new_room_name(),
-            uid=uid_base,
-            sequence=0,
-            series=series,
-            occurrence_start=start.astimezone(dt.UTC) if series is not None else None,
-            created_by=actor.label,
-        )
-        for email, name in draft.invitees:
-            meeting.invitees.append(Invitee(email=email, name=name, staff_id=staff_ids.get(email)))
-        session.add(meeting)
+    rows = [
+        {
+            "title": draft.title,
+            "agenda": draft.agenda.strip(),
+            "host_point_id": host.id,
+            "organiser_name": clean_name(draft.organiser_name) or actor.name,
+            "organiser_email": draft.organiser_email,
+            "starts_at": start.astimezone(dt.UTC),
+            "ends_at": end.astimezone(dt.UTC),
+            "buffer_minutes": draft.buffer_minutes or 0,
+            "room_name": new_room_name(),
+            "uid": uid_base,
+            "sequence": 0,
+            "series_id": None if series is None else series.id,
+            "occurrence_start": start.astimezone(dt.UTC) if series is not None else None,
+            "created_by": actor.label,
+        }
+        for start, end in times
+    ]
+    try:
+        rows, holds = _insert_meetings(session, rows, points)
+    except HoldRefused:
+        if series is not None:  # undone by hand, there being no savepoint
+            session.delete(series)
+            session.flush()
+        raise
+    created = []
+    for row in rows:
+        meeting = _new_meeting()
+        meeting.__dict__.update(row, host_point=host, series=series)
+        make_transient_to_detached(meeting)
         created.append(meeting)
-    insert_holds(session, created, points)
+    session.add_all(created)
+    for meeting in created:
+        invitees = [
+            Invitee(meeting_id=meeting.id, email=e, name=n, staff_id=staff_ids.get(e)) for e, n in draft.invitees
+        ]
+        session.add_all(invitees)  # inserted by the next flush
+        set_committed_value(meeting, "invitees", invitees)
+    if series is not None:
+        set_committed_value(series, "occurrences", created)
+    _attach_holds(session, created, points, holds)
     return created
+
+
+def _insert_meetings(
+    session: Session, given: list[dict[str, Any]], points: Sequence[BridgePoint]
+) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+    """Insert the meetings ``given`` (column values) and their holds of ``points``; return the meetings' full
+    rows (every column, ids included: they become ORM objects without a reload) and the holds (id, meeting id,
+    point id). On PostgreSQL one statement writes both, its holds' insert leaving out what the exclusion
+    constraint refuses; then the meetings and holds are deleted again and :class:`HoldRefused` raised."""
+    table = Meeting.__table__
+    rows = with_defaults(table, given)  # type: ignore[arg-type]
+    for row in rows:
+        row.update({c.name: None for c in table.columns if c.name not in row and not c.primary_key})
+    if session.get_bind().dialect.name != "postgresql":
+        ids = dict(insert_returning(session, table, rows, ("room_name", "id")))  # type: ignore[arg-type]
+        for row in rows:
+            row["id"] = ids[row["room_name"]]
+        holds = [{"meeting_id": r["id"], "point_id": p.id, **_hold_span(r)} for r in rows for p in points]
+        returned = insert_returning(session, MeetingPoint.__table__, holds, ("id", "meeting_id", "point_id"))  # type: ignore[arg-type]
+        return rows, returned
+    only_if = "NOT EXISTS (SELECT FROM busy)"
+    meetings_sql, params = pg_insert(session, table, rows, ("id", "room_name"), only_if=only_if)  # type: ignore[arg-type]
+    spans = [{"room_name": r["room_name"], "point_id": p.id, **_hold_span(r)} for r in rows for p in points]
+    params |= {"holds": json.dumps(spans, default=dt.datetime.isoformat), "lookback": LOOKBACK}
+    result = session.execute(text(f"WITH {_BUSY_PG}, m AS ({meetings_sql}), {_HOLDS_PG}"), params).all()
+    if not result:  # a point is held: nothing was written
+        raise HoldRefused
+    ids = {room_name: meeting_id for meeting_id, room_name, _hold, _point in result}
+    returned = [(hold_id, meeting_id, point_id) for meeting_id, _room, hold_id, point_id in result if hold_id]
+    if len(returned) < len(spans):
+        holds_table = MeetingPoint.__table__
+        session.execute(delete(holds_table).where(holds_table.c.meeting_id.in_(ids.values())))
+        session.execute(delete(table).where(table.c.id.in_(ids.values())))
+        raise HoldRefused
+    for row in rows:
+        row["id"] = ids[row["room_name"]]
+    return rows, returned
+
+
+def _hold_span(meeting_row: dict[str, Any]) -> dict[str, Any]:
+    start = meeting_row["starts_at"] - dt.timedelta(minutes=meeting_row["buffer_minutes"])
+    return {"block_start": start, "block_end": meeting_row["ends_at"], "is_active": True}
+
+
+# The overlap check, in the statement that writes (one round trip less): is any of the new holds' points held
+# (an active hold) in its span? As ``find_conflicts`` asks, through the same (point, block start) index range.
+_SPANS = """json_to_recordset(CAST(:holds AS json))
+    AS p(room_name text, point_id integer, block_start timestamptz, block_end timestamptz, is_active boolean)"""
+_BUSY_PG = f"""busy AS MATERIALIZED (
+  SELECT FROM {_SPANS} JOIN meeting_points AS held ON held.point_id = p.point_id AND held.is_active
+    AND held.block_start < p.block_end AND held.block_end > p.block_start
+    AND held.block_start > p.block_start - CAST(:lookback AS interval)
+  LIMIT 1)"""
+# The holds of the meetings just inserted (m), matched by room name; ON CONFLICT DO NOTHING leaves out a hold the
+# exclusion constraint refuses (the statement does not fail), and the left join still names its meeting.
+_HOLDS_PG = f"""h AS (
+  INSERT INTO meeting_points (meeting_id, point_id, block_start, block_end, is_active)
+  SELECT m.id, p.point_id, p.block_start, p.block_end, p.is_active
+  FROM m JOIN {_SPANS} USING (room_name)
+  ON CONFLICT DO NOTHING RETURNING id, meeting_id, point_id)
+SELECT m.id, m.room_name, h.id, h.point_id FROM m LEFT JOIN h ON h.meeting_id = m.id"""  # noqa: S608 (constants)
 
 
 def book_meeting(session: Session, actor: Actor, env: MeetingEnv, draft: MeetingDraft) -> list[Meeting]:
@@ -229,9 +342,10 @@ def book_meeting(session: Session, actor: Actor, env: MeetingEnv, draft: Meeting
     buffer = dt.timedelta(minutes=draft.buffer_minutes or 0)
     spans = [(s - buffer, e) for s, e in times]
     point_ids = [p.id for p in points]
-    refuse_conflicts(session, env, point_ids, spans)
+    if session.get_bind().dialect.name != "postgresql":  # there the statement that writes checks (_insert_meetings)
+        refuse_conflicts(session, env, point_ids, spans)
 
-    with overlap_guard(session, env, point_ids, spans):
+    with refusal_as_conflict(session, env, point_ids, spans):
         created = _create_occurrences(session, actor, draft, host, points, times)
     first = created[0]
     series = first.series

@@ -1,8 +1,9 @@
 """Who holds a bridge point when. A point is held from the start of the set-up buffer to the end.
 
-A booking looks for overlapping holds of every chosen point first and refuses naming each one. On PostgreSQL an
-exclusion constraint backs this up, so of two bookings committing at the same moment one fails there and is
-answered with the same conflict message; on SQLite writers take the database lock up front (BEGIN IMMEDIATE).
+A booking looks for overlapping holds of every chosen point first and refuses naming each one (on PostgreSQL
+inside the statement that writes the meeting, ``bookings._insert_meetings``). On PostgreSQL an exclusion
+constraint backs this up, so of two bookings committing at the same moment one is refused there and is answered
+with the same conflict message; on SQLite writers take the database lock up front (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from meetings.availability import holds_between
 from meetings.env import MeetingEnv
-from meetings.errors import Conflict, MeetingConflict
+from meetings.errors import Conflict, MeetingConflict, MeetingsError
 from meetings.models import BridgePoint, Meeting, MeetingPoint
 
 
@@ -73,6 +74,10 @@ def refuse_conflicts(
         raise MeetingConflict(conflicts, env.tz)
 
 
+class HoldRefused(Exception):
+    """The database's overlap rule left out a hold: a booking committed after the check holds the point."""
+
+
 @contextmanager
 def overlap_guard(
     session: Session, env: MeetingEnv, point_ids: Iterable[int], spans: Sequence[tuple[dt.datetime, dt.datetime]]
@@ -86,4 +91,28 @@ def overlap_guard(
     except IntegrityError as exc:
         if "no_overlap" not in str(exc.orig):
             raise
-        raise MeetingConflict(find_conflicts(session, point_ids, spans), env.tz) from None
+        raise _refusal(session, env, point_ids, spans) from None
+    except HoldRefused:
+        raise _refusal(session, env, point_ids, spans) from None
+
+
+@contextmanager
+def refusal_as_conflict(
+    session: Session, env: MeetingEnv, point_ids: Iterable[int], spans: Sequence[tuple[dt.datetime, dt.datetime]]
+) -> Iterator[None]:
+    """For writes that only insert (a new booking): the holds' insert leaves out what the overlap rule refuses,
+    the writer undoes its rows and raises :class:`HoldRefused`, and this says who holds what. No savepoint: a
+    booking saves its two round trips, and the database still decides."""
+    try:
+        yield
+    except HoldRefused:
+        raise _refusal(session, env, point_ids, spans) from None
+
+
+def _refusal(
+    session: Session, env: MeetingEnv, point_ids: Iterable[int], spans: Sequence[tuple[dt.datetime, dt.datetime]]
+) -> MeetingsError:
+    conflicts = find_conflicts(session, point_ids, spans)
+    if not conflicts:  # the booking that took the point was cancelled since
+        return MeetingsError("points: another booking took one of them at the same moment; please try again")
+    return MeetingConflict(conflicts, env.tz)
