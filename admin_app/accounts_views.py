@@ -11,106 +11,69 @@ from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.error_words import domain_message
 from admin_app.exports import export_accounts
-from admin_app.views import staff_page_context
+from admin_app.lookups import admin_unit_or_abort, unit_or_abort
+from admin_app.staff_forms import staff_page_form
+from admin_app.upload_pages import task_of, upload_page
 from core.actors import PermissionDenied
 from core.db import utcnow
-from core.tasks import Task
 from core.validation import clean_int
 from provisioning import accounts, import_tasks
-from provisioning.models import ImportBatch, Role, Staff, Unit
+from provisioning.models import ImportBatch, Staff
 from provisioning.operations import ProvisioningError, StaffInput
-from provisioning.queries import get_staff_for, get_unit_for
 from provisioning.units import change_mail_domain, merge_units, move_unit, rename_unit
 
 bp = Blueprint("accounts", __name__)
 
 
-def staff_or_abort(staff_id: int) -> Staff:
-    try:
-        person = get_staff_for(db(), signed_in_actor(), staff_id)
-    except PermissionDenied:
-        abort(403)
-    if person is None:
-        abort(404)
-    return person
-
-
-def _unit(unit_id: int) -> Unit:
-    try:
-        unit = get_unit_for(db(), signed_in_actor(), unit_id)
-    except PermissionDenied:
-        abort(403)
-    if unit is None:
-        abort(404)
-    return unit
-
-
-def _admin_unit(unit_id: int) -> Unit:
-    unit = _unit(unit_id)
-    if not signed_in_actor().can(Role.UNIT_ADMIN, unit):
-        abort(403)
-    return unit
-
-
-@bp.route("/staff/<int:staff_id>/action", methods=["POST"])
-@login_required
-def staff_action(staff_id: int) -> Any:
+@staff_page_form(bp, "/staff/<int:staff_id>/action")
+def staff_action(person: Staff) -> Any:
     """One endpoint for the buttons on a mailbox's page; each verb checks the actor itself."""
-    person = staff_or_abort(staff_id)
     actor = signed_in_actor()
     verb = request.form.get("verb", "")
     runtime = runtime_of()
-    try:
-        if verb == "disable":
-            accounts.disable(db(), actor, person, request.form.get("reason", ""))
-            flash(_("Mailbox %(email)s disabled.", email=person.email), "success")
-        elif verb == "enable":
-            accounts.enable(db(), actor, person)
-            flash(_("Mailbox %(email)s enabled.", email=person.email), "success")
-        elif verb == "archive":
-            if request.form.get("confirm") != "yes":
-                raise ProvisioningError(_("Tick the box to confirm archiving."))
-            accounts.archive(db(), actor, person, request.form.get("reason", ""))
-            flash(_("Mailbox %(email)s archived.", email=person.email), "success")
-        elif verb == "reset_password":
-            password = accounts.reset_password(db(), actor, person, secret_key=runtime.secret_key)
-            response = Response(render_template("password_once.html", person=person, password=password))
-            response.headers["Cache-Control"] = "no-store"
-            return response
-        elif verb == "quota":
-            accounts.set_quota(
-                db(), actor, person, clean_int(request.form.get("quota_mb"), "quota", error=ProvisioningError)
-            )
-            flash(_("Quota saved."), "success")
-        elif verb == "add_alias":
-            accounts.add_alias(db(), actor, person, request.form.get("alias", ""), rules=runtime.mailbox_policy.rules)
-            flash(_("Alias added."), "success")
-        elif verb == "remove_alias":
-            accounts.remove_alias(db(), actor, person, request.form.get("alias", ""))
-            flash(_("Alias removed."), "success")
-        elif verb == "edit":
-            fields = {k: request.form.get(k, "") for k in ("full_name", "title", "phone")}
-            if accounts.update_staff(db(), actor, person, fields):
-                flash(_("Saved."), "success")
-        elif verb == "move":
-            target = _unit(clean_int(request.form.get("unit_id"), "unit", error=ProvisioningError))
-            accounts.move_staff(db(), actor, person, target)
-            flash(_("Moved to %(unit)s.", unit=target.name), "success")
-        else:
-            abort(400)
-    except PermissionDenied:
-        abort(403)
-    except ProvisioningError as exc:
-        return render_template(
-            "staff_detail.html", person=person, error=domain_message(exc), **staff_page_context(actor, person)
-        ), 422
-    return redirect(url_for("console.staff_detail", staff_id=person.id))
+    if verb == "disable":
+        accounts.disable(db(), actor, person, request.form.get("reason", ""))
+        flash(_("Mailbox %(email)s disabled.", email=person.email), "success")
+    elif verb == "enable":
+        accounts.enable(db(), actor, person)
+        flash(_("Mailbox %(email)s enabled.", email=person.email), "success")
+    elif verb == "archive":
+        if request.form.get("confirm") != "yes":
+            raise ProvisioningError(_("Tick the box to confirm archiving."))
+        accounts.archive(db(), actor, person, request.form.get("reason", ""))
+        flash(_("Mailbox %(email)s archived.", email=person.email), "success")
+    elif verb == "reset_password":
+        password = accounts.reset_password(db(), actor, person, secret_key=runtime.secret_key)
+        response = Response(render_template("password_once.html", person=person, password=password))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    elif verb == "quota":
+        accounts.set_quota(
+            db(), actor, person, clean_int(request.form.get("quota_mb"), "quota", error=ProvisioningError)
+        )
+        flash(_("Quota saved."), "success")
+    elif verb == "add_alias":
+        accounts.add_alias(db(), actor, person, request.form.get("alias", ""), rules=runtime.mailbox_policy.rules)
+        flash(_("Alias added."), "success")
+    elif verb == "remove_alias":
+        accounts.remove_alias(db(), actor, person, request.form.get("alias", ""))
+        flash(_("Alias removed."), "success")
+    elif verb == "edit":
+        fields = {k: request.form.get(k, "") for k in ("full_name", "title", "phone")}
+        if accounts.update_staff(db(), actor, person, fields):
+            flash(_("Saved."), "success")
+    elif verb == "move":
+        target = unit_or_abort(clean_int(request.form.get("unit_id"), "unit", error=ProvisioningError))
+        accounts.move_staff(db(), actor, person, target)
+        flash(_("Moved to %(unit)s.", unit=target.name), "success")
+    else:
+        abort(400)
 
 
 @bp.route("/units/<int:unit_id>/staff/new", methods=["GET", "POST"])
 @login_required
 def create_account(unit_id: int) -> Any:
-    unit = _admin_unit(unit_id)
+    unit = admin_unit_or_abort(unit_id)
     error = None
     if request.method == "POST":
         try:
@@ -141,7 +104,7 @@ def create_account(unit_id: int) -> Any:
 @login_required
 def manage_unit(unit_id: int) -> Any:
     """Rename, move, merge, change domain: reorganisations, each confirmed first."""
-    unit = _admin_unit(unit_id)
+    unit = admin_unit_or_abort(unit_id)
     error = None
     if request.method == "POST":
         verb = request.form.get("verb")
@@ -157,7 +120,7 @@ def manage_unit(unit_id: int) -> Any:
                 )
                 flash(_("Unit renamed."), "success")
             elif verb in ("move", "merge"):
-                other = _unit(clean_int(request.form.get("target"), "target unit", error=ProvisioningError))
+                other = unit_or_abort(clean_int(request.form.get("target"), "target unit", error=ProvisioningError))
                 if request.form.get("confirm") != "yes":
                     raise ProvisioningError(_("Tick the box to confirm."))
                 if verb == "move":
@@ -199,7 +162,7 @@ def manage_unit(unit_id: int) -> Any:
 def export(fmt: str) -> Any:
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    unit = _unit(clean_int(request.args["unit"], "unit")) if request.args.get("unit") else None
+    unit = unit_or_abort(clean_int(request.args["unit"], "unit")) if request.args.get("unit") else None
     data = export_accounts(db(), signed_in_actor(), unit, fmt)
     mime = (
         "text/csv; charset=utf-8"
@@ -218,26 +181,22 @@ def export(fmt: str) -> Any:
 @bp.route("/units/<int:unit_id>/import", methods=["GET", "POST"])
 @login_required
 def upload(unit_id: int) -> Any:
-    unit = _admin_unit(unit_id)
-    if request.method == "POST":
-        file = request.files.get("file")
-        if file is None or not file.filename:
-            return render_template("import_upload.html", unit=unit, error=_("Choose a CSV or XLSX file.")), 422
-        if not file.filename.lower().endswith((".csv", ".xlsx")):
-            return render_template("import_upload.html", unit=unit, error=_("Use a .csv or .xlsx file.")), 422
-        try:
-            batch = import_tasks.upload(db(), signed_in_actor(), unit, file.filename, file.read())
-        except ProvisioningError as exc:
-            return render_template("import_upload.html", unit=unit, error=domain_message(exc)), 422
-        return redirect(url_for("accounts.batch", batch_id=batch.id))
-    return render_template("import_upload.html", unit=unit, error=None)
+    unit = admin_unit_or_abort(unit_id)
+    return upload_page(
+        unit,
+        "import_upload.html",
+        "accounts.batch",
+        (".csv", ".xlsx"),
+        (_("Choose a CSV or XLSX file."), _("Use a .csv or .xlsx file.")),
+        lambda file: import_tasks.upload(db(), signed_in_actor(), unit, file.filename or "", file.read()),
+    )
 
 
 def _batch(batch_id: int) -> ImportBatch:
     batch = db().get(ImportBatch, batch_id)
     if batch is None:
         abort(404)
-    _admin_unit(batch.unit_id)
+    admin_unit_or_abort(batch.unit_id)
     return batch
 
 
@@ -245,10 +204,7 @@ def _batch(batch_id: int) -> ImportBatch:
 @login_required
 def batch(batch_id: int) -> Any:
     item = _batch(batch_id)
-    task = db().get(Task, item.task_id) if item.task_id else None
-    is_running = task is not None and not task.is_finished
-    done, total = (task.done, task.total) if task is not None else (item.done_rows, item.total_rows)
-    return render_template("import_batch.html", batch=item, task=task, done=done, total=total, is_running=is_running)
+    return render_template("import_batch.html", batch=item, **task_of(item))
 
 
 @bp.route("/imports/<int:batch_id>/apply", methods=["POST"])

@@ -280,16 +280,8 @@ def change_password() -> Any:
                 ended = console_sessions.end_sessions_of(
                     db(), staff_id=actor.id, reason="password_changed", keep_token=session.get("sid")
                 )
-                changelog.record(
-                    db(),
-                    actor,
-                    "staff.change_own_password",
-                    "staff",
-                    actor.id,
-                    target_label=actor.name,
-                    unit_id=person.unit_id,
-                    after={"other_sessions_ended": ended},
-                )
+                after = {"other_sessions_ended": ended}
+                changelog.record_of(db(), actor, "staff.change_own_password", person, after=after)
                 session.pop("must_change", None)
                 flash(_("Password changed."), "success")
                 return redirect(url_for("console.dashboard"))

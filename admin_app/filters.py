@@ -64,21 +64,6 @@ def weekday_short(index: int) -> str:
     return (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))[index]
 
 
-def register(app: Flask) -> None:
-    app.add_template_filter(time_filter, "time")
-    app.add_template_filter(local, "local")
-    app.add_template_global(weekday_name, "weekday_name")
-    app.add_template_global(weekday_short, "weekday_short")
-    app.add_template_filter(date_filter, "date")
-    app.add_template_filter(datetime_filter, "datetime")
-    app.add_template_filter(number_filter, "number")
-    app.add_template_filter(percent_filter, "percent")
-    from admin_app.error_words import domain_message
-
-    app.add_template_filter(domain_message, "domain_message")
-    register_globals(app)
-
-
 def unit_kind_label(kind: str) -> str:
     from flask_babel import gettext as _
 
@@ -103,13 +88,16 @@ def reject_page(args: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in args.items() if k != "page"}
 
 
-def register_globals(app: Flask) -> None:
+def register(app: Flask) -> None:
+    """The filters and globals every template may use; a ``*_filter`` is registered without its suffix."""
     from flask_babel import get_locale
 
     from admin_app.auth import current_actor
+    from admin_app.error_words import domain_message
 
-    app.add_template_global(current_actor, "current_actor")
-    app.add_template_global(get_locale, "get_locale")
-    app.add_template_global(unit_kind_label, "unit_kind_label")
-    app.add_template_global(status_label, "status_label")
-    app.add_template_filter(reject_page, "reject_page")
+    for fn in (time_filter, date_filter, datetime_filter, number_filter, percent_filter):
+        app.add_template_filter(fn, fn.__name__.removesuffix("_filter"))
+    for fn in (local, domain_message, reject_page):
+        app.add_template_filter(fn)
+    for fn in (current_actor, get_locale, weekday_name, weekday_short, unit_kind_label, status_label):
+        app.add_template_global(fn)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
+from typing import Any
 
 from admin_app.runtime import Runtime
 from core.db import unit_of_work, utcnow
@@ -72,6 +73,19 @@ def _send_mail(runtime: Runtime) -> str:
     return f"sent={result.sent} failed={result.failed} pending={result.pending} unavailable={result.unavailable}"
 
 
+def _queue_meeting_mail(runtime: Runtime, origin: str, queue: Callable[..., Sized], **options: Any) -> tuple[int, str]:
+    """Run ``queue(session, meeting_env, now=…, **options)`` in one unit of work whose commit sends the mail it
+    queued: how many it queued, and " sent=N" when the mail went out then ("" when it is left to the mail job)."""
+    work = runtime.boundary.begin(origin)
+    try:
+        queued = queue(work.session, runtime.meeting_env, now=utcnow(), **options)
+    except BaseException:
+        work.rollback()
+        raise
+    sent = work.commit().get("mail")
+    return len(queued), (f" sent={sent.sent}" if sent else "")
+
+
 def _meeting_reminders(runtime: Runtime) -> str:
     """Every minute: remind the people and points of meetings starting within the reminder lead, once each."""
     import datetime as dt
@@ -79,14 +93,8 @@ def _meeting_reminders(runtime: Runtime) -> str:
     from meetings.invitations import queue_reminders
 
     lead = dt.timedelta(minutes=runtime.settings.meeting_reminder_minutes)
-    work = runtime.boundary.begin("job:meetings.reminders")
-    try:
-        reminded = queue_reminders(work.session, runtime.meeting_env, now=utcnow(), lead=lead)
-    except BaseException:
-        work.rollback()
-        raise
-    sent = work.commit().get("mail")
-    return f"reminded={len(reminded)}" + (f" sent={sent.sent}" if sent else "")
+    reminded, sent = _queue_meeting_mail(runtime, "job:meetings.reminders", queue_reminders, lead=lead)
+    return f"reminded={reminded}{sent}"
 
 
 def _poll_rooms(runtime: Runtime) -> str:
@@ -105,14 +113,8 @@ def _attendance_summaries(runtime: Runtime) -> str:
     """Every 5 minutes: mail each organiser the attendance of their meeting once it has ended (once each)."""
     from meetings.attendance_summary import queue_attendance_summaries
 
-    work = runtime.boundary.begin("job:meetings.attendance_summary")
-    try:
-        queued = queue_attendance_summaries(work.session, runtime.meeting_env, now=utcnow())
-    except BaseException:
-        work.rollback()
-        raise
-    sent = work.commit().get("mail")
-    return f"summaries={len(queued)}" + (f" sent={sent.sent}" if sent else "")
+    queued, sent = _queue_meeting_mail(runtime, "job:meetings.attendance_summary", queue_attendance_summaries)
+    return f"summaries={queued}{sent}"
 
 
 def _follow_logs(runtime: Runtime) -> str:

@@ -8,16 +8,15 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
-from admin_app.error_words import domain_message
-from core.actors import PermissionDenied
-from core.tasks import Task
+from admin_app.lookups import admin_unit_or_abort
+from admin_app.upload_pages import FormRefusal, task_of, upload_page
 from provisioning import ldif_tasks
 from provisioning.errors import ProvisioningError
-from provisioning.models import ImportBatch, Role, Unit
-from provisioning.queries import get_unit_for
+from provisioning.models import ImportBatch
 
 bp = Blueprint("ldif", __name__)
 
@@ -39,60 +38,36 @@ def reasons() -> dict[str, str]:
     }
 
 
-def _admin_unit(unit_id: int) -> Unit:
-    try:
-        unit = get_unit_for(db(), signed_in_actor(), unit_id)
-    except PermissionDenied:
-        abort(403)
-    if unit is None:
-        abort(404)
-    if not signed_in_actor().can(Role.UNIT_ADMIN, unit):
-        abort(403)
-    return unit
-
-
 def _batch(batch_id: int) -> ImportBatch:
     batch = db().get(ImportBatch, batch_id)
     if batch is None or not batch.filename.lower().endswith(".ldif"):
         abort(404)
-    _admin_unit(batch.unit_id)
+    admin_unit_or_abort(batch.unit_id)
     return batch
 
 
 @bp.route("/units/<int:unit_id>/import-ldif", methods=["GET", "POST"])
 @login_required
 def upload(unit_id: int) -> Any:
-    unit = _admin_unit(unit_id)
-    if request.method == "POST":
-        file = request.files.get("file")
+    unit = admin_unit_or_abort(unit_id)
+
+    def take(file: FileStorage) -> ImportBatch:
         addresses = request.form.get("addresses", "primary")
-        if file is None or not file.filename:
-            return render_template("ldif_upload.html", unit=unit, error=_("Choose an LDIF file.")), 422
-        if not file.filename.lower().endswith(".ldif"):
-            return render_template("ldif_upload.html", unit=unit, error=_("Use an .ldif file.")), 422
         if addresses not in ("primary", "alias"):
-            return render_template("ldif_upload.html", unit=unit, error=_("Choose how addresses are kept.")), 422
-        try:
-            batch = ldif_tasks.upload(db(), signed_in_actor(), unit, file.filename, file.read(), addresses)
-        except ProvisioningError as exc:
-            return render_template("ldif_upload.html", unit=unit, error=domain_message(exc)), 422
-        return redirect(url_for("ldif.batch", batch_id=batch.id))
-    return render_template("ldif_upload.html", unit=unit, error=None)
+            raise FormRefusal(_("Choose how addresses are kept."))
+        return ldif_tasks.upload(db(), signed_in_actor(), unit, file.filename or "", file.read(), addresses)
+
+    refusals = (_("Choose an LDIF file."), _("Use an .ldif file."))
+    return upload_page(unit, "ldif_upload.html", "ldif.batch", (".ldif",), refusals, take)
 
 
 @bp.route("/ldif-imports/<int:batch_id>")
 @login_required
 def batch(batch_id: int) -> Any:
     item = _batch(batch_id)
-    task = db().get(Task, item.task_id) if item.task_id else None
-    is_running = task is not None and not task.is_finished
+    has_passwords = bool(item.summary.get("handout"))
     return render_template(
-        "ldif_batch.html",
-        batch=item,
-        task=task,
-        is_running=is_running,
-        reasons=reasons(),
-        has_passwords=bool(item.summary.get("handout")),
+        "ldif_batch.html", batch=item, reasons=reasons(), has_passwords=has_passwords, **task_of(item)
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -35,7 +36,7 @@ from core.actors import Actor, PermissionDenied
 from core.db import utcnow
 from meetings import invitations
 from meetings.attendance import EventRejected, handle_event, point_attendance
-from meetings.availability_inputs import availability_query_from
+from meetings.availability_inputs import AvailabilityQuery, availability_query_from
 from meetings.errors import MeetingConflict, MeetingsError
 from meetings.inputs import changes_from, draft_from, parse_int, parse_search_range, point_ids_from
 from meetings.models import BridgePoint, Meeting
@@ -43,7 +44,7 @@ from meetings.operations.bookings import book_meeting
 from meetings.operations.changes import cancel_meeting, change_meeting
 from meetings.operations.points import POINT_GROUPS
 from meetings.operations.roll_call import mark_roll_call
-from meetings.operations.suggestions import check_availability, find_free_slots
+from meetings.operations.suggestions import Availability, check_availability, find_free_slots
 from meetings.permissions import can_book, can_change, can_find_time, can_see_links
 from meetings.queries import load_meeting, visible_meetings
 from meetings.recurrence import RecurrenceError
@@ -302,12 +303,29 @@ def find_time() -> Any:
     return render_template("find_time.html", slots=slots, chosen=chosen, **_form_context(form, error))
 
 
+def availability_for(actor: Actor, data: Mapping[str, Any]) -> tuple[AvailabilityQuery, Availability]:
+    """The question the booking form asks, for its fragment and for ``/api/v1/meetings/availability`` alike: the
+    query read from ``data``, and which of its points are busy then (with the nearest common free slot)."""
+    env = runtime_of().meeting_env
+    query = availability_query_from(db(), env, data)
+    result = check_availability(
+        db(),
+        actor,
+        env,
+        query.point_ids,
+        query.starts_at,
+        query.ends_at,
+        buffer_minutes=query.buffer_minutes,
+        ignore_meeting_ids=query.ignore_meeting_ids,
+    )
+    return query, result
+
+
 @bp.route("/meetings/availability")
 @login_required
 def availability() -> Any:
     """The booking form asks while it is filled in: a fragment naming each busy point with the meeting holding
     it, and the nearest common free slot (the same check as ``/api/v1/meetings/availability``)."""
-    env = runtime_of().meeting_env
     args = request.args
     data: dict[str, Any] = {k: args.get(k, "") for k in args}
     data["point_ids"] = args.getlist("point_ids")
@@ -315,17 +333,7 @@ def availability() -> Any:
         [f"unit:{args.get('unit_group')}"] if args.get("unit_group") else []
     )
     try:
-        query = availability_query_from(db(), env, data)
-        result = check_availability(
-            db(),
-            signed_in_actor(),
-            env,
-            query.point_ids,
-            query.starts_at,
-            query.ends_at,
-            buffer_minutes=query.buffer_minutes,
-            ignore_meeting_ids=query.ignore_meeting_ids,
-        )
+        query, result = availability_for(signed_in_actor(), data)
     except MeetingsError as exc:
         return render_template("_availability.html", result=None, error=domain_message(exc), count=0)
     return render_template("_availability.html", result=result, error=None, count=len(query.point_ids))

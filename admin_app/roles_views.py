@@ -6,22 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from admin_app.accounts_views import staff_or_abort
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db
 from admin_app.error_words import domain_message
-from admin_app.views import staff_page_context
+from admin_app.lookups import unit_or_abort
+from admin_app.staff_forms import staff_page_form
 from core.actors import PermissionDenied
 from core.validation import clean_int, clean_text
 from provisioning import roles
 from provisioning.actors import actor_for_staff
 from provisioning.errors import ProvisioningError
 from provisioning.models import Staff, Unit
-from provisioning.queries import get_unit_for
 from provisioning.second_factor import reset_second_factor
 from provisioning.sessions import sign_out_everywhere
 
@@ -48,33 +47,18 @@ def _apply(person: Staff, verb: str, role: str, unit: Unit | None) -> None:
         abort(400)
 
 
-@bp.route("/staff/<int:staff_id>/roles", methods=["POST"])
-@login_required
-def staff_roles(staff_id: int) -> Any:
+@staff_page_form(bp, "/staff/<int:staff_id>/roles")
+def staff_roles(person: Staff) -> Any:
     """Give or take away one role of this person (the unit: a unit's id, or empty for the whole province)."""
-    person = staff_or_abort(staff_id)
-    try:
-        role = clean_text(request.form.get("role"), "role", max_length=20, error=ProvisioningError)
-        _apply(person, request.form.get("verb", ""), role, _role_unit(request.form.get("unit_id")))
-    except PermissionDenied:
-        abort(403)
-    except ProvisioningError as exc:
-        context = staff_page_context(signed_in_actor(), person)
-        return render_template("staff_detail.html", person=person, error=domain_message(exc), **context), 422
-    return redirect(url_for("console.staff_detail", staff_id=person.id))
+    role = clean_text(request.form.get("role"), "role", max_length=20, error=ProvisioningError)
+    _apply(person, request.form.get("verb", ""), role, _role_unit(request.form.get("unit_id")))
 
 
 @bp.route("/units/<int:unit_id>/roles", methods=["POST"])
 @login_required
 def unit_roles(unit_id: int) -> Any:
     """Give a person (by address) a role over this unit, or take it away."""
-    actor = signed_in_actor()
-    try:
-        unit = get_unit_for(db(), actor, unit_id)
-    except PermissionDenied:
-        abort(403)
-    if unit is None:
-        abort(404)
+    unit = unit_or_abort(unit_id)
     try:
         address = clean_text(request.form.get("email"), "address", max_length=254, error=ProvisioningError).lower()
         role = clean_text(request.form.get("role"), "role", max_length=20, error=ProvisioningError)
@@ -90,25 +74,19 @@ def unit_roles(unit_id: int) -> Any:
     return redirect(url_for("console.unit_detail", unit_id=unit.id))
 
 
-@bp.route("/staff/<int:staff_id>/security", methods=["POST"])
-@login_required
-def staff_security(staff_id: int) -> Any:
+@staff_page_form(bp, "/staff/<int:staff_id>/security")
+def staff_security(person: Staff) -> Any:
     """Sign a person out everywhere, or (system admins) reset their second factor."""
-    person = staff_or_abort(staff_id)
     actor = signed_in_actor()
     verb = request.form.get("verb", "")
-    try:
-        if verb == "sign_out_everywhere":
-            n = sign_out_everywhere(db(), actor, person)
-            flash(_("%(n)d sessions of %(email)s ended.", n=n, email=person.email), "success")
-        elif verb == "reset_second_factor":
-            reset_second_factor(db(), actor, actor_for_staff(person))
-            flash(
-                _("Second factor of %(email)s reset; they set up a new one at their next sign-in.", email=person.email),
-                "success",
-            )
-        else:
-            abort(400)
-    except PermissionDenied:
-        abort(403)
-    return redirect(url_for("console.staff_detail", staff_id=person.id))
+    if verb == "sign_out_everywhere":
+        n = sign_out_everywhere(db(), actor, person)
+        flash(_("%(n)d sessions of %(email)s ended.", n=n, email=person.email), "success")
+    elif verb == "reset_second_factor":
+        reset_second_factor(db(), actor, actor_for_staff(person))
+        flash(
+            _("Second factor of %(email)s reset; they set up a new one at their next sign-in.", email=person.email),
+            "success",
+        )
+    else:
+        abort(400)

@@ -6,21 +6,22 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.dashboard import admin_health, headline, is_admin, meetings_between, sparkline
+from admin_app.lookups import staff_or_abort, unit_or_abort
+from admin_app.trail_pages import CURSOR_ARGS, TrailFilters, known_actions, trail_page, trail_query
 from audit.models import LastSeen
 from audit.person_activity import activity_of, last_seen_many
-from core.actors import SYSTEM, Actor, PermissionDenied
-from core.changelog import ChangeEntry
-from core.validation import InputError, clean_date, clean_int, clean_text
+from core.actors import SYSTEM, Actor
+from core.validation import InputError, clean_int, clean_text
 from meetings.models import BridgePoint, Meeting
 from provisioning.actors import actor_for_staff
 from provisioning.entries import list_address
-from provisioning.models import AccountKind, AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
-from provisioning.queries import get_staff_for, get_unit_for, read_paths, visible_staff, visible_units
+from provisioning.models import AccountKind, AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff
+from provisioning.queries import get_unit_for, read_paths, visible_staff, visible_units
 from provisioning.roles import DELEGABLE, holds_equal_or_wider, visible_grants
 from provisioning.second_factor import has_second_factor
 
@@ -95,12 +96,7 @@ def units() -> Any:
 @login_required
 def unit_detail(unit_id: int) -> Any:
     actor = signed_in_actor()
-    try:
-        unit = get_unit_for(db(), actor, unit_id)
-    except PermissionDenied:
-        abort(403)
-    if unit is None:
-        abort(404)
+    unit = unit_or_abort(unit_id)
     staff = db().scalars(visible_staff(actor, unit=unit).limit(PAGE_SIZE)).all()
     can_admin = actor.can(Role.UNIT_ADMIN, unit)
     grants = db().scalars(visible_grants(actor, unit).limit(500)).all() if can_admin else []
@@ -173,14 +169,8 @@ def staff_list() -> Any:
 @bp.route("/staff/<int:staff_id>")
 @login_required
 def staff_detail(staff_id: int) -> Any:
-    actor = signed_in_actor()
-    try:
-        person = get_staff_for(db(), actor, staff_id)
-    except PermissionDenied:
-        abort(403)
-    if person is None:
-        abort(404)
-    return render_template("staff_detail.html", person=person, **staff_page_context(actor, person))
+    person = staff_or_abort(staff_id)
+    return render_template("staff_detail.html", person=person, **staff_page_context(signed_in_actor(), person))
 
 
 @bp.app_template_global("role_label")
@@ -225,15 +215,6 @@ def _page() -> int:
     return clean_int(request.args["page"], "page", maximum=100_000) if request.args.get("page") else 1
 
 
-def _parse_day(raw: str | None) -> dt.date | None:
-    if not raw:
-        return None
-    try:
-        return clean_date(raw, "date")
-    except InputError:
-        return None
-
-
 @bp.route("/audit")
 @login_required
 def audit_trail() -> Any:
@@ -242,47 +223,17 @@ def audit_trail() -> Any:
     if paths == []:
         abort(403)
     session = db()
-    stmt = select(ChangeEntry).order_by(ChangeEntry.id.desc())
-    if paths is not None:
-        allowed = select(Unit.id).where(or_(*[Unit.path.startswith(p) for p in paths]))
-        stmt = stmt.where(ChangeEntry.unit_id.in_(allowed))
-    f_actor = clean_text(request.args.get("actor", ""), "actor", max_length=200)
-    f_action = clean_text(request.args.get("action", ""), "action", max_length=60)
-    f_unit = clean_int(request.args["unit"], "unit") if request.args.get("unit") else None
-    f_staff = clean_int(request.args["staff"], "staff") if request.args.get("staff") else None
-    tz = runtime_of().settings.tz
-    day_from = _parse_day(request.args.get("from"))
-    day_to = _parse_day(request.args.get("to"))
-    if f_actor:
-        stmt = stmt.where(ChangeEntry.actor.contains(f_actor, autoescape=True))
-    if f_action:
-        stmt = stmt.where(ChangeEntry.action == f_action)
-    if f_staff:  # the history of one mailbox (its page links here)
-        stmt = stmt.where(ChangeEntry.target_type == "staff", ChangeEntry.target_id == str(f_staff))
-    if f_unit:
-        unit = session.get(Unit, f_unit)
-        if unit is not None:
-            stmt = stmt.where(ChangeEntry.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path))))
-    if day_from:
-        stmt = stmt.where(ChangeEntry.occurred_at >= dt.datetime.combine(day_from, dt.time(), tz))
-    if day_to:
-        stmt = stmt.where(ChangeEntry.occurred_at < dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(), tz))
-    page = _page()
-    entries = session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
-    actions = session.scalars(select(ChangeEntry.action).distinct().order_by(ChangeEntry.action)).all()
-    unit_choices = session.scalars(visible_units(actor)).all()
+    filters = TrailFilters.from_args(request.args)
+    before = clean_int(request.args["before"], "before") if request.args.get("before") else None
+    after = clean_int(request.args["after"], "after") if request.args.get("after") else None
+    stmt = trail_query(session, paths, filters, runtime_of().settings.tz)
+    page = trail_page(session, stmt, before=before, after=after, size=PAGE_SIZE)
     return render_template(
         "audit.html",
-        entries=entries[:PAGE_SIZE],
-        has_more=len(entries) > PAGE_SIZE,
+        entries=page.entries,
         page=page,
-        actions=actions,
-        units=unit_choices,
-        filters={
-            "actor": f_actor,
-            "action": f_action,
-            "unit": f_unit,
-            "from": day_from.isoformat() if day_from else "",
-            "to": day_to.isoformat() if day_to else "",
-        },
+        actions=known_actions(session),
+        units=session.scalars(visible_units(actor)).all(),
+        filters=filters.form_values(),
+        kept={k: v for k, v in request.args.items() if k not in CURSOR_ARGS},
     )

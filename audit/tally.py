@@ -107,13 +107,23 @@ class DailyTally:
         if self.first is None or at < self.first:
             self.first = at
         day = at.date() if at.tzinfo is self.tz else at.astimezone(self.tz).date()
-        address = event.address
+        usage, address = self._usage(day, event.address)
+        seen_channel = _count(usage, event)
+        if address is not None and seen_channel is not None:
+            key = (address, seen_channel)
+            last = self._last_seen.get(key)
+            if last is None or at > last:
+                self._last_seen[key] = at
+
+    def _usage(self, day: date, address: str | None) -> tuple[DayUsage, str | None]:
+        """The counters of ``address`` (lower case) on ``day``, made on first use, and the address as kept (one
+        string per address); those of an address outside ``mailboxes``, or of none, are :attr:`unattributed`'s
+        (and the address None)."""
         if address is None or (self._known is not None and address not in self._known):
             usage = self.unattributed.get(day)
             if usage is None:
                 usage = self.unattributed[day] = DayUsage()
-            _count(usage, event)
-            return
+            return usage, None
         address = self._names.setdefault(address, address)
         row = self.by_day.get(day)
         if row is None:
@@ -121,12 +131,7 @@ class DailyTally:
         usage = row.get(address)
         if usage is None:
             usage = row[address] = DayUsage()
-        seen_channel = _count(usage, event)
-        if seen_channel is not None:
-            key = (address, seen_channel)
-            last = self._last_seen.get(key)
-            if last is None or at > last:
-                self._last_seen[key] = at
+        return usage, address
 
     @property
     def last_seen(self) -> dict[tuple[str, str], datetime]:
@@ -151,22 +156,9 @@ class DailyTally:
         if not counts.events:
             return
         known = self._known
+        usage_of = self._usage
         for (day_text, written), values in counts.rows.items():
-            day = day_of(day_text)
-            address = None if written is None else written.lower()
-            if address is None or (known is not None and address not in known):
-                usage = self.unattributed.get(day)
-                if usage is None:
-                    usage = self.unattributed[day] = DayUsage()
-            else:
-                address = self._names.setdefault(address, address)
-                row = self.by_day.get(day)
-                if row is None:
-                    row = self.by_day[day] = {}
-                usage = row.get(address)
-                if usage is None:
-                    usage = row[address] = DayUsage()
-            usage.add_counts(values)
+            usage_of(day_of(day_text), None if written is None else written.lower())[0].add_counts(values)
         if self._at_of is not None and self._at_of != at_of:
             self.last_seen  # noqa: B018 - texts read with another clock are turned into datetimes first
         self._at_of = at_of

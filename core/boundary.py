@@ -57,6 +57,17 @@ class Recorded:
 Applier = Callable[[list[int], Callable[[int, int], None] | None], Any]
 
 
+@dataclass
+class ApplyResult:
+    """The part of an applier's summary every applier has (each adds how many it applied, in its own word):
+    the rows that failed this time, those still waiting, and whether the outside server could not be reached
+    (the rest then wait for the scheduler's next run)."""
+
+    failed: int = 0
+    pending: int = 0
+    unavailable: bool = False
+
+
 _RECORDED = "congvu.recorded_intents"
 
 

@@ -7,13 +7,13 @@ import datetime as dt
 import enum
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import JSON, CheckConstraint, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import boundary
 from core.boundary import Intent
 from core.bulk import insert_rows
-from core.db import Base, utcnow
+from core.db import Base, one_of, utcnow
 
 
 class MailStatus(enum.StrEnum):
@@ -29,7 +29,7 @@ class MailJob(Base, Intent):
     __tablename__ = "mail_jobs"
     intent_kind = "mail"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        one_of("status", MailStatus),
         Index("ix_mail_jobs_due", "status", "next_attempt_at"),
     )
 

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.boundary import ApplyResult
 from core.db import unit_of_work, utcnow
 from core.mail_jobs import MailJob, MailStatus, enqueue, enqueue_many
 
@@ -65,11 +66,8 @@ Renderer = Callable[[Session, "MailJob"], RenderedMail]
 
 
 @dataclass
-class SendResult:
+class SendResult(ApplyResult):
     sent: int = 0
-    failed: int = 0
-    pending: int = 0
-    unavailable: bool = False
 
 
 def stored_content(job: MailJob) -> RenderedMail:

@@ -21,13 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, String, or_, select, update
+from sqlalchemy import JSON, Index, String, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from core.actors import Actor
 from core.boundary import Boundary, Recorded
-from core.db import READ_ONLY, Base, unit_of_work, utcnow
+from core.db import READ_ONLY, Base, one_of, unit_of_work, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -45,7 +45,7 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        one_of("status", TaskStatus),
         Index("ix_tasks_claim", "status", "heartbeat_at"),
     )
 

@@ -5,99 +5,68 @@ some of its communes and wards of then. Pure data."""
 
 from __future__ import annotations
 
+from demo.departments import named_for
 from demo.specs import DistrictSpec, ProvinceSpec, UnitSpec
 
 BINH_DINH_DOMAIN = "binhdinh.gov.vn"
 
-DEPARTMENTS = (
-    ("SNV", "Sở Nội vụ tỉnh Bình Định", "SNV BĐ"),
-    ("STC", "Sở Tài chính tỉnh Bình Định", "STC BĐ"),
-    ("SKHDT", "Sở Kế hoạch và Đầu tư tỉnh Bình Định", "SKH&ĐT BĐ"),
-    ("STTTT", "Sở Thông tin và Truyền thông tỉnh Bình Định", "STT&TT BĐ"),
-    ("SGDDT", "Sở Giáo dục và Đào tạo tỉnh Bình Định", "SGD&ĐT BĐ"),
-    ("SYT", "Sở Y tế tỉnh Bình Định", "SYT BĐ"),
-    ("SNNPTNT", "Sở Nông nghiệp và Phát triển nông thôn tỉnh Bình Định", "SNN&PTNT BĐ"),
-    ("STNMT", "Sở Tài nguyên và Môi trường tỉnh Bình Định", "STN&MT BĐ"),
-    ("SXD", "Sở Xây dựng tỉnh Bình Định", "SXD BĐ"),
-    ("SGTVT", "Sở Giao thông vận tải tỉnh Bình Định", "SGTVT BĐ"),
-    ("SCT", "Sở Công Thương tỉnh Bình Định", "SCT BĐ"),
-    ("STP", "Sở Tư pháp tỉnh Bình Định", "STP BĐ"),
-    ("SLDTBXH", "Sở Lao động - Thương binh và Xã hội tỉnh Bình Định", "SLĐ-TB&XH BĐ"),
-    ("SVHTTDL", "Sở Văn hóa và Thể thao tỉnh Bình Định", "SVH&TT BĐ"),
-    ("SKHCN", "Sở Khoa học và Công nghệ tỉnh Bình Định", "SKH&CN BĐ"),
-    ("SNGV", "Sở Ngoại vụ tỉnh Bình Định", "SNgV BĐ"),
-    ("TTRA", "Thanh tra tỉnh Bình Định", "TTr BĐ"),
-    ("BDT", "Ban Dân tộc tỉnh Bình Định", "BDT BĐ"),
-    ("BQLKKT", "Ban Quản lý Khu kinh tế tỉnh Bình Định", "BQL KKT BĐ"),
-)
+# Bình Định had a Sở Du lịch of its own, so its culture department was culture and sports only.
+DEPARTMENTS = named_for("Bình Định", "BĐ", {"SVHTTDL": ("Sở Văn hóa và Thể thao", "SVH&TT")})
 
 DISTRICTS = (
     DistrictSpec(
         "QUYNHON",
         "Thành phố Quy Nhơn",
-        "TP Quy Nhơn",
         ("Phường Lê Lợi", "Phường Trần Phú", "Phường Ghềnh Ráng", "Phường Nhơn Bình", "Xã Nhơn Châu"),
         0.02,
     ),
     DistrictSpec(
         "ANNHON",
         "Thị xã An Nhơn",
-        "TX An Nhơn",
         ("Phường Bình Định", "Phường Đập Đá", "Xã Nhơn Hậu", "Xã Nhơn Lộc"),
         0.02,
     ),
     DistrictSpec(
         "HOAINHON",
         "Thị xã Hoài Nhơn",
-        "TX Hoài Nhơn",
         ("Phường Bồng Sơn", "Phường Tam Quan", "Phường Hoài Thanh", "Xã Hoài Sơn"),
         0.02,
     ),
     DistrictSpec(
         "TUYPHUOC",
         "Huyện Tuy Phước",
-        "H. Tuy Phước",
         ("Thị trấn Tuy Phước", "Thị trấn Diêu Trì", "Xã Phước Sơn", "Xã Phước Hòa"),
         0.02,
     ),
-    DistrictSpec(
-        "PHUCAT", "Huyện Phù Cát", "H. Phù Cát", ("Thị trấn Ngô Mây", "Xã Cát Tiến", "Xã Cát Hanh", "Xã Cát Sơn"), 0.02
-    ),
+    DistrictSpec("PHUCAT", "Huyện Phù Cát", ("Thị trấn Ngô Mây", "Xã Cát Tiến", "Xã Cát Hanh", "Xã Cát Sơn"), 0.02),
     DistrictSpec(
         "PHUMY",
         "Huyện Phù Mỹ",
-        "H. Phù Mỹ",
         ("Thị trấn Phù Mỹ", "Thị trấn Bình Dương", "Xã Mỹ Chánh", "Xã Mỹ Hiệp"),
         0.02,
     ),
     DistrictSpec(
         "HOAIAN",
         "Huyện Hoài Ân",
-        "H. Hoài Ân",
         ("Thị trấn Tăng Bạt Hổ", "Xã Ân Hảo Tây", "Xã Ân Tường Đông", "Xã Đak Mang"),
         0.1,
     ),
-    DistrictSpec(
-        "ANLAO", "Huyện An Lão", "H. An Lão", ("Thị trấn An Lão", "Xã An Hòa", "Xã An Vinh", "Xã An Toàn"), 0.4
-    ),
+    DistrictSpec("ANLAO", "Huyện An Lão", ("Thị trấn An Lão", "Xã An Hòa", "Xã An Vinh", "Xã An Toàn"), 0.4),
     DistrictSpec(
         "VINHTHANH",
         "Huyện Vĩnh Thạnh",
-        "H. Vĩnh Thạnh",
         ("Thị trấn Vĩnh Thạnh", "Xã Vĩnh Sơn", "Xã Vĩnh Kim", "Xã Vĩnh Quang"),
         0.4,
     ),
     DistrictSpec(
         "TAYSON",
         "Huyện Tây Sơn",
-        "H. Tây Sơn",
         ("Thị trấn Phú Phong", "Xã Bình Tường", "Xã Tây Giang", "Xã Bình Nghi"),
         0.03,
     ),
     DistrictSpec(
         "VANCANH",
         "Huyện Vân Canh",
-        "H. Vân Canh",
         ("Thị trấn Vân Canh", "Xã Canh Thuận", "Xã Canh Hiệp", "Xã Canh Liên"),
         0.45,
     ),

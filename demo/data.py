@@ -10,32 +10,10 @@ people). What became of them in 2025 is in :mod:`demo.communes` and :mod:`demo.p
 from __future__ import annotations
 
 from demo.binhdinh import BINH_DINH
+from demo.departments import DEPARTMENTS
 from demo.specs import BridgePointSpec, DistrictSpec, ProvinceSpec, UnitSpec
 
 GIA_LAI_DOMAIN = "gialai.gov.vn"
-
-# Departments (sở, ban) before the mergers of 1 March 2025: (code, name, short name).
-DEPARTMENTS = (
-    ("SNV", "Sở Nội vụ", "SNV"),
-    ("STC", "Sở Tài chính", "STC"),
-    ("SKHDT", "Sở Kế hoạch và Đầu tư", "SKH&ĐT"),
-    ("STTTT", "Sở Thông tin và Truyền thông", "STT&TT"),
-    ("SGDDT", "Sở Giáo dục và Đào tạo", "SGD&ĐT"),
-    ("SYT", "Sở Y tế", "SYT"),
-    ("SNNPTNT", "Sở Nông nghiệp và Phát triển nông thôn", "SNN&PTNT"),
-    ("STNMT", "Sở Tài nguyên và Môi trường", "STN&MT"),
-    ("SXD", "Sở Xây dựng", "SXD"),
-    ("SGTVT", "Sở Giao thông vận tải", "SGTVT"),
-    ("SCT", "Sở Công Thương", "SCT"),
-    ("STP", "Sở Tư pháp", "STP"),
-    ("SLDTBXH", "Sở Lao động - Thương binh và Xã hội", "SLĐ-TB&XH"),
-    ("SVHTTDL", "Sở Văn hóa, Thể thao và Du lịch", "SVHTT&DL"),
-    ("SKHCN", "Sở Khoa học và Công nghệ", "SKH&CN"),
-    ("SNGV", "Sở Ngoại vụ", "SNgV"),
-    ("TTRA", "Thanh tra tỉnh", "TTr tỉnh"),
-    ("BDT", "Ban Dân tộc", "BDT"),
-    ("BQLKKT", "Ban Quản lý Khu kinh tế tỉnh", "BQL KKT"),
-)
 
 # Some of Gia Lai's departments' own divisions (phòng, ban, trung tâm): (department, code suffix, name). They
 # follow their department when it merges; the religious affairs board moves to the new Sở Dân tộc và Tôn giáo.
@@ -54,84 +32,65 @@ DISTRICTS = (
     DistrictSpec(
         "PLEIKU",
         "Thành phố Pleiku",
-        "TP Pleiku",
         ("Phường Hội Thương", "Phường Diên Hồng", "Phường Yên Đỗ", "Xã Biển Hồ", "Xã Chư Á", "Xã Ia Kênh"),
         0.15,
     ),
-    DistrictSpec(
-        "ANKHE", "Thị xã An Khê", "TX An Khê", ("Phường An Bình", "Phường Tây Sơn", "Xã Cửu An", "Xã Song An"), 0.15
-    ),
+    DistrictSpec("ANKHE", "Thị xã An Khê", ("Phường An Bình", "Phường Tây Sơn", "Xã Cửu An", "Xã Song An"), 0.15),
     DistrictSpec(
         "AYUNPA",
         "Thị xã Ayun Pa",
-        "TX Ayun Pa",
         ("Phường Cheo Reo", "Phường Đoàn Kết", "Xã Ia Rbol", "Xã Chư Băh"),
         0.45,
     ),
     DistrictSpec(
         "CHUPAH",
         "Huyện Chư Păh",
-        "H. Chư Păh",
         ("Thị trấn Phú Hòa", "Xã Ia Ly", "Xã Hòa Phú", "Xã Nghĩa Hưng", "Xã Ia Nhin"),
         0.4,
     ),
     DistrictSpec(
         "CHUPRONG",
         "Huyện Chư Prông",
-        "H. Chư Prông",
         ("Thị trấn Chư Prông", "Xã Ia Drang", "Xã Ia Piơr", "Xã Bàu Cạn", "Xã Ia Me"),
         0.45,
     ),
-    DistrictSpec("CHUSE", "Huyện Chư Sê", "H. Chư Sê", ("Thị trấn Chư Sê", "Xã Ia Blang", "Xã Dun", "Xã Al Bá"), 0.35),
+    DistrictSpec("CHUSE", "Huyện Chư Sê", ("Thị trấn Chư Sê", "Xã Ia Blang", "Xã Dun", "Xã Al Bá"), 0.35),
     DistrictSpec(
         "DAKDOA",
         "Huyện Đak Đoa",
-        "H. Đak Đoa",
         ("Thị trấn Đak Đoa", "Xã Glar", "Xã Hà Bầu", "Xã K'Dang", "Xã Nam Yang"),
         0.5,
     ),
-    DistrictSpec("DAKPO", "Huyện Đak Pơ", "H. Đak Pơ", ("Thị trấn Đak Pơ", "Xã Hà Tam", "Xã Yang Bắc"), 0.35),
-    DistrictSpec(
-        "DUCCO", "Huyện Đức Cơ", "H. Đức Cơ", ("Thị trấn Chư Ty", "Xã Ia Dơk", "Xã Ia Krêl", "Xã Ia Dom"), 0.5
-    ),
-    DistrictSpec(
-        "IAGRAI", "Huyện Ia Grai", "H. Ia Grai", ("Thị trấn Ia Kha", "Xã Ia Sao", "Xã Ia Dêr", "Xã Ia Hrung"), 0.45
-    ),
-    DistrictSpec("IAPA", "Huyện Ia Pa", "H. Ia Pa", ("Xã Ia Mrơn", "Xã Pờ Tó", "Xã Chư Răng", "Xã Kim Tân"), 0.7),
-    DistrictSpec(
-        "KBANG", "Huyện Kbang", "H. Kbang", ("Thị trấn Kbang", "Xã Sơn Lang", "Xã Đak Rong", "Xã Kông Bơ La"), 0.45
-    ),
+    DistrictSpec("DAKPO", "Huyện Đak Pơ", ("Thị trấn Đak Pơ", "Xã Hà Tam", "Xã Yang Bắc"), 0.35),
+    DistrictSpec("DUCCO", "Huyện Đức Cơ", ("Thị trấn Chư Ty", "Xã Ia Dơk", "Xã Ia Krêl", "Xã Ia Dom"), 0.5),
+    DistrictSpec("IAGRAI", "Huyện Ia Grai", ("Thị trấn Ia Kha", "Xã Ia Sao", "Xã Ia Dêr", "Xã Ia Hrung"), 0.45),
+    DistrictSpec("IAPA", "Huyện Ia Pa", ("Xã Ia Mrơn", "Xã Pờ Tó", "Xã Chư Răng", "Xã Kim Tân"), 0.7),
+    DistrictSpec("KBANG", "Huyện Kbang", ("Thị trấn Kbang", "Xã Sơn Lang", "Xã Đak Rong", "Xã Kông Bơ La"), 0.45),
     DistrictSpec(
         "KONGCHRO",
         "Huyện Kông Chro",
-        "H. Kông Chro",
         ("Thị trấn Kông Chro", "Xã Chư Krêy", "Xã Đak Song", "Xã Yang Trung"),
         0.65,
     ),
     DistrictSpec(
         "KRONGPA",
         "Huyện Krông Pa",
-        "H. Krông Pa",
         ("Thị trấn Phú Túc", "Xã Ia Rsai", "Xã Chư Gu", "Xã Uar", "Xã Ia Mlăh"),
         0.7,
     ),
     DistrictSpec(
         "MANGYANG",
         "Huyện Mang Yang",
-        "H. Mang Yang",
         ("Thị trấn Kon Dơng", "Xã Đak Yă", "Xã Lơ Pang", "Xã Kon Thụp"),
         0.55,
     ),
     DistrictSpec(
         "PHUTHIEN",
         "Huyện Phú Thiện",
-        "H. Phú Thiện",
         ("Thị trấn Phú Thiện", "Xã Ia Sol", "Xã Chrôh Pơnan", "Xã Ia Ake"),
         0.5,
     ),
-    DistrictSpec(
-        "CHUPUH", "Huyện Chư Pưh", "H. Chư Pưh", ("Thị trấn Nhơn Hòa", "Xã Ia Hrú", "Xã Ia Le", "Xã Ia Phang"), 0.45
-    ),
+    DistrictSpec("CHUPUH", "Huyện Chư Pưh", ("Thị trấn Nhơn Hòa", "Xã Ia Hrú", "Xã Ia Le", "Xã Ia Phang"), 0.45),
 )
 
 GIA_LAI = ProvinceSpec(

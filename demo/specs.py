@@ -17,16 +17,29 @@ class UnitSpec:
     mail_domain: str | None = None
 
 
+# A district-level unit's kind as its short name writes it: "Huyện Chư Sê" is "H. Chư Sê".
+DISTRICT_KINDS = {"Thành phố": "TP", "Thị xã": "TX", "Huyện": "H."}
+
+
 @dataclass(frozen=True)
 class DistrictSpec:
-    """A district-level unit before 1 July 2025: some of its communes then, and the share of Jrai, Bahnar
-    (and, in Bình Định's west, H're and Chăm H'roi) names among its staff."""
+    """A district-level unit before 1 July 2025 (a city, town or district, by its name): some of its communes
+    then, and the share of Jrai, Bahnar (and, in Bình Định's west, H're and Chăm H'roi) names among its staff."""
 
     suffix: str
     name: str
-    short_name: str
     communes: tuple[str, ...]
     highlands_share: float
+
+    def __post_init__(self) -> None:
+        if not any(self.name.startswith(f"{kind} ") for kind in DISTRICT_KINDS):
+            raise ValueError(f"district {self.name!r}: the name must begin with {', '.join(DISTRICT_KINDS)}")
+
+    @property
+    def short_name(self) -> str:
+        """ "Thành phố Pleiku" → "TP Pleiku", "Thị xã An Khê" → "TX An Khê", "Huyện Chư Sê" → "H. Chư Sê"."""
+        kind = next(k for k in DISTRICT_KINDS if self.name.startswith(f"{k} "))
+        return f"{DISTRICT_KINDS[kind]}{self.name[len(kind) :]}"
 
     @property
     def code(self) -> str:

@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from core import outbox
 from core.outbox import MailJob, RenderedMail
 from meetings.attendance import PointAttendance, point_attendance
 from meetings.env import MeetingEnv
 from meetings.mail_content import when_text
-from meetings.models import Meeting, MeetingPoint
+from meetings.models import Meeting
 from meetings.presence import minutes
+from meetings.queries import load_meeting
 
 FONT = "DejaVuSans-Summary"
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
@@ -67,22 +68,6 @@ def queue_attendance_summaries(session: Session, env: MeetingEnv, *, now: dt.dat
     return queued
 
 
-def _load(session: Session, meeting_id: int) -> Meeting:
-    meeting = session.scalar(
-        select(Meeting)
-        .where(Meeting.id == meeting_id)
-        .options(
-            selectinload(Meeting.points).selectinload(MeetingPoint.point),
-            selectinload(Meeting.attendance),
-            selectinload(Meeting.roll_calls),
-            selectinload(Meeting.host_point),
-        )
-    )
-    if meeting is None:
-        raise LookupError(f"meeting {meeting_id} no longer exists")
-    return meeting
-
-
 def _state(a: PointAttendance) -> str:
     if a.roll_call is not None:
         return "Có mặt (điểm danh)" if a.roll_call else "Vắng (điểm danh)"
@@ -91,7 +76,9 @@ def _state(a: PointAttendance) -> str:
 
 def summary_rows(session: Session, meeting_id: int) -> tuple[Meeting, list[PointAttendance], list[list[str]]]:
     """The meeting, its points' attendance and the people who joined (name, email, minutes)."""
-    meeting = _load(session, meeting_id)
+    meeting = load_meeting(session, meeting_id)
+    if meeting is None:
+        raise LookupError(f"meeting {meeting_id} no longer exists")
     points = point_attendance(meeting)
     until = meeting.room_closed_at or meeting.ends_at
     people: dict[str, list[Any]] = {}

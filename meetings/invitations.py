@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from core import outbox
 from core.actors import Actor, PermissionDenied
@@ -24,8 +24,9 @@ from meetings.mail_content import (
     series_calendar,
     subject_line,
 )
-from meetings.models import Meeting, MeetingPoint
+from meetings.models import Meeting
 from meetings.permissions import can_see_links
+from meetings.queries import load_meeting
 
 __all__ = [
     "Recipient",
@@ -76,19 +77,7 @@ def queue_invitations(session: Session, env: MeetingEnv, meetings: Sequence[Meet
     whole_series = first.series is not None and len(meetings) > 1
     prefix = "Mời họp trực tuyến" if kind == "invitation" else "Thay đổi lịch họp"
     subject = subject_line(prefix, first, env) + (f" (chuỗi {len(meetings)} buổi)" if whole_series else "")
-    messages = [
-        {
-            "kind": kind,
-            "subject_ref": f"meeting:{first.id}",
-            "recipient": r.email,
-            "recipient_name": r.name,
-            "subject": subject,
-            "renderer": "meeting",
-            "params": mail_params(kind, meetings, r, whole_series=whole_series),
-        }
-        for r in recipients(first)
-    ]
-    return len(outbox.enqueue_many(session, messages))
+    return _queue(session, kind, meetings, recipients(first), subject, whole_series=whole_series)
 
 
 def queue_cancellation(
@@ -104,25 +93,11 @@ def queue_cancellation(
     session.flush()
     first = meetings[0]
     targets = [Recipient(only[0], only[1], person_participant(first, *only), "invitee")] if only else recipients(first)
-    for r in targets:
-        outbox.enqueue(
-            session,
-            kind="cancel",
-            subject_ref=f"meeting:{first.id}",
-            recipient=r.email,
-            recipient_name=r.name,
-            subject=subject_line("Hủy cuộc họp", first, env),
-            renderer="meeting",
-            params=mail_params(
-                "cancel",
-                meetings,
-                r,
-                whole_series=whole_series and first.series is not None,
-                reason=reason,
-                only=only is not None,
-            ),
-        )
-    return len(targets)
+    series = whole_series and first.series is not None
+    subject = subject_line("Hủy cuộc họp", first, env)
+    return _queue(
+        session, "cancel", meetings, targets, subject, whole_series=series, reason=reason, only=only is not None
+    )
 
 
 def queue_reminders(session: Session, env: MeetingEnv, *, now: dt.datetime, lead: dt.timedelta) -> list[int]:
@@ -145,22 +120,28 @@ def queue_reminders(session: Session, env: MeetingEnv, *, now: dt.datetime, lead
         ).rowcount
         if not claimed:
             continue
-        meeting = session.scalar(
-            select(Meeting)
-            .where(Meeting.id == meeting_id)
-            .options(selectinload(Meeting.points).selectinload(MeetingPoint.point), selectinload(Meeting.invitees))
-        )
+        meeting = load_meeting(session, meeting_id)
         assert meeting is not None
-        for r in recipients(meeting):
-            outbox.enqueue(
-                session,
-                kind="reminder",
-                subject_ref=f"meeting:{meeting.id}",
-                recipient=r.email,
-                recipient_name=r.name,
-                subject=subject_line("Nhắc lịch họp", meeting, env),
-                renderer="meeting",
-                params=mail_params("reminder", [meeting], r),
-            )
+        _queue(session, "reminder", [meeting], recipients(meeting), subject_line("Nhắc lịch họp", meeting, env))
         reminded.append(meeting_id)
     return reminded
+
+
+def _queue(
+    session: Session, kind: str, meetings: Sequence[Meeting], targets: list[Recipient], subject: str, **extra: object
+) -> int:
+    """One mail of ``kind`` about ``meetings`` (one, or occurrences of one series) per recipient, in one statement:
+    a row naming the ``meeting`` renderer and what it needs (:func:`mail_params` with ``extra``)."""
+    messages = [
+        {
+            "kind": kind,
+            "subject_ref": f"meeting:{meetings[0].id}",
+            "recipient": r.email,
+            "recipient_name": r.name,
+            "subject": subject,
+            "renderer": "meeting",
+            "params": mail_params(kind, meetings, r, **extra),
+        }
+        for r in targets
+    ]
+    return len(outbox.enqueue_many(session, messages))

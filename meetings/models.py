@@ -8,9 +8,10 @@ itself (an exclusion constraint on PostgreSQL, see migration 0003).
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from core.db import Base, utcnow
 from provisioning.models import Staff, Unit
@@ -33,6 +34,11 @@ class BridgePoint(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit] = relationship()
+
+    # How the change trail names a point (core.changelog.record_of): by its name, in the unit that has it.
+    audit_kind: ClassVar[str] = "bridge_point"
+    audit_label: Mapped[str] = synonym("name")
+    audit_unit_id: Mapped[int] = synonym("unit_id")
 
     def __repr__(self) -> str:
         return f"<BridgePoint {self.id} {self.name!r}>"

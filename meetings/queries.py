@@ -12,11 +12,13 @@ from meetings.models import Meeting, MeetingPoint
 
 
 def load_meeting(session: Session, meeting_id: int) -> Meeting | None:
-    """One meeting with its points, invited people and attendance loaded."""
+    """One meeting with what its page, its mail and its attendance summary read: host, points, invited people,
+    attendance and roll calls."""
     return session.scalar(
         select(Meeting)
         .where(Meeting.id == meeting_id)
         .options(
+            selectinload(Meeting.host_point),
             selectinload(Meeting.points).selectinload(MeetingPoint.point),
             selectinload(Meeting.invitees),
             selectinload(Meeting.attendance),

@@ -115,14 +115,6 @@ def rehome_point(session: Session, actor: Actor, point: BridgePoint, unit: Unit,
     before = {"unit_id": point.unit_id}
     point.unit = unit
     session.flush()
-    changelog.record(
-        session,
-        actor,
-        "bridge_point.rehome",
-        "bridge_point",
-        point.id,
-        target_label=point.name,
-        unit_id=unit.id,
-        before=before,
-        after={"unit_id": unit.id, "reason": reason},
+    changelog.record_of(
+        session, actor, "bridge_point.rehome", point, before=before, after={"unit_id": unit.id, "reason": reason}
     )

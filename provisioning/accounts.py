@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import changelog
@@ -19,6 +18,7 @@ from core.db import utcnow
 from core.validation import clean_text, text_problem
 from provisioning import history, sync
 from provisioning.addresses import AddressRules, check_address, check_domain_use, normalize_domain
+from provisioning.errors import flush_or_refuse
 from provisioning.models import AccountKind, AccountStatus, MailAlias, Role, Staff, StaffStatusChange, Unit
 from provisioning.names import InvalidNameError, clean_name, split_name, validate_local_part
 from provisioning.operations import (
@@ -51,17 +51,8 @@ def _change_status(session: Session, actor: Actor, staff: Staff, status: str, re
         end_sessions_of(session, staff_id=staff.id, reason=action)
     sync.enqueue(session, "sync_staff", staff.id)
     sync.enqueue(session, "sync_list", staff.unit_id)
-    changelog.record(
-        session,
-        actor,
-        action,
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=staff.unit_id,
-        before=before,
-        after=staff_snapshot(staff) | {"status_reason": staff.status_reason},
-    )
+    after = staff_snapshot(staff) | {"status_reason": staff.status_reason}
+    changelog.record_of(session, actor, action, staff, before=before, after=after)
 
 
 def disable(session: Session, actor: Actor, staff: Staff, reason: str) -> None:
@@ -108,15 +99,8 @@ def expire_archives(session: Session, actor: Actor, retention: dt.timedelta, now
     for staff in due:
         staff.removed_from_directory_at = utcnow()
         sync.enqueue(session, "sync_staff", staff.id)
-        changelog.record(
-            session,
-            actor,
-            "staff.remove_from_directory",
-            "staff",
-            staff.id,
-            target_label=staff.email,
-            unit_id=staff.unit_id,
-            after={"archived_at": staff.archived_at},
+        changelog.record_of(
+            session, actor, "staff.remove_from_directory", staff, after={"archived_at": staff.archived_at}
         )
     session.flush()
     return len(due)
@@ -147,16 +131,7 @@ def set_password(
     except WeakPasswordError as exc:
         raise ProvisioningError(str(exc)) from None
     sync.enqueue_password(session, staff, password, secret_key, must_change=must_change)
-    changelog.record(
-        session,
-        actor,
-        "staff.set_password",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=staff.unit_id,
-        after={"must_change": must_change},
-    )
+    changelog.record_of(session, actor, "staff.set_password", staff, after={"must_change": must_change})
 
 
 def reset_password(session: Session, actor: Actor, staff: Staff, *, secret_key: str) -> str:
@@ -202,17 +177,7 @@ def set_quota(session: Session, actor: Actor, staff: Staff, quota_mb: int) -> No
     staff.quota_mb = quota_mb
     session.flush()
     sync.enqueue(session, "sync_staff", staff.id)
-    changelog.record(
-        session,
-        actor,
-        "staff.set_quota",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=staff.unit_id,
-        before=before,
-        after={"quota_mb": quota_mb},
-    )
+    changelog.record_of(session, actor, "staff.set_quota", staff, before=before, after={"quota_mb": quota_mb})
 
 
 def add_alias(
@@ -244,22 +209,9 @@ def add_alias(
         raise ProvisioningError(f"alias {full}: the address is already in use")
     alias = MailAlias(staff=staff, address=full, reason=reason.strip()[:200])
     session.add(alias)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ProvisioningError(f"alias {full}: the address is already in use") from None
+    flush_or_refuse(session, f"alias {full}: the address is already in use")
     sync.enqueue(session, "sync_staff", staff.id)
-    changelog.record(
-        session,
-        actor,
-        "staff.add_alias",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=staff.unit_id,
-        after={"alias": full},
-    )
+    changelog.record_of(session, actor, "staff.add_alias", staff, after={"alias": full})
     return alias
 
 
@@ -272,16 +224,7 @@ def remove_alias(session: Session, actor: Actor, staff: Staff, address: str) -> 
     alias.removed_at = utcnow()
     session.flush()
     sync.enqueue(session, "sync_staff", staff.id)
-    changelog.record(
-        session,
-        actor,
-        "staff.remove_alias",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=staff.unit_id,
-        before={"alias": alias.address},
-    )
+    changelog.record_of(session, actor, "staff.remove_alias", staff, before={"alias": alias.address})
 
 
 EDITABLE = ("full_name", "title", "phone", "staff_number", "kind")
@@ -322,23 +265,9 @@ def update_staff(session: Session, actor: Actor, staff: Staff, changes: dict[str
     after = staff_snapshot(staff)
     if after == before:
         return False
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ProvisioningError(f"staff number {staff.staff_number!r} belongs to someone else") from None
+    flush_or_refuse(session, f"staff number {staff.staff_number!r} belongs to someone else")
     sync.enqueue(session, "sync_staff", staff.id)
-    changelog.record(
-        session,
-        actor,
-        "staff.update",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=staff.unit_id,
-        before=before,
-        after=after,
-    )
+    changelog.record_of(session, actor, "staff.update", staff, before=before, after=after)
     return True
 
 
@@ -377,12 +306,6 @@ def move_staff_many(
     session.flush()
     units = dict.fromkeys(u for staff, old in moved for u in (old, staff.unit_id))
     sync.enqueue_many(session, [("sync_staff", s.id) for s, _ in moved] + [("sync_list", u) for u in units])
-    changelog.record_many(
-        session,
-        actor,
-        [
-            ("staff.move", "staff", s.id, s.email, s.unit_id, {"unit_id": old}, {"unit_id": s.unit_id})
-            for s, old in moved
-        ],
-    )
+    trail = [changelog.item_of("staff.move", s, {"unit_id": old}, {"unit_id": s.unit_id}) for s, old in moved]
+    changelog.record_many(session, actor, trail)
     return len(moved)

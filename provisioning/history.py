@@ -9,7 +9,7 @@ history tables hold every earlier state with the day it stopped being true (excl
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +31,14 @@ class UnitState:
     mail_domain: str | None
 
 
+# What a unit's state is made of: the fields a UnitVersion keeps, as a UnitState shows them.
+_STATE = tuple(f.name for f in fields(UnitState) if f.name != "id")
+
+
+def _state_of(unit: Unit | UnitVersion) -> dict[str, object]:
+    return {name: getattr(unit, name) for name in _STATE}
+
+
 def remember_unit(session: Session, unit: Unit, until: dt.date, reorganisation_id: int | None = None) -> None:
     """Keep the unit's present state as valid until ``until``; call before renaming, moving or ending it.
     A second call for the same day keeps the first (the state before that day's changes)."""
@@ -39,17 +47,7 @@ def remember_unit(session: Session, unit: Unit, until: dt.date, reorganisation_i
     )
     if exists is None:
         session.add(
-            UnitVersion(
-                unit_id=unit.id,
-                valid_until=until,
-                parent_id=unit.parent_id,
-                code=unit.code,
-                name=unit.name,
-                short_name=unit.short_name,
-                kind=unit.kind,
-                mail_domain=unit.mail_domain,
-                reorganisation_id=reorganisation_id,
-            )
+            UnitVersion(unit_id=unit.id, valid_until=until, reorganisation_id=reorganisation_id, **_state_of(unit))
         )
 
 
@@ -107,15 +105,7 @@ def units_on(session: Session, day: dt.date) -> dict[int, UnitState]:
         if unit.ended_on is not None and unit.ended_on <= day:
             continue
         source: Unit | UnitVersion = earliest.get(unit.id, unit)
-        states[unit.id] = UnitState(
-            id=unit.id,
-            parent_id=source.parent_id,
-            code=source.code,
-            name=source.name,
-            short_name=source.short_name,
-            kind=source.kind,
-            mail_domain=source.mail_domain,
-        )
+        states[unit.id] = UnitState(id=unit.id, **_state_of(source))  # type: ignore[arg-type]
     return states
 
 

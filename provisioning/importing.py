@@ -137,20 +137,18 @@ def apply(
     flush_creates()
     if not (result.creates or result.updates):
         return result  # the same file again: nothing changed, nothing to record
-    changelog.record(
+    changelog.record_of(
         session,
         actor,
         "import.apply",
-        "unit",
-        unit.id,
-        target_label=batch_label or unit.name,
-        unit_id=unit.id,
+        unit,
         after={
             "rows": result.total,
             "created": result.creates,
             "updated": result.updates,
             "unchanged": result.unchanged,
         },
+        label=batch_label or unit.name,
     )
     if progress is not None:
         progress(done)

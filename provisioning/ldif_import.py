@@ -180,14 +180,11 @@ def apply(
         raise LdifRefused(result)
     flush()
     if result.takes:
-        changelog.record(
+        changelog.record_of(
             session,
             actor,
             "import.ldif",
-            "unit",
-            unit.id,
-            target_label=label or unit.name,
-            unit_id=unit.id,
+            unit,
             after={
                 "entries": result.total,
                 "created": result.takes,
@@ -197,6 +194,7 @@ def apply(
                 "passwords_kept": dict(result.kept),
                 "one_time_passwords": len(result.passwords),
             },
+            label=label or unit.name,
         )
     return result
 
@@ -231,11 +229,11 @@ def _finish_people(
         if take.alias:
             keep_as_alias(session, person, take.alias, reason=ALIAS_REASON, expires_at=expires_at)
             after = {"alias": take.alias, "expires_at": expires_at.isoformat() if expires_at else None}
-            trail.append(("staff.keep_alias", "staff", person.id, person.email, person.unit_id, None, after))
+            trail.append(changelog.item_of("staff.keep_alias", person, after=after))
         if take.password_hash:
             hashes.append((person.id, take.password_hash))
             after = {"password": "kept", "scheme": take.scheme}
-            trail.append(("staff.keep_password", "staff", person.id, person.email, person.unit_id, None, after))
+            trail.append(changelog.item_of("staff.keep_password", person, after=after))
         else:
             result.passwords[person.email] = _one_time_password(session, actor, person, policy)
     try:

@@ -19,7 +19,7 @@ applying the same file twice change nothing.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -95,7 +95,7 @@ class Refusal:
         return f"line {self.line} ({self.dn or 'no dn'}): {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "dn": self.dn, "code": self.code, "message": self.message}
+        return asdict(self)
 
 
 def _one_line(value: str) -> str:

@@ -11,24 +11,33 @@ the batch until an admin takes them, once (:func:`take_passwords`).
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core import changelog
 from core.actors import Actor, PermissionDenied
-from core.db import READ_ONLY, utcnow
-from core.tasks import Task, TaskContext, TaskFailed, submit
+from core.db import utcnow
+from core.tasks import Task, TaskContext, TaskFailed
 from provisioning.directory_jobs import password_cipher
 from provisioning.errors import ProvisioningError
+from provisioning.file_tasks import (
+    applying,
+    batch_unit,
+    fail_batch,
+    finish_batch,
+    load_batch,
+    previewing,
+    queue_batch,
+    upload_name,
+)
 from provisioning.ldif import read_entries, redact_passwords
 from provisioning.ldif_import import LdifRefused, apply, preview
 from provisioning.ldif_plan import Addresses
-from provisioning.models import DirectoryJob, ImportBatch, Role, Unit
+from provisioning.models import ImportBatch, Role, Unit
 from provisioning.operations import MailboxPolicy
 
 PREVIEW, APPLY = "ldif.preview", "ldif.apply"
-MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 def upload(
@@ -36,11 +45,7 @@ def upload(
 ) -> ImportBatch:
     """Keep an uploaded LDIF export for ``unit`` (without the passwords that will not be kept), queue its preview."""
     actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
-    name = (filename or "").strip()[:300]
-    if not name.lower().endswith(".ldif"):
-        raise ProvisioningError(f"{name or 'the file'}: use an .ldif file")
-    if len(content) > MAX_FILE_BYTES:
-        raise ProvisioningError(f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    name = upload_name(filename, content, (".ldif",), "use an .ldif file")
     if addresses not in set(Addresses):
         raise ProvisioningError(f"addresses {addresses[:20]!r}: use primary or alias")
     batch = ImportBatch(
@@ -53,15 +58,8 @@ def upload(
     )
     session.add(batch)
     session.flush()
-    changelog.record(
-        session,
-        actor,
-        "import.ldif_upload",
-        "import_batch",
-        batch.id,
-        target_label=name,
-        unit_id=unit.id,
-        after={"bytes": len(content), "addresses": addresses},
+    changelog.record_of(
+        session, actor, "import.ldif_upload", batch, after={"bytes": len(content), "addresses": addresses}
     )
     queue(session, actor, batch, do_apply=False)
     return batch
@@ -76,22 +74,16 @@ def queue(session: Session, actor: Actor, batch: ImportBatch, *, do_apply: bool,
     params = {"batch_id": batch.id, "addresses": str(batch.summary.get("addresses", Addresses.PRIMARY))}
     if do_apply:
         params["alias_days"] = int(alias_days)
-    task = submit(session, actor, APPLY if do_apply else PREVIEW, params)
-    batch.task_id = task.id
-    batch.status = "applying" if do_apply else "previewing"
-    return task
+    return queue_batch(session, actor, batch, APPLY if do_apply else PREVIEW, params, do_apply=do_apply)
 
 
 def run(ctx: TaskContext, policy: MailboxPolicy) -> dict[str, Any]:
     """The task handler for both steps."""
     do_apply = ctx.kind == APPLY
-    with ctx.boundary.unit(apply=False) as session:
-        batch = session.get(ImportBatch, ctx.params.get("batch_id"))
-        if batch is None:
-            raise TaskFailed("Tệp nhập không còn tồn tại.")
-        if do_apply and batch.status == "applied":
-            return _public(batch.summary)  # applied before the worker stopped; its directory jobs are resumed
-        content, filename, unit_id = batch.content, batch.filename, batch.unit_id
+    batch = load_batch(ctx)
+    if do_apply and batch.status == "applied":
+        return _public(batch.summary)  # applied before the worker stopped; its directory jobs are resumed
+    content, filename, unit_id = batch.content, batch.filename, batch.unit_id
     total = content.count(b"\ndn:") + content.startswith(b"dn:")
     phase = "database" if do_apply else "preview"
     ctx.progress(0, total, phase)
@@ -110,36 +102,24 @@ def run(ctx: TaskContext, policy: MailboxPolicy) -> dict[str, Any]:
             f"Tệp {filename} có {exc.preview.unreadable} dòng không đọc được; không người nào được nhập."
         ) from None
     except ProvisioningError as exc:
-        _fail(ctx, f"Không nhập được tệp {filename}: {exc}")
+        fail_batch(ctx, f"Không nhập được tệp {filename}: {exc}")
     except PermissionDenied as exc:
-        _fail(ctx, f"Không có quyền: {exc}")
+        fail_batch(ctx, f"Không có quyền: {exc}")
 
 
 def _preview(ctx: TaskContext, unit_id: int, content: bytes, options: dict[str, Any]) -> dict[str, Any]:
-    token = READ_ONLY.set(True)  # a preview only reads: on SQLite it never takes the write lock
-    try:
-        with ctx.boundary.unit(apply=False) as session:
-            unit = session.get(Unit, unit_id)
-            if unit is None:
-                raise TaskFailed("Đơn vị của tệp nhập không còn tồn tại.")
-            result = preview(session, ctx.actor, unit, read_entries(content), **options)
-            session.rollback()
-    finally:
-        READ_ONLY.reset(token)
+    with previewing(ctx) as session:
+        result = preview(session, ctx.actor, batch_unit(session, unit_id), read_entries(content), **options)
     _finish(ctx, "previewed", result.as_dict())
     return result.as_dict()
 
 
 def _apply(ctx: TaskContext, unit_id: int, content: bytes, filename: str, options: dict[str, Any]) -> dict[str, Any]:
-    work = ctx.boundary.begin(ctx.origin)
-    try:
-        unit = work.session.get(Unit, unit_id)
-        if unit is None:
-            raise TaskFailed("Đơn vị của tệp nhập không còn tồn tại.")
+    with applying(ctx) as work:
         result = apply(
             work.session,
             ctx.actor,
-            unit,
+            batch_unit(work.session, unit_id),
             read_entries(content),
             alias_days=int(ctx.params.get("alias_days", 365)),
             label=filename,
@@ -156,13 +136,6 @@ def _apply(ctx: TaskContext, unit_id: int, content: bytes, filename: str, option
         batch.status, batch.summary, batch.content = "applied", summary, redact_passwords(content, lambda _v: False)
         batch.total_rows = batch.done_rows = result.total
         batch.finished_at = utcnow()
-    except BaseException:
-        work.rollback()
-        raise
-    recorded = work.recorded
-    work.commit(apply=False)
-    ctx.progress(0, recorded.count(DirectoryJob), "directory")
-    ctx.apply_intents(recorded, "directory")
     return _public(summary)
 
 
@@ -175,16 +148,7 @@ def take_passwords(session: Session, actor: Actor, batch: ImportBatch, secret_ke
         return []
     pairs = [(str(a), str(p)) for a, p in json.loads(password_cipher(secret_key).decrypt(str(token).encode()))]
     batch.summary = _public(batch.summary) | {"handed_out": len(pairs)}
-    changelog.record(
-        session,
-        actor,
-        "import.ldif_passwords",
-        "import_batch",
-        batch.id,
-        target_label=batch.filename,
-        unit_id=batch.unit_id,
-        after={"one_time_passwords": len(pairs)},
-    )
+    changelog.record_of(session, actor, "import.ldif_passwords", batch, after={"one_time_passwords": len(pairs)})
     return pairs
 
 
@@ -194,14 +158,4 @@ def _public(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def _finish(ctx: TaskContext, status: str, summary: dict[str, Any]) -> None:
-    with ctx.boundary.unit(apply=False) as session:
-        batch = session.get(ImportBatch, ctx.params["batch_id"])
-        if batch is not None:
-            batch.status, batch.summary = status, summary
-            batch.total_rows = batch.done_rows = int(summary.get("total", 0))
-            batch.finished_at = utcnow()
-
-
-def _fail(ctx: TaskContext, message: str) -> NoReturn:
-    _finish(ctx, "failed", {"error": message})
-    raise TaskFailed(message)
+    finish_batch(ctx, status, summary, int(summary.get("total", 0)))

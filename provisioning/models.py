@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -16,7 +17,7 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, synonym
 
 from core.boundary import Intent
 from core.db import Base, utcnow
@@ -98,6 +99,11 @@ class Unit(Base):
     children: Mapped[list[Unit]] = relationship(back_populates="parent")
     staff: Mapped[list[Staff]] = relationship(back_populates="unit")
 
+    # How the change trail names a unit (core.changelog.record_of): by its name, seen by its own admins.
+    audit_kind: ClassVar[str] = "unit"
+    audit_label: Mapped[str] = synonym("name")
+    audit_unit_id: Mapped[int] = synonym("id")
+
     def __repr__(self) -> str:
         return f"<Unit {self.id} {self.code!r} {self.name!r}>"
 
@@ -134,6 +140,8 @@ class Staff(Base):
         CheckConstraint(f"kind IN ({_values(AccountKind)})", name="kind"),
         CheckConstraint(f"status IN ({_values(AccountStatus)})", name="status"),
         CheckConstraint("quota_mb > 0", name="quota_positive"),
+        # The staff list's order: a page is read off the index instead of sorting every mailbox for it.
+        Index("ix_staff_full_name", "full_name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -168,6 +176,11 @@ class Staff(Base):
     aliases: Mapped[list[MailAlias]] = relationship(
         back_populates="staff", cascade="all, delete-orphan", order_by="MailAlias.address"
     )
+
+    # How the change trail names a person (core.changelog.record_of): by address, in their unit.
+    audit_kind: ClassVar[str] = "staff"
+    audit_label: Mapped[str] = synonym("email")
+    audit_unit_id: Mapped[int] = synonym("unit_id")
 
     def __repr__(self) -> str:
         return f"<Staff {self.id} {self.email!r}>"
@@ -239,6 +252,11 @@ class ImportBatch(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
 
     unit: Mapped[Unit] = relationship()
+
+    # How the change trail names an upload (core.changelog.record_of): by its file name, in its unit.
+    audit_kind: ClassVar[str] = "import_batch"
+    audit_label: Mapped[str] = synonym("filename")
+    audit_unit_id: Mapped[int] = synonym("unit_id")
 
     def __repr__(self) -> str:
         return f"<ImportBatch {self.id} {self.filename!r} {self.status}>"

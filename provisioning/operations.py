@@ -19,7 +19,7 @@ from core.actors import Actor, PermissionDenied
 from core.validation import clean_text
 from provisioning import sync
 from provisioning.addresses import AddressRules, check_address, check_unit_domain
-from provisioning.errors import ProvisioningError
+from provisioning.errors import ProvisioningError, flush_or_refuse
 from provisioning.models import (
     AccountKind,
     AccountStatus,
@@ -105,24 +105,11 @@ def create_unit(
         mail_domain=domain,
     )
     session.add(unit)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ProvisioningError(f"unit code {code!r} is taken") from None
+    flush_or_refuse(session, f"unit code {code!r} is taken")
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.flush()
     sync.enqueue(session, "sync_unit", unit.id)
-    changelog.record(
-        session,
-        actor,
-        "unit.create",
-        "unit",
-        unit.id,
-        target_label=unit.name,
-        unit_id=unit.id,
-        after=_unit_snapshot(unit),
-    )
+    changelog.record_of(session, actor, "unit.create", unit, after=_unit_snapshot(unit))
     return unit
 
 
@@ -246,9 +233,7 @@ def create_staff_many(
     units = dict.fromkeys(p.unit_id for p in people)
     sync.enqueue_many(session, [("sync_staff", p.id) for p in people] + [("sync_list", u) for u in units])
     changelog.record_many(
-        session,
-        actor,
-        [("staff.create", "staff", p.id, p.email, p.unit_id, None, staff_snapshot(p)) for p in people],
+        session, actor, [changelog.item_of("staff.create", p, after=staff_snapshot(p)) for p in people]
     )
     return people
 
@@ -314,10 +299,6 @@ def create_local_admin(session: Session, actor: Actor, username: str, password: 
         raise ProvisioningError("password: at least 12 characters for the break-glass admin")
     admin = LocalAdmin(username=username, password_hash=PasswordHasher().hash(password))
     session.add(admin)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ProvisioningError(f"username {username!r} is taken") from None
+    flush_or_refuse(session, f"username {username!r} is taken")
     changelog.record(session, actor, "local_admin.create", "local_admin", admin.id, target_label=username)
     return admin

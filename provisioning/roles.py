@@ -13,12 +13,11 @@ archived mailbox resolves to no actor at all.
 from __future__ import annotations
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import changelog
 from core.actors import Actor, PermissionDenied
-from provisioning.errors import ProvisioningError
+from provisioning.errors import ProvisioningError, flush_or_refuse
 from provisioning.models import AccountStatus, Role, RoleGrant, Staff, Unit
 
 # What a unit admin may hand on inside their subtree.
@@ -111,21 +110,10 @@ def grant_role(session: Session, actor: Actor, staff: Staff, role: str, unit: Un
         raise ProvisioningError(f"{staff.email} is {staff.status}; enable the mailbox before giving it a role")
     grant = RoleGrant(staff=staff, role=role, unit=unit)
     session.add(grant)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ProvisioningError(f"{staff.email} already holds {_where(role, unit)}") from None
-    changelog.record(
-        session,
-        actor,
-        "role.grant",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=unit.id if unit is not None else staff.unit_id,
-        after={"role": role, "unit_id": unit.id if unit else None},
-    )
+    flush_or_refuse(session, f"{staff.email} already holds {_where(role, unit)}")
+    # Seen by the admins of the unit the role covers (of the holder's own unit for a province-wide role).
+    held = {"role": role, "unit_id": unit.id if unit else None}
+    changelog.record_of(session, actor, "role.grant", staff, after=held, unit_id=held["unit_id"])
     return grant
 
 
@@ -151,16 +139,8 @@ def revoke_role(session: Session, actor: Actor, staff: Staff, role: str, unit: U
         )
     staff.roles.remove(grant)
     session.flush()
-    changelog.record(
-        session,
-        actor,
-        "role.revoke",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=unit.id if unit is not None else staff.unit_id,
-        before={"role": role, "unit_id": unit.id if unit else None},
-    )
+    held = {"role": role, "unit_id": unit.id if unit else None}
+    changelog.record_of(session, actor, "role.revoke", staff, before=held, unit_id=held["unit_id"])
 
 
 def visible_grants(actor: Actor, unit: Unit | None = None) -> Select[tuple[RoleGrant]]:

@@ -112,14 +112,5 @@ def sign_out_everywhere(session: Session, actor: Actor, staff: Staff, keep_token
         if holds_equal_or_wider(actor, staff):
             raise PermissionDenied(f"{actor.name} may not sign {staff.email} out: only a system admin can")
     ended = end_sessions_of(session, staff_id=staff.id, reason="signed_out_everywhere", keep_token=keep_token)
-    changelog.record(
-        session,
-        actor,
-        "staff.sign_out_everywhere",
-        "staff",
-        staff.id,
-        target_label=staff.email,
-        unit_id=staff.unit_id,
-        after={"sessions_ended": ended},
-    )
+    changelog.record_of(session, actor, "staff.sign_out_everywhere", staff, after={"sessions_ended": ended})
     return ended

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import changelog
@@ -16,6 +15,7 @@ from provisioning import history, sync
 from provisioning.accounts import move_staff_many
 from provisioning.addresses import AddressRules, check_unit_domain
 from provisioning.aliases import alias_expiry, keep_as_alias
+from provisioning.errors import flush_or_refuse
 from provisioning.models import MailAlias, Role, Staff, Unit
 from provisioning.operations import UNIT_CODE_CHARS, ProvisioningError, _unit_snapshot, unit_name
 from provisioning.roles import require_no_climbing_in
@@ -57,27 +57,13 @@ def rename_unit(
             raise ProvisioningError(f"unit code {new_code[:50]!r}: use 1–40 letters A–Z, digits or '-'")
         old_list = unit.code
         unit.code = new_code
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ProvisioningError(f"unit code {unit.code!r} is taken") from None
+    flush_or_refuse(session, f"unit code {unit.code!r} is taken")
     sync.enqueue(session, "sync_unit", unit.id)
     if old_list is not None:
         # The list entry is named by the code too: the old one (moved along with the unit) goes.
         sync.enqueue(session, "delete_list", unit.id, code=old_list)
         sync.enqueue(session, "sync_list", unit.id)
-    changelog.record(
-        session,
-        actor,
-        "unit.rename",
-        "unit",
-        unit.id,
-        target_label=unit.name,
-        unit_id=unit.id,
-        before=before,
-        after=_unit_snapshot(unit),
-    )
+    changelog.record_of(session, actor, "unit.rename", unit, before=before, after=_unit_snapshot(unit))
 
 
 def _reparent(session: Session, unit: Unit, parent: Unit) -> None:
@@ -113,17 +99,7 @@ def move_unit(
     _reparent(session, unit, new_parent)
     session.flush()
     sync.enqueue(session, "sync_unit", unit.id)
-    changelog.record(
-        session,
-        actor,
-        "unit.move",
-        "unit",
-        unit.id,
-        target_label=unit.name,
-        unit_id=unit.id,
-        before=before,
-        after=_unit_snapshot(unit),
-    )
+    changelog.record_of(session, actor, "unit.move", unit, before=before, after=_unit_snapshot(unit))
 
 
 def _live_children(session: Session, unit: Unit) -> list[Unit]:
@@ -165,14 +141,11 @@ def merge_units(
         session, actor, [(p, target) for p in staff], effective_on=day, reorganisation_id=reorganisation_id
     )
     _end_unit(session, source, day, [(target, "merge")], reorganisation_id)
-    changelog.record(
+    changelog.record_of(
         session,
         actor,
         "unit.merge",
-        "unit",
-        source.id,
-        target_label=f"{source.name} → {target.name}",
-        unit_id=target.id,
+        source,
         before=before,
         after={
             "merged_into": target.id,
@@ -180,6 +153,8 @@ def merge_units(
             "moved_units": [c.id for c in children],
             "ended_on": day,
         },
+        label=f"{source.name} → {target.name}",
+        unit_id=target.id,
     )
     return moved
 
@@ -218,14 +193,11 @@ def dissolve_unit(
     kind = "dissolve" if len(successors) == 1 else "split"
     before = _unit_snapshot(unit)
     _end_unit(session, unit, day, [(s, kind) for s in successors], reorganisation_id)
-    changelog.record(
+    changelog.record_of(
         session,
         actor,
         "unit.dissolve",
-        "unit",
-        unit.id,
-        target_label=unit.name,
-        unit_id=unit.id,
+        unit,
         before=before,
         after={"ended_on": day, "successors": [s.id for s in successors]},
     )
@@ -280,14 +252,11 @@ def change_mail_domain(
             sync.enqueue(session, "sync_staff", person.id)
             changed += 1
     session.flush()
-    changelog.record(
+    changelog.record_of(
         session,
         actor,
         "unit.change_domain",
-        "unit",
-        unit.id,
-        target_label=unit.name,
-        unit_id=unit.id,
+        unit,
         before=before | {"domain": old_domain},
         after=_unit_snapshot(unit) | {"mailboxes_changed": changed, "aliases_expire_at": expires_at},
     )

@@ -12,9 +12,11 @@ import string
 import subprocess
 import time
 import zoneinfo
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 START_TIMEOUT = 20.0
@@ -53,6 +55,63 @@ class ServiceStatus:
     is_running: bool
     pid: int | None
     address: str
+
+
+class Server(ABC):
+    """What the private servers do alike: each has a folder of its own (``dir``, inside ``chroot`` if it runs
+    from one) with its log ``<program>.log`` and a pid file, and is stopped and reported on the same way."""
+
+    program: ClassVar[str]
+    name: str
+    dir: Path
+    config: ServiceConfig
+    chroot: Path | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / f"{self.program}.log"
+
+    @property
+    @abstractmethod
+    def pid_file(self) -> Path: ...
+
+    @property
+    @abstractmethod
+    def address(self) -> str:
+        """Where it listens, as its status shows it."""
+
+    @abstractmethod
+    def start(self) -> None: ...
+
+    def pid(self) -> int | None:
+        """The running server's pid; a pid file left by one that died is None."""
+        pid = read_pid(self.pid_file)
+        return pid if pid_alive(pid) else None
+
+    def stop(self) -> None:
+        stop_pid(self.pid(), self.name)
+
+    def status(self) -> ServiceStatus:
+        pid = self.pid()
+        return ServiceStatus(self.name, pid is not None, pid, self.address)
+
+    def _inside(self, path: Path) -> Path:
+        """``path`` as the server's process sees it (inside its chroot, if any)."""
+        return Path("/") / path.relative_to(self.chroot) if self.chroot else path
+
+    def _command(self, binary: str, *args: str) -> list[str]:
+        return ["chroot", str(self.chroot), binary, *args] if self.chroot else [binary, *args]
+
+    def _start_forking(self, command: list[str], ready: Callable[[], bool]) -> None:
+        """Run ``command``, which puts the server in the background and returns (Dovecot, Postfix); report a
+        failed start with the end of its output and of the server's log, else wait until ``ready``."""
+        startup_log = self.dir / "startup.log"
+        # Not a pipe: the daemon would inherit it and we would wait for EOF forever.
+        with startup_log.open("wb") as out:
+            result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=daemon_env(self.config))
+        if result.returncode != 0:
+            raise ServiceError(f"{self.name} failed to start: {tail(startup_log)}\n{tail(self.log_path)}")
+        wait_until(ready, self.name, self.log_path)
 
 
 def posix_tz(name: str) -> str:

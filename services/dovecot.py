@@ -15,21 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from services.common import (
-    CONFIG_DIR,
-    ServiceConfig,
-    ServiceError,
-    ServiceStatus,
-    daemon_env,
-    pid_alive,
-    port_open,
-    read_pid,
-    render,
-    stop_pid,
-    tail,
-    wait_until,
-    write_private,
-)
+from services.common import CONFIG_DIR, Server, ServiceConfig, ServiceError, port_open, render, write_private
 from services.slapd import Slapd
 
 DOVECOT = "/usr/sbin/dovecot"
@@ -56,7 +42,7 @@ def _passwd_ids(etc_passwd: Path, user: str) -> tuple[int, int]:
     raise ServiceError(f"no user {user!r} in {etc_passwd}")
 
 
-class Dovecot:
+class Dovecot(Server):
     """Start, stop and inspect a private Dovecot, which authenticates against ``slapd``.
 
     ``name`` names its folder (several may run side by side, e.g. one reading a consumer); ``imap_port``
@@ -64,6 +50,8 @@ class Dovecot:
     ``mail_dir`` is where the Maildirs ``<domain>/<localpart>`` live (default: its own folder's mail/); the
     session's Dovecot reads those the private Postfix delivers to, so IMAP sees the mail that arrived.
     """
+
+    program = "dovecot"
 
     def __init__(
         self,
@@ -90,26 +78,22 @@ class Dovecot:
         self.mail_dir = mail_dir or self.dir / "mail"
 
     @property
-    def log_path(self) -> Path:
-        return self.dir / "dovecot.log"
+    def pid_file(self) -> Path:
+        return self.dir / "run" / "master.pid"
+
+    @property
+    def address(self) -> str:
+        return f"imap://127.0.0.1:{self.imap_port}"
 
     @property
     def auth_socket(self) -> Path:
         """The SASL socket Postfix's submission service asks."""
         return self.dir / "run" / "postfix-auth"
 
-    def _inside(self, path: Path) -> Path:
-        """``path`` as the Dovecot process sees it (inside its chroot, if any)."""
-        return Path("/") / path.relative_to(self.chroot) if self.chroot else path
-
-    def _command(self, *args: str) -> list[str]:
-        binary = [DOVECOT, *args]
-        return ["chroot", str(self.chroot), *binary] if self.chroot else binary
-
     def version(self) -> tuple[int, int]:
         """The installed Dovecot's major and minor version."""
         try:
-            out = subprocess.run(self._command("--version"), capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(self._command(DOVECOT, "--version"), capture_output=True, text=True, check=True).stdout
         except (OSError, subprocess.CalledProcessError) as exc:
             raise ServiceError(f"cannot run dovecot --version: {exc}") from exc
         return parse_version(out)
@@ -154,30 +138,9 @@ class Dovecot:
         )
         return conf
 
-    def pid(self) -> int | None:
-        pid = read_pid(self.dir / "run" / "master.pid")
-        return pid if pid_alive(pid) else None
-
     def start(self) -> None:
         if self.pid():
             return
         conf = self._conf()
-        startup_log = self.dir / "startup.log"
-        # Not a pipe: the daemon would inherit it and we would wait for EOF forever.
-        with startup_log.open("wb") as out:
-            result = subprocess.run(
-                self._command("-c", str(self._inside(conf))),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=daemon_env(self.config),
-            )
-        if result.returncode != 0:
-            raise ServiceError(f"{self.name} failed to start: {tail(startup_log)}\n{tail(self.log_path)}")
-        wait_until(lambda: self.pid() is not None and port_open(self.imap_port), self.name, self.log_path)
-
-    def stop(self) -> None:
-        stop_pid(self.pid(), self.name)
-
-    def status(self) -> ServiceStatus:
-        pid = self.pid()
-        return ServiceStatus(self.name, pid is not None, pid, f"imap://127.0.0.1:{self.imap_port}")
+        command = self._command(DOVECOT, "-c", str(self._inside(conf)))
+        self._start_forking(command, lambda: self.pid() is not None and port_open(self.imap_port))

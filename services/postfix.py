@@ -25,17 +25,14 @@ from pathlib import Path
 
 from services.common import (
     CONFIG_DIR,
+    Server,
     ServiceConfig,
     ServiceError,
-    ServiceStatus,
-    daemon_env,
     pid_alive,
     port_open,
     read_pid,
     render,
     stop_pid,
-    tail,
-    wait_until,
     write_private,
 )
 from services.slapd import Slapd
@@ -54,11 +51,13 @@ def _delivery_order(path: Path) -> tuple[int, int, str]:
     return stat_ns // 1_000_000_000, (stat_ns // 1000) % 1_000_000, path.name
 
 
-class Postfix:
+class Postfix(Server):
     """Start, stop and inspect the private Postfix; submission authenticates through Dovecot's ``auth_socket``.
 
     ``slapd``: the directory its LDAP tables read (aliases; with ``recipients="directory"`` the mailboxes too).
     """
+
+    program = "postfix"
 
     def __init__(
         self,
@@ -75,6 +74,7 @@ class Postfix:
             raise ServiceError("postfix: accepting only the directory's mailboxes needs a slapd to ask")
         self.config = config
         self.root = root
+        self.name = "postfix"
         self.auth_socket = auth_socket
         self.slapd = slapd
         self.recipients = recipients
@@ -85,12 +85,12 @@ class Postfix:
         return self.dir / "etc"
 
     @property
-    def log_path(self) -> Path:
-        return self.dir / "postfix.log"
+    def pid_file(self) -> Path:
+        return self.dir / "spool" / "pid" / "master.pid"  # in the queue directory (main.cf.in)
 
     @property
-    def _pid_file(self) -> Path:
-        return self.dir / "spool" / "pid" / "master.pid"  # in the queue directory (main.cf.in)
+    def address(self) -> str:
+        return f"smtp://127.0.0.1:{self.config.smtp_port}"
 
     def _conf(self) -> Path:
         """Render main.cf, master.cf and the lookup tables into the config folder; prepare the others."""
@@ -150,7 +150,7 @@ class Postfix:
 
     def pid(self) -> int | None:
         """The running master's pid; a stale pid file (or one whose pid now belongs to another program) is None."""
-        pid = read_pid(self._pid_file)
+        pid = read_pid(self.pid_file)
         if not pid_alive(pid):
             return None
         try:
@@ -166,24 +166,10 @@ class Postfix:
         conf_dir = self._conf()
         # A master that was killed leaves its pid file behind (Postfix itself goes by the lock in data/, which
         # dies with the process); drop it so nothing reads a pid that may be reused. The new master writes one.
-        self._pid_file.unlink(missing_ok=True)
-        startup_log = self.dir / "startup.log"
-        # Not a pipe: the daemon would inherit it and we would wait for EOF forever.
-        with startup_log.open("wb") as out:
-            result = subprocess.run(
-                [POSTFIX, "-c", str(conf_dir), "start"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=daemon_env(self.config),
-            )
-        if result.returncode != 0:
-            raise ServiceError(f"postfix failed to start: {tail(startup_log)}\n{tail(self.log_path)}")
-        wait_until(
-            lambda: (
-                self.pid() is not None and port_open(self.config.smtp_port) and port_open(self.config.submission_port)
-            ),
-            "postfix",
-            self.log_path,
+        self.pid_file.unlink(missing_ok=True)
+        ports = (self.config.smtp_port, self.config.submission_port)
+        self._start_forking(
+            [POSTFIX, "-c", str(conf_dir), "start"], lambda: self.pid() is not None and all(map(port_open, ports))
         )
 
     def stop(self) -> None:
@@ -193,12 +179,8 @@ class Postfix:
         subprocess.run(
             [POSTFIX, "-c", str(self.config_dir), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        stop_pid(pid if pid_alive(pid) else None, "postfix")
-        self._pid_file.unlink(missing_ok=True)
-
-    def status(self) -> ServiceStatus:
-        pid = self.pid()
-        return ServiceStatus("postfix", pid is not None, pid, f"smtp://127.0.0.1:{self.config.smtp_port}")
+        stop_pid(pid if pid_alive(pid) else None, self.name)
+        self.pid_file.unlink(missing_ok=True)
 
     def mailbox_path(self, address: str) -> Path:
         """The Maildir ``address`` is delivered to: ``mail/<domain>/<localpart>``, lower case

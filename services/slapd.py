@@ -20,15 +20,12 @@ from argon2 import PasswordHasher
 
 from services.common import (
     CONFIG_DIR,
+    Server,
     ServiceConfig,
     ServiceError,
-    ServiceStatus,
-    pid_alive,
     port_open,
-    read_pid,
     render,
     spawn_detached,
-    stop_pid,
     wait_until,
     write_private,
 )
@@ -64,10 +61,12 @@ def mirror_of(other_url: str, server_id: int) -> Replication:
     return Replication(provides=True, reads_from=(other_url,), server_id=server_id, mirror=True)
 
 
-class Slapd:
+class Slapd(Server):
     """Start, stop and inspect a private slapd described by a :class:`ServiceConfig` and its role.
 
     ``name`` names its folder and ``port`` its loopback port (default: the config's ``ldap_port``)."""
+
+    program = "slapd"
 
     def __init__(
         self,
@@ -91,12 +90,13 @@ class Slapd:
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
 
-    def _inside(self, path: Path) -> Path:
-        """``path`` as slapd sees it (inside its chroot, if any)."""
-        return Path("/") / path.relative_to(self.chroot) if self.chroot else path
+    @property
+    def address(self) -> str:
+        return self.url
 
-    def _command(self, binary: str, *args: str) -> list[str]:
-        return ["chroot", str(self.chroot), binary, *args] if self.chroot else [binary, *args]
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "slapd.pid"
 
     def _replication_ldif(self) -> tuple[str, str]:
         """The global ``olcServerID`` line and the database's olcSyncrepl/olcMirrorMode/olcUpdateRef lines."""
@@ -120,10 +120,6 @@ class Slapd:
             lines.append(f"olcUpdateRef: {role.reads_from[0]}")
         server_id = f"olcServerID: {role.server_id}" if role.server_id else ""
         return server_id, "\n".join(lines)
-
-    @property
-    def log_path(self) -> Path:
-        return self.dir / "slapd.log"
 
     @property
     def dovecot_dn(self) -> str:
@@ -184,10 +180,6 @@ class Slapd:
                 shutil.rmtree(config_dir, ignore_errors=True)
                 raise ServiceError(f"slapadd {args[0]} failed: {result.stderr.strip()[-2000:]}")
 
-    def pid(self) -> int | None:
-        pid = read_pid(self.dir / "slapd.pid")
-        return pid if pid_alive(pid) else None
-
     def start(self) -> None:
         """Start slapd if it is not running; wait until it answers."""
         self._initialise()
@@ -202,9 +194,5 @@ class Slapd:
         wait_until(lambda: self.pid() is not None and port_open(self.port), self.name, self.log_path)
 
     def stop(self) -> None:
-        stop_pid(self.pid(), self.name)
-        (self.dir / "slapd.pid").unlink(missing_ok=True)
-
-    def status(self) -> ServiceStatus:
-        pid = self.pid()
-        return ServiceStatus(self.name, pid is not None, pid, self.url)
+        super().stop()
+        self.pid_file.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from pathlib import Path
 
-from services.common import ServiceConfig, ServiceStatus
+from services.common import Server, ServiceConfig, ServiceStatus
 from services.dovecot import Dovecot
 from services.postfix import Postfix
 from services.slapd import PROVIDER, Slapd, consumer_of, mirror_of
@@ -130,9 +130,9 @@ class Services:
 
     # -- all -----------------------------------------------------------------------------------------
 
-    def _servers(self) -> list[Slapd | Dovecot | Postfix]:
+    def _servers(self) -> list[Server]:
         """Every server configured, in starting order: the directories before those who read them."""
-        servers: list[Slapd | Dovecot | Postfix] = [self.slapd]
+        servers: list[Server] = [self.slapd]
         servers += [s for s in (self.mirror, self.consumer) if s is not None]
         servers.append(self.dovecot)
         if self.consumer_dovecot is not None:

@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 from services.common import ServiceConfig, free_port
+from services.dovecot import Dovecot
 from services.supervisor import Services
+
+BASE_DN = "dc=gialai,dc=gov,dc=vn"
+
+
+def service_config(state: Path, admin_password: str, **ports: int) -> ServiceConfig:
+    """Servers of the suite's directory (Gia Lai's base DN and admin) kept in ``state``, on the given ports."""
+    return ServiceConfig(
+        state_dir=state, base_dn=BASE_DN, admin_dn=f"cn=admin,{BASE_DN}", admin_password=admin_password, **ports
+    )
 
 
 @pytest.fixture(scope="session")
@@ -21,11 +31,9 @@ def services() -> Iterator[Services]:
     state = Path(tempfile.mkdtemp(prefix="congvu-services-"))
     state.chmod(0o755)
     svc = Services(
-        ServiceConfig(
-            state_dir=state,
-            base_dn="dc=gialai,dc=gov,dc=vn",
-            admin_dn="cn=admin,dc=gialai,dc=gov,dc=vn",
-            admin_password="test-admin-" + state.name,
+        service_config(
+            state,
+            "test-admin-" + state.name,
             ldap_port=free_port(),
             imap_port=free_port(),
             pop3_port=free_port(),
@@ -54,6 +62,29 @@ def trixie_chroot() -> Path:
         pytest.skip(f"no Debian 13 chroot: {reason}")
     assert result.returncode == 0, result.stderr
     return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def dovecot24(services: Services, trixie_chroot: Path) -> Iterator[Dovecot]:
+    """Debian 13's Dovecot 2.4 from the chroot, beside the session's 2.3 on ports of its own, reading the
+    session's slapd with the configuration rendered for 2.4. One a module, so its log holds that module's
+    sessions only."""
+    imap_port = free_port()
+    dovecot = Dovecot(
+        services.config,
+        services.root,
+        services.slapd,
+        name=f"dovecot24-{imap_port}",
+        imap_port=imap_port,
+        pop3_port=free_port(),
+        chroot=trixie_chroot,
+    )
+    try:
+        dovecot.start()
+        yield dovecot
+    finally:
+        dovecot.stop()
+        shutil.rmtree(dovecot.dir.parent, ignore_errors=True)
 
 
 def ensure_slapd(svc: Services, where: str) -> None:

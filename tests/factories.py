@@ -9,7 +9,7 @@ checks, audit entries and directory jobs as a user would. The rows live in the t
   committed for the session while the demo may still be loaded later; the root is therefore the demo's when the
   demo is loaded, and otherwise one created in the test's own (rolled-back) transaction.
 - ``create_unit``, ``create_staff`` (optionally with a role and a known password that works against slapd),
-  ``create_local_admin``, ``create_point``, ``create_meeting``.
+  ``create_local_admin``, ``create_point``, ``create_meeting`` (``book()``: the same in a session of a test's own).
 - ``client_as(role)`` / ``client_for(person)``: a test client signed in through ``/login`` with its CSRF token;
   ``token_as(role)`` / ``token_for(person)``: a bearer token for the API.
 - ``cli([...])``: the ``congvu`` command run against the test's app; ``commit_and_sync()``: commit the test's
@@ -377,42 +377,53 @@ def create_point(db: Session, create_unit: Callable[..., Unit]) -> Callable[...,
 
 @pytest.fixture
 def create_meeting(db: Session, runtime: Runtime, create_point: Callable[..., BridgePoint]) -> Callable[..., Meeting]:
-    """``create_meeting(points=None, start=None, end=None, …)`` through ``book_meeting``.
+    """``create_meeting(points=None, start=None, end=None, *, title=…, actor=…, …)`` through ``book_meeting``.
 
     The first point hosts. ``start`` defaults to 08:00 local a week from now, ``end`` to an hour later; a new
-    point hosts when none is given. Returns the meeting (the first occurrence of a series).
+    point hosts when none is given. The other keywords are ``book()``'s: the title, the actor, and any field of
+    the booking form (``invitees``, ``agenda``, ``buffer_minutes``, ``recurrence``…). Returns the meeting (the
+    first occurrence of a series).
     """
 
     def _create_meeting(
         points: Sequence[BridgePoint] | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
-        *,
-        title: str = "Họp thử nghiệm",
-        invitees: Sequence[tuple[str, str]] = (),
-        agenda: str = "",
-        buffer_minutes: int | None = None,
-        recurrence: Any = None,
-        actor: Actor = SYSTEM,
+        **fields: Any,
     ) -> Meeting:
-        from meetings.operations.bookings import MeetingDraft, book_meeting
-
         env = runtime.meeting_env
         points = list(points) if points else [create_point()]
         if start is None:
             week = dt.datetime.now(env.tz) + dt.timedelta(days=7)
             start = week.replace(hour=8, minute=0, second=0, microsecond=0)
-        draft = MeetingDraft(
-            title=title,
-            starts_at=start,
-            ends_at=end or start + dt.timedelta(hours=1),
-            host_point_id=points[0].id,
-            point_ids=[p.id for p in points[1:]],
-            invitees=list(invitees),
-            agenda=agenda,
-            buffer_minutes=buffer_minutes,
-            recurrence=recurrence,
-        )
-        return book_meeting(db, actor, env, draft)[0]
+        return book(db, env, [p.id for p in points], start, end, **fields)
 
     return _create_meeting
+
+
+def book(
+    session: Session,
+    env: Any,
+    point_ids: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime | None = None,
+    *,
+    title: str = "Họp thử nghiệm",
+    actor: Actor = SYSTEM,
+    **draft: Any,
+) -> Meeting:
+    """A meeting booked through ``book_meeting`` in ``session``: the first point hosts, the others join, ``end``
+    an hour after ``start`` unless given; ``draft`` holds the other fields of the form (``invitees``,
+    ``buffer_minutes``…). ``create_meeting`` is this in the test's transaction; a test with a database or a
+    thread of its own calls it with its own session."""
+    from meetings.operations.bookings import MeetingDraft, book_meeting
+
+    made = MeetingDraft(
+        title=title,
+        starts_at=start,
+        ends_at=end or start + dt.timedelta(hours=1),
+        host_point_id=point_ids[0],
+        point_ids=list(point_ids[1:]),
+        **draft,
+    )
+    return book_meeting(session, actor, env, made)[0]

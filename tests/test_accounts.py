@@ -1,7 +1,5 @@
 """Mailbox lifecycle against the real slapd and Dovecot: what an IMAP client notices."""
 
-import contextlib
-import imaplib
 import unicodedata
 
 import pytest
@@ -13,18 +11,7 @@ from provisioning.models import AccountStatus, Role, Staff
 from provisioning.operations import ProvisioningError
 from provisioning.units import change_mail_domain, merge_units, move_unit
 from tests.factories import PASSWORD, csrf_token, sign_in
-
-
-def _imap_login(services, address: str, password: str) -> bool:
-    imap = imaplib.IMAP4("127.0.0.1", services.config.imap_port)
-    try:
-        imap.login(address, password)
-    except imaplib.IMAP4.error:
-        return False
-    finally:
-        with contextlib.suppress(imaplib.IMAP4.abort):
-            imap.logout()
-    return True
+from tests.mail_helpers import imap_login
 
 
 def test_created_mailbox_logs_in_disabled_is_refused_enabled_again_reset_changes_password(
@@ -34,21 +21,21 @@ def test_created_mailbox_logs_in_disabled_is_refused_enabled_again_reset_changes
     first = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
     commit_and_sync()
     assert person.email == "thuyenk@gialai.gov.vn" or person.email.startswith("thuyenk")
-    assert _imap_login(services, person.email, first)
+    assert imap_login(services.config.imap_port, person.email, first)
 
     accounts.disable(db, SYSTEM, person, "nghỉ hưu")
     commit_and_sync()
-    assert not _imap_login(services, person.email, first)
+    assert not imap_login(services.config.imap_port, person.email, first)
 
     accounts.enable(db, SYSTEM, person)
     commit_and_sync()
-    assert _imap_login(services, person.email, first)
+    assert imap_login(services.config.imap_port, person.email, first)
 
     second = accounts.reset_password(db, SYSTEM, person, secret_key=runtime.secret_key)
     commit_and_sync()
     assert second != first
-    assert not _imap_login(services, person.email, first)
-    assert _imap_login(services, person.email, second)
+    assert not imap_login(services.config.imap_port, person.email, first)
+    assert imap_login(services.config.imap_port, person.email, second)
 
 
 def test_reset_password_must_be_changed_at_first_use(db, runtime, directory, create_staff, commit_and_sync) -> None:
@@ -155,7 +142,7 @@ def test_domain_change_keeps_old_address_as_alias(
     entry = directory.read(staff_dn(person, runtime.settings.ldap_base_dn), ["mail", "congvuMailAlias"])
     assert entry["mail"] == [person.email]
     assert old in entry["congvuMailAlias"]
-    assert _imap_login(services, person.email, password)
+    assert imap_login(services.config.imap_port, person.email, password)
     # The unit's distribution list moves to the new domain too.
     from provisioning.entries import list_dn
 
@@ -280,5 +267,5 @@ def test_after_a_reset_the_owner_must_change_the_password_first(
     )
     assert done.status_code == 302, done.get_data(as_text=True)[-1500:]
     assert client.get("/").status_code == 200
-    assert _imap_login(services, person.email, new)
-    assert not _imap_login(services, person.email, one_time)
+    assert imap_login(services.config.imap_port, person.email, new)
+    assert not imap_login(services.config.imap_port, person.email, one_time)

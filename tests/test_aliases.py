@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,7 @@ from core.actors import SYSTEM
 from core.db import utcnow
 from core.tabular import read_table
 from provisioning.actors import actor_for_staff
+from provisioning.directory import Directory
 from provisioning.entries import staff_dn
 from provisioning.importing import preview
 from provisioning.models import MailAlias, Staff, Unit
@@ -44,9 +47,9 @@ from provisioning.units import change_mail_domain
 from services.common import free_port
 from services.dovecot import Dovecot
 from services.postfix import Postfix
-from tests.conftest_services import trixie_chroot  # noqa: F401  (session fixture: the cached Debian 13 chroot)
+from tests.conftest_services import dovecot24, trixie_chroot  # noqa: F401  (fixtures: Debian 13's Dovecot 2.4)
 from tests.factories import PASSWORD, sign_in
-from tests.mail_helpers import wait_for_mail
+from tests.mail_helpers import imap_login, wait_for_mail
 
 DELIVERY_TIMEOUT = 10.0
 
@@ -115,24 +118,47 @@ def directory_postfix(services: Any) -> Iterator[Postfix]:
         shutil.rmtree(postfix.root, ignore_errors=True)
 
 
-def _send(port: int, to: str, subject: str) -> None:
-    message = EmailMessage()
-    message["From"] = "vanphong@gialai.gov.vn"
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content("Kính gửi đồng chí.")
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-        assert smtp.send_message(message) == {}
+@dataclasses.dataclass
+class Outside:
+    """What a mail client and a browser reach: the session's Postfix (which takes any well-formed address) and
+    Dovecot, a production-like Postfix that takes only the directory's addresses, the console; and the
+    directory as an administrator reads it."""
+
+    services: Any
+    strict_postfix: Postfix
+    directory: Directory
+    base_dn: str
+    app: Flask
+
+    def entry(self, person: Staff) -> dict[str, list[str]]:
+        return self.directory.read(staff_dn(person, self.base_dn), ["mail", "congvuMailAlias"])
+
+    def send(self, to: str, subject: str) -> None:
+        message = EmailMessage()
+        message["From"] = "vanphong@gialai.gov.vn"
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content("Kính gửi đồng chí.")
+        with smtplib.SMTP("127.0.0.1", self.services.config.smtp_port, timeout=10) as smtp:
+            assert smtp.send_message(message) == {}
+
+    def rcpt_code(self, address: str) -> int:
+        """What the production-like Postfix answers at RCPT TO for ``address`` (nothing is sent)."""
+        with smtplib.SMTP("127.0.0.1", self.strict_postfix.config.smtp_port, timeout=10) as smtp:
+            smtp.ehlo()
+            smtp.mail("vanphong@gialai.gov.vn")
+            code, _ = smtp.rcpt(address)
+            smtp.rset()
+        return code
+
+    def console(self) -> FlaskClient:
+        """A browser that has not signed in yet."""
+        return self.app.test_client()
 
 
-def _rcpt_code(postfix: Postfix, address: str) -> int:
-    """What the Postfix answers at RCPT TO for ``address`` (nothing is sent)."""
-    with smtplib.SMTP("127.0.0.1", postfix.config.smtp_port, timeout=10) as smtp:
-        smtp.ehlo()
-        smtp.mail("vanphong@gialai.gov.vn")
-        code, _ = smtp.rcpt(address)
-        smtp.rset()
-    return code
+@pytest.fixture
+def outside(services: Any, directory_postfix: Postfix, directory: Directory, runtime: Runtime, app: Flask) -> Outside:
+    return Outside(services, directory_postfix, directory, runtime.settings.ldap_base_dn, app)
 
 
 def _imap_subjects(port: int, login: str, password: str = PASSWORD) -> list[str]:
@@ -153,18 +179,6 @@ def _imap_subjects(port: int, login: str, password: str = PASSWORD) -> list[str]
             imap.logout()
 
 
-def _imap_refused(port: int, login: str) -> bool:
-    imap = imaplib.IMAP4("127.0.0.1", port)
-    try:
-        imap.login(login, PASSWORD)
-    except imaplib.IMAP4.error:
-        return True
-    finally:
-        with contextlib.suppress(imaplib.IMAP4.error, imaplib.IMAP4.abort):
-            imap.logout()
-    return False
-
-
 def _wait_for_log(path: Path, needle: str, count: int) -> None:
     deadline = time.monotonic() + DELIVERY_TIMEOUT
     while path.read_text(errors="replace").count(needle) < count:
@@ -177,13 +191,11 @@ def test_old_address_signs_in_and_receives_as_the_same_mailbox_and_its_logins_co
     db: Session,
     runtime: Runtime,
     services: Any,
-    directory: Any,
-    directory_postfix: Postfix,
-    app: Any,
+    outside: Outside,
     client_as: Callable[..., Any],
     cli: Callable[..., Any],
 ) -> None:
-    entry = directory.read(staff_dn(moved.person, runtime.settings.ldap_base_dn), ["mail", "congvuMailAlias"])
+    entry = outside.entry(moved.person)
     assert entry["mail"] == [moved.new]
     assert entry["congvuMailAlias"] == [moved.old]
     kept_until = moved.alias.expires_at
@@ -192,8 +204,8 @@ def test_old_address_signs_in_and_receives_as_the_same_mailbox_and_its_logins_co
     assert utcnow() + dt.timedelta(days=days - 1) < kept_until <= utcnow() + dt.timedelta(days=days)
 
     # Mail to either address lands in the one mailbox; IMAP under the old address sees both.
-    _send(services.config.smtp_port, moved.new, "Thư gửi địa chỉ mới")
-    _send(services.config.smtp_port, moved.old, "Thư gửi địa chỉ cũ")
+    outside.send(moved.new, "Thư gửi địa chỉ mới")
+    outside.send(moved.old, "Thư gửi địa chỉ cũ")
     assert len(wait_for_mail(services, moved.new, 2, DELIVERY_TIMEOUT)) == 2
     assert services.received(moved.old) == []
     imap_port = services.config.imap_port
@@ -217,12 +229,12 @@ def test_old_address_signs_in_and_receives_as_the_same_mailbox_and_its_logins_co
     assert len(wait_for_mail(services, moved.new, 3, DELIVERY_TIMEOUT)) == 3
 
     # A host that accepts only the directory's addresses takes the alias too.
-    assert _rcpt_code(directory_postfix, moved.old) == 250
-    assert _rcpt_code(directory_postfix, moved.new) == 250
-    assert _rcpt_code(directory_postfix, f"{_letters()}@gialai.gov.vn") == 550
+    assert outside.rcpt_code(moved.old) == 250
+    assert outside.rcpt_code(moved.new) == 250
+    assert outside.rcpt_code(f"{_letters()}@gialai.gov.vn") == 550
 
     # The console: signed in as the mailbox, not as some other account.
-    console = app.test_client()
+    console = outside.console()
     assert sign_in(console, moved.old, PASSWORD).status_code == 302
     assert f'class="who">{actor_for_staff(moved.person).name}<' in console.get("/").get_data(as_text=True)
 
@@ -259,14 +271,7 @@ def test_an_alias_is_no_way_around_the_lockout_of_its_mailbox(moved: Moved, db: 
 
 
 def test_after_the_alias_period_the_old_address_no_longer_signs_in_nor_reaches_the_person(
-    moved: Moved,
-    db: Session,
-    runtime: Runtime,
-    services: Any,
-    directory: Any,
-    directory_postfix: Postfix,
-    app: Any,
-    client_as: Callable[..., Any],
+    moved: Moved, db: Session, runtime: Runtime, outside: Outside, client_as: Callable[..., Any]
 ) -> None:
     moved.alias.expires_at = utcnow() - dt.timedelta(minutes=1)
     db.commit()
@@ -277,7 +282,7 @@ def test_after_the_alias_period_the_old_address_no_longer_signs_in_nor_reaches_t
     db.expire_all()
     assert moved.alias.removed_at is not None
 
-    entry = directory.read(staff_dn(moved.person, runtime.settings.ldap_base_dn), ["mail", "congvuMailAlias"])
+    entry = outside.entry(moved.person)
     assert entry["mail"] == [moved.new]
     assert entry.get("congvuMailAlias", []) == []
     drifts = find_drift(db, runtime.directory, runtime.settings.ldap_base_dn)
@@ -285,12 +290,12 @@ def test_after_the_alias_period_the_old_address_no_longer_signs_in_nor_reaches_t
 
     # A production-like host refuses the old address at RCPT; the private one (which takes any well-formed
     # address, for the tests' made-up recipients) files it under the old address, where nobody can sign in.
-    assert _rcpt_code(directory_postfix, moved.old) == 550
-    assert _rcpt_code(directory_postfix, moved.new) == 250
-    _send(services.config.smtp_port, moved.old, "Thư gửi địa chỉ đã hết hạn")
-    assert len(wait_for_mail(services, moved.old, 1, DELIVERY_TIMEOUT)) == 1
-    assert services.received(moved.new) == []
-    imap_port = services.config.imap_port
+    assert outside.rcpt_code(moved.old) == 550
+    assert outside.rcpt_code(moved.new) == 250
+    outside.send(moved.old, "Thư gửi địa chỉ đã hết hạn")
+    assert len(wait_for_mail(outside.services, moved.old, 1, DELIVERY_TIMEOUT)) == 1
+    assert outside.services.received(moved.new) == []
+    imap_port = outside.services.config.imap_port
     assert _imap_subjects(imap_port, moved.new) == []
 
     # The person's page: the alias is shown as expired, with no button to give the address up.
@@ -300,11 +305,11 @@ def test_after_the_alias_period_the_old_address_no_longer_signs_in_nor_reaches_t
     assert f'name="alias" value="{moved.old}"' not in page
 
     # Signing in with it is refused (last: Dovecot slows a client's next logins down after a refused one).
-    assert sign_in(app.test_client(), moved.old, PASSWORD).status_code == 401
-    assert _imap_refused(imap_port, moved.old)
+    assert sign_in(outside.console(), moved.old, PASSWORD).status_code == 401
+    assert not imap_login(imap_port, moved.old, PASSWORD)
     # Nor does a wildcard match it: Dovecot escapes the name in its LDAP filter (so does the 2.4 test below).
     local, _, domain = moved.new.partition("@")
-    assert _imap_refused(imap_port, f"{local[:-1]}*@{domain}")
+    assert not imap_login(imap_port, f"{local[:-1]}*@{domain}", PASSWORD)
 
 
 def test_an_expired_address_is_never_given_to_anyone_else(
@@ -343,29 +348,10 @@ def test_an_expired_address_is_never_given_to_anyone_else(
     assert moved.old in asked.output or local in asked.output
 
 
-@pytest.fixture(scope="module")
-def dovecot24(services: Any, trixie_chroot: Path) -> Iterator[Dovecot]:
-    dovecot = Dovecot(
-        services.config,
-        services.root,
-        services.slapd,
-        name="dovecot24-aliases",
-        imap_port=free_port(),
-        pop3_port=free_port(),
-        chroot=trixie_chroot,
-    )
-    try:
-        dovecot.start()
-        yield dovecot
-    finally:
-        dovecot.stop()
-        shutil.rmtree(dovecot.dir.parent, ignore_errors=True)
-
-
 def test_dovecot_24_signs_the_old_address_in_as_the_mailbox(moved: Moved, dovecot24: Dovecot) -> None:
     assert _imap_subjects(dovecot24.imap_port, moved.old) == []
     local, _, domain = moved.new.partition("@")
     assert (dovecot24.mail_dir / domain / local).is_dir()  # the mailbox's own home, not one for the old address
     old_local, _, old_domain = moved.old.partition("@")
     assert not (dovecot24.mail_dir / old_domain / old_local).exists()
-    assert _imap_refused(dovecot24.imap_port, f"{old_local[:-1]}*@{old_domain}")
+    assert not imap_login(dovecot24.imap_port, f"{old_local[:-1]}*@{old_domain}", PASSWORD)

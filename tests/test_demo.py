@@ -16,7 +16,6 @@ from demo.data import GIA_LAI, PROVINCES
 from demo.plan2025 import JULY_FILE, MARCH_FILE, PLANS_DIR, plans
 from demo.staff import generate_staff
 from meetings.models import BridgePoint
-from provisioning.directory import Directory, DirectoryConfig
 from provisioning.history_models import Reorganisation, UnitSuccession
 from provisioning.models import AccountKind, Staff, Unit
 from tests.conftest import DEMO_STAFF
@@ -29,11 +28,6 @@ MERGED_AWAY = (
     "Sở Tài nguyên và Môi trường",
     "Sở Nông nghiệp và Phát triển nông thôn",
 )
-
-
-def _directory(runtime) -> Directory:
-    s = runtime.settings
-    return Directory(DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password))
 
 
 def _live(kind: str | None = None):
@@ -96,7 +90,7 @@ def test_departments_are_the_merged_ones_of_2025(db) -> None:
     assert sorted(applied) == sorted([MARCH_FILE, JULY_FILE])
 
 
-def test_binh_dinh_people_keep_their_old_address_as_an_alias(db, runtime) -> None:
+def test_binh_dinh_people_keep_their_old_address_as_an_alias(db, runtime, directory) -> None:
     people = db.scalars(
         select(Staff).where(Staff.staff_number.like("BD%"), Staff.kind == AccountKind.PERSONAL).order_by(Staff.id)
     ).all()
@@ -107,11 +101,7 @@ def test_binh_dinh_people_keep_their_old_address_as_an_alias(db, runtime) -> Non
         assert len(old) == 1, person.email
         assert old[0].expires_at is not None
     person = people[0]
-    directory = _directory(runtime)
-    try:
-        (entry,) = directory.search(runtime.settings.ldap_base_dn, f"(mail={person.email})", ["congvuMailAlias"])
-    finally:
-        directory.close()
+    (entry,) = directory.search(runtime.settings.ldap_base_dn, f"(mail={person.email})", ["congvuMailAlias"])
     assert sorted(a.address for a in person.aliases) == sorted(entry[1]["congvuMailAlias"])
 
 
@@ -147,18 +137,14 @@ def test_the_june_2025_report_shows_the_districts_and_july_the_communes(db, runt
     assert june["province"]["counted"] == july["province"]["counted"]  # nobody lost on the way
 
 
-def test_every_demo_mailbox_is_in_the_directory(db, runtime) -> None:
-    directory = _directory(runtime)
+def test_every_demo_mailbox_is_in_the_directory(db, runtime, directory) -> None:
     entries = directory.search(runtime.settings.ldap_base_dn, "(objectClass=congvuMailbox)", ["mail"])
     in_ldap = {attrs["mail"][0] for _, attrs in entries}
     in_db = set(db.scalars(select(Staff.email)))
-    try:
-        assert in_db <= in_ldap
-        units = directory.search(runtime.settings.ldap_base_dn, "(objectClass=organizationalUnit)", ["congvuUnitCode"])
-        live = db.scalar(select(func.count()).select_from(_live().subquery()))
-        assert len([u for u in units if u[1].get("congvuUnitCode")]) >= live - 1
-    finally:
-        directory.close()
+    assert in_db <= in_ldap
+    units = directory.search(runtime.settings.ldap_base_dn, "(objectClass=organizationalUnit)", ["congvuUnitCode"])
+    live = db.scalar(select(func.count()).select_from(_live().subquery()))
+    assert len([u for u in units if u[1].get("congvuUnitCode")]) >= live - 1
 
 
 def test_ethnic_names_get_sensible_addresses(db) -> None:

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,31 +27,16 @@ from audit.logfiles import file_reference_time
 from audit.models import UsageDay
 from audit.parsing import LogParser
 from provisioning.models import Staff
-from services.common import ServiceConfig, free_port
+from services.common import free_port
 from services.dovecot import Dovecot, template_for
 from services.postfix import Postfix
 from services.slapd import Slapd
-from tests.conftest_services import trixie_chroot  # noqa: F401  (session fixture: the cached Debian 13 chroot)
+from tests.conftest_services import (  # noqa: F401  (fixtures: the cached Debian 13 chroot, its Dovecot 2.4)
+    dovecot24,
+    service_config,
+    trixie_chroot,
+)
 from tests.factories import PASSWORD
-
-
-@pytest.fixture(scope="module")
-def dovecot24(services: Any, trixie_chroot: Path) -> Iterator[Dovecot]:
-    dovecot = Dovecot(
-        services.config,
-        services.root,
-        services.slapd,
-        name="dovecot24",
-        imap_port=free_port(),
-        pop3_port=free_port(),
-        chroot=trixie_chroot,
-    )
-    try:
-        dovecot.start()
-        yield dovecot
-    finally:
-        dovecot.stop()
-        shutil.rmtree(dovecot.dir.parent, ignore_errors=True)
 
 
 def _sessions(imap_port: int, pop3_port: int, address: str) -> None:
@@ -119,15 +104,14 @@ def test_dovecot_24_from_debian_13_authenticates_against_our_slapd_and_its_log_c
     assert (day.imap_logins, day.pop3_logins, day.failed_logins) == (1, 1, 1)
 
 
+def _in_chroot(chroot: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run one of Debian 13's programs inside the chroot, its output as text."""
+    return subprocess.run(["chroot", str(chroot), *command], capture_output=True, text=True)
+
+
 def test_slapd_26_loads_and_serves_the_projects_configuration(trixie_chroot: Path) -> None:
     state = trixie_chroot / "var/lib/congvu" / f"slapd26-{free_port()}"
-    config = ServiceConfig(
-        state_dir=state,
-        base_dn="dc=gialai,dc=gov,dc=vn",
-        admin_dn="cn=admin,dc=gialai,dc=gov,dc=vn",
-        admin_password="slapd26-admin",
-        ldap_port=free_port(),
-    )
+    config = service_config(state, "slapd26-admin", ldap_port=free_port())
     slapd = Slapd(config, state, chroot=trixie_chroot)
     try:
         slapd.start()
@@ -141,12 +125,7 @@ def test_slapd_26_loads_and_serves_the_projects_configuration(trixie_chroot: Pat
             check=True,
         ).stdout
         assert "pwdMustChange: TRUE" in out
-        assert (
-            "slapd 2.6"
-            in subprocess.run(
-                ["chroot", str(trixie_chroot), "/usr/sbin/slapd", "-VV"], capture_output=True, text=True
-            ).stderr
-        )
+        assert "slapd 2.6" in _in_chroot(trixie_chroot, "/usr/sbin/slapd", "-VV").stderr
     finally:
         slapd.stop()
         shutil.rmtree(state, ignore_errors=True)
@@ -162,26 +141,12 @@ def test_postfix_310_accepts_the_projects_configuration(trixie_chroot: Path, ser
         for name in ("main.cf", "master.cf"):
             text = (conf_dir / name).read_text().replace(str(state), "/" + str(state.relative_to(trixie_chroot)))
             (conf_dir / name).write_text(text)
-        check = subprocess.run(
-            ["chroot", str(trixie_chroot), "/usr/sbin/postconf", "-c", inside, "-n"],
-            capture_output=True,
-            text=True,
-        )
-        assert check.returncode == 0, check.stderr
-        assert "warning" not in check.stderr.lower(), check.stderr
-        version = subprocess.run(
-            ["chroot", str(trixie_chroot), "/usr/sbin/postconf", "-c", inside, "-h", "mail_version"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert version.startswith("3.10"), version
-        master = subprocess.run(
-            ["chroot", str(trixie_chroot), "/usr/sbin/postconf", "-c", inside, "-M"],
-            capture_output=True,
-            text=True,
-        )
-        assert master.returncode == 0, master.stderr
-        assert "warning" not in master.stderr.lower(), master.stderr
+        for option in ("-n", "-M"):  # the main settings, then the services of master.cf
+            check = _in_chroot(trixie_chroot, "/usr/sbin/postconf", "-c", inside, option)
+            assert check.returncode == 0, check.stderr
+            assert "warning" not in check.stderr.lower(), check.stderr
+        version = _in_chroot(trixie_chroot, "/usr/sbin/postconf", "-c", inside, "-h", "mail_version")
+        assert version.returncode == 0, version.stderr
+        assert version.stdout.startswith("3.10"), version.stdout
     finally:
         shutil.rmtree(state, ignore_errors=True)

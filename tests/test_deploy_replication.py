@@ -11,7 +11,6 @@ the consumer, in the same state folder (so the consumer's Dovecot knows the repl
 from __future__ import annotations
 
 import datetime as dt
-import imaplib
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +28,9 @@ from provisioning.sync import apply_pending
 from services.common import free_port
 from services.dovecot import Dovecot
 from services.slapd import Slapd, consumer_of
+from tests.conftest_services import service_config
 from tests.factories import PASSWORD
+from tests.mail_helpers import imap_login
 
 REPLICATION_SECONDS = 10.0
 
@@ -67,13 +68,7 @@ class Replica:
             time.sleep(0.1)
 
     def imap_login(self, address: str, password: str) -> bool:
-        with imaplib.IMAP4("127.0.0.1", self.dovecot.imap_port) as imap:
-            try:
-                imap.login(address, password)
-            except imaplib.IMAP4.error:
-                return False
-            imap.logout()
-            return True
+        return imap_login(self.dovecot.imap_port, address, password)
 
 
 @pytest.fixture(scope="module")
@@ -161,18 +156,10 @@ def test_directory_jobs_wait_out_a_provider_outage_then_apply_and_replicate(
 def test_two_providers_in_mirror_mode_each_take_writes_and_replicate_them_to_the_other() -> None:
     import tempfile
 
-    from services.common import ServiceConfig
     from services.supervisor import Services
 
     state = Path(tempfile.mkdtemp(prefix="congvu-mirror-"))
-    config = ServiceConfig(
-        state_dir=state,
-        base_dn="dc=gialai,dc=gov,dc=vn",
-        admin_dn="cn=admin,dc=gialai,dc=gov,dc=vn",
-        admin_password="mirror-admin-" + state.name,
-        ldap_port=free_port(),
-        mirror_ldap_port=free_port(),
-    )
+    config = service_config(state, "mirror-admin-" + state.name, ldap_port=free_port(), mirror_ldap_port=free_port())
     pair = Services(config)
     assert pair.mirror is not None
     connections = [

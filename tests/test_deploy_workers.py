@@ -9,7 +9,6 @@ the leading scheduler hands the lease (and the jobs) to the other within the lea
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -32,6 +31,7 @@ from provisioning.operations import create_local_admin, create_unit
 from services.common import free_port, port_open
 from tests.conftest import app_overrides, database_kind, drop_database, fresh_database_url
 from tests.conftest_services import ensure_slapd
+from tests.own_database import process_environment
 from tests.test_tasks import staff_list
 
 pytestmark = pytest.mark.skipif(
@@ -57,9 +57,7 @@ class Deployment:
             "secret_key": "shared-by-every-web-worker-" + uuid.uuid4().hex,
             "scheduler_lease_seconds": LEASE_SECONDS,
         }
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CONGVU_")}
-        self.env["CONGVU_INSTANCE_PATH"] = str(self.settings["instance_path"])
-        self.env |= {f"CONGVU_{k.upper()}": str(v) for k, v in self.settings.items() if k != "instance_path"}
+        self.env = process_environment(self.settings)
         self.engine = create_engine(self.url)
         self.admin = f"qt-{uuid.uuid4().hex[:6]}"
         self.code = f"T-DEP-{uuid.uuid4().hex[:6].upper()}"

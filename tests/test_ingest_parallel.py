@@ -135,6 +135,14 @@ def _forget(db: Session) -> None:
     db.commit()
 
 
+def _sequential(db: Session, runtime: Any, log: Path) -> Snapshot:
+    """What the sequential path stores for ``log``; the tables are then emptied for the path under test."""
+    ingest_file(runtime.session_factory, log, tz=runtime.settings.tz, workers=1)
+    expected = _stored(db)
+    _forget(db)
+    return expected
+
+
 @pytest.fixture
 def small_tasks(monkeypatch: pytest.MonkeyPatch) -> int:
     """Tasks of one block of 16 KiB: a file of a few hundred KiB makes dozens of them."""
@@ -172,19 +180,12 @@ def test_the_parallel_path_stores_exactly_what_the_sequential_path_stores(
     assert min(n for name, n in blocks.items() if not name.startswith("roundcube")) >= 10, blocks  # many tasks
 
 
+@pytest.mark.usefixtures("mailboxes")
 def test_twice_adds_nothing_and_an_appended_file_is_read_from_its_offset(
-    db: Session,
-    runtime: Any,
-    mailboxes: dict[int, str],
-    month_logs: dict[str, list[str]],
-    tmp_path: Path,
-    small_tasks: int,
+    db: Session, runtime: Any, month_logs: dict[str, list[str]], tmp_path: Path, small_tasks: int
 ) -> None:
     lines = month_logs["2.3/dovecot.log"]
-    whole = _write(tmp_path / "whole.log", lines)
-    ingest_file(runtime.session_factory, whole, tz=runtime.settings.tz, workers=1)
-    expected = _stored(db)["days"]
-    _forget(db)
+    expected = _sequential(db, runtime, _write(tmp_path / "whole.log", lines))["days"]
 
     log = _write(tmp_path / "dovecot.log", lines[:2500])
     first = ingest_file(runtime.session_factory, log, tz=runtime.settings.tz, workers=2, block_bytes=small_tasks)
@@ -261,9 +262,7 @@ def test_a_killed_worker_leaves_the_offset_where_the_committed_counts_end(
 ) -> None:
     log = _write(tmp_path / "dovecot.log", month_logs["2.3/dovecot.log"])
     tz = runtime.settings.tz
-    ingest_file(runtime.session_factory, log, tz=tz, workers=1)
-    expected = _stored(db)
-    _forget(db)
+    expected = _sequential(db, runtime, log)
 
     pool = parallel.make_pool(2)
     try:
@@ -313,19 +312,13 @@ def test_a_worker_count_is_chosen_by_size_and_cores() -> None:
     assert 1 <= parallel.default_workers() <= parallel.MAX_WORKERS
 
 
+@pytest.mark.usefixtures("mailboxes")
 def test_from_a_process_with_threads_the_workers_come_from_a_server_and_count_the_same(
-    db: Session,
-    runtime: Any,
-    mailboxes: dict[int, str],
-    month_logs: dict[str, list[str]],
-    tmp_path: Path,
-    small_tasks: int,
+    db: Session, runtime: Any, month_logs: dict[str, list[str]], tmp_path: Path, small_tasks: int
 ) -> None:
     """The scheduler runs in a process with threads, which must not fork: a forkserver starts the workers."""
     log = _write(tmp_path / "dovecot.log", month_logs["2.4/dovecot.log"])
-    ingest_file(runtime.session_factory, log, tz=runtime.settings.tz, workers=1)
-    expected = _stored(db)
-    _forget(db)
+    expected = _sequential(db, runtime, log)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, name="scheduler-like", daemon=True)
     other.start()

@@ -5,11 +5,9 @@ is kept, the others get one-time passwords, and no password the import did not k
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import html
-import imaplib
 import io
 import logging
 import os
@@ -31,6 +29,7 @@ from provisioning.ldif_import import LdifRefused, apply, preview
 from provisioning.models import DirectoryJob, ImportBatch, MailAlias, Staff
 from provisioning.password_hashes import classify
 from tests.factories import csrf_token
+from tests.mail_helpers import imap_login
 
 OLD = {  # the people's passwords in the other province's directory
     "ssha": "Binh-Dinh-Ssha-2019!",
@@ -58,18 +57,6 @@ def _crypt(password: str) -> str:
 
 def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
-
-
-def _imap_login(services, address: str, password: str) -> bool:
-    imap = imaplib.IMAP4("127.0.0.1", services.config.imap_port)
-    try:
-        imap.login(address, password)
-    except imaplib.IMAP4.error:
-        return False
-    finally:
-        with contextlib.suppress(imaplib.IMAP4.abort):
-            imap.logout()
-    return True
 
 
 def export(domain: str, tag: str) -> bytes:
@@ -210,14 +197,14 @@ def test_imported_people_sign_in_to_dovecot_with_their_old_passwords(
     assert any(a["cn"] == ["Nguyễn Văn Ánh"] for _, a in found)
 
     for name, scheme in (("binh", "ssha"), ("anh", "crypt"), ("phuoc", "sha"), ("hmai", "argon2")):
-        assert _imap_login(services, f"{name}.s@{domain}", OLD[scheme]), scheme
+        assert imap_login(services.config.imap_port, f"{name}.s@{domain}", OLD[scheme]), scheme
         # Wrong passwords are asked of slapd directly: Dovecot slows down every login after a failed one.
         assert directory.check_password(f"{name}.s@{domain}", OLD[scheme] + "x") is None
     assert directory.check_password(f"blum.s@{domain}", CLEARTEXT) is None  # not kept: a one-time password instead
     handout = ldif_tasks.take_passwords(db, SYSTEM, batch, runtime.secret_key)
     db.commit()
     assert [address for address, _ in handout] == [f"blum.s@{domain}"]
-    assert _imap_login(services, f"blum.s@{domain}", handout[0][1])
+    assert imap_login(services.config.imap_port, f"blum.s@{domain}", handout[0][1])
     assert ldif_tasks.take_passwords(db, SYSTEM, batch, runtime.secret_key) == []  # handed out once
 
     stored = _stored_text(db)
@@ -245,7 +232,7 @@ def test_imported_people_sign_in_to_dovecot_with_their_old_passwords(
     again = _run(worker, db, again)
     assert again.status == "applied"
     assert db.scalar(select(func.count(Staff.id))) == staff_before
-    assert _imap_login(services, f"binh.s@{domain}", OLD["ssha"])
+    assert imap_login(services.config.imap_port, f"binh.s@{domain}", OLD["ssha"])
 
 
 def test_alias_mode_gives_a_new_address_and_keeps_the_old_one_as_an_alias(
@@ -265,7 +252,7 @@ def test_alias_mode_gives_a_new_address_and_keeps_the_old_one_as_an_alias(
     assert alias is not None
     assert alias.staff_id == person.id
     assert abs(alias.expires_at.replace(tzinfo=dt.UTC) - (utcnow() + dt.timedelta(days=30))) < dt.timedelta(hours=1)
-    assert _imap_login(services, person.email, OLD["ssha"])
+    assert imap_login(services.config.imap_port, person.email, OLD["ssha"])
     again = preview(db, SYSTEM, unit, entries, runtime.mailbox_policy, addresses="alias")
     assert (again.takes, again.unchanged) == (0, 5)
 
@@ -322,8 +309,8 @@ def test_cli_preview_then_apply_prints_one_time_passwords_once(db, runtime, serv
     done = cli(["directory", "import-ldif", str(path), "--unit", unit.code, "--apply"])
     assert done.exit_code == 0, done.output
     line = next(x for x in done.output.splitlines() if x.startswith(f"blum.c@{domain}\t"))
-    assert _imap_login(services, f"blum.c@{domain}", line.split("\t")[1])
-    assert _imap_login(services, f"anh.c@{domain}", OLD["crypt"])
+    assert imap_login(services.config.imap_port, f"blum.c@{domain}", line.split("\t")[1])
+    assert imap_login(services.config.imap_port, f"anh.c@{domain}", OLD["crypt"])
     assert CLEARTEXT not in done.output
 
 
@@ -375,7 +362,7 @@ def test_console_upload_preview_apply_and_passwords_once(client_as, db, runtime,
     shown = client.post(page_url + "/passwords", data={"csrf_token": token}).get_data(as_text=True)
     password = re.search(rf"<td>blum\.w@{re.escape(domain)}</td><td class=\"secret\">([^<]+)</td>", shown)
     assert password is not None
-    assert _imap_login(services, f"blum.w@{domain}", html.unescape(password.group(1)))
+    assert imap_login(services.config.imap_port, f"blum.w@{domain}", html.unescape(password.group(1)))
     again = client.post(page_url + "/passwords", data={"csrf_token": token})
     assert again.status_code == 302  # handed out once
     assert 'id="take-passwords"' not in client.get(page_url).get_data(as_text=True)

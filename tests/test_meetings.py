@@ -137,18 +137,7 @@ def test_booking_holds_every_point_and_a_clash_names_each_busy_point(
     # Another meeting at 10:15 with two of the same districts: its buffer (09:45) overlaps the first meeting.
     two = [districts[0], districts[5]]
     with pytest.raises(MeetingConflict) as refused:
-        book_meeting(
-            db,
-            secretary,
-            env,
-            MeetingDraft(
-                title="Họp chuyên đề",
-                starts_at=at(env, DAY, "10:15"),
-                ends_at=at(env, DAY, "11:00"),
-                host_point_id=points.ict.id,
-                point_ids=[p.id for p in two],
-            ),
-        )
+        book_meeting(db, secretary, env, draft(points.ict, env, "10:15", "11:00", two, title="Họp chuyên đề"))
     conflicts = refused.value.conflicts
     assert {c.point_name for c in conflicts} == {districts[0].name, districts[5].name}
     assert all(c.meeting_id == meeting.id for c in conflicts)
@@ -158,19 +147,8 @@ def test_booking_holds_every_point_and_a_clash_names_each_busy_point(
     assert "08:00" in message
 
     # With no buffer the same slot is free.
-    (second,) = book_meeting(
-        db,
-        secretary,
-        env,
-        MeetingDraft(
-            title="Họp chuyên đề",
-            starts_at=at(env, DAY, "10:15"),
-            ends_at=at(env, DAY, "11:00"),
-            host_point_id=points.ict.id,
-            point_ids=[p.id for p in two],
-            buffer_minutes=0,
-        ),
-    )
+    again = draft(points.ict, env, "10:15", "11:00", two, title="Họp chuyên đề", buffer_minutes=0)
+    (second,) = book_meeting(db, secretary, env, again)
     assert second.id != meeting.id
 
 

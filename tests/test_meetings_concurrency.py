@@ -22,11 +22,12 @@ from meetings.errors import MeetingConflict
 from meetings.invitations import queue_reminders
 from meetings.jitsi import JitsiConfig
 from meetings.models import Meeting, MeetingPoint
-from meetings.operations.bookings import MeetingDraft, book_meeting
 from meetings.operations.points import create_bridge_point
 from provisioning.models import UnitKind
 from provisioning.operations import create_unit
 from tests.conftest import database_kind, drop_database, fresh_database_url
+from tests.factories import book
+from tests.threads import run_at_once
 
 TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 ENV = MeetingEnv(
@@ -57,30 +58,17 @@ def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
 
 
 def _book(factory: sessionmaker[Session], title: str, point_ids: list[int], start: dt.datetime) -> int:
+    """Book in a transaction of its own, committed, as one web worker does."""
     with unit_of_work(factory) as session:
-        (meeting,) = book_meeting(
-            session,
-            SYSTEM,
-            ENV,
-            MeetingDraft(
-                title=title,
-                starts_at=start,
-                ends_at=start + dt.timedelta(hours=1),
-                host_point_id=point_ids[0],
-                point_ids=point_ids,
-            ),
-        )
-        return meeting.id
+        return book(session, ENV, point_ids, start, title=title).id
 
 
 def test_twenty_simultaneous_bookings_of_one_point_one_wins(factory: sessionmaker[Session]) -> None:
     start = dt.datetime(2027, 5, 10, 8, 0, tzinfo=TZ)
-    barrier = threading.Barrier(20)
     outcomes: list[str] = []
     lock = threading.Lock()
 
     def attempt(n: int) -> None:
-        barrier.wait()
         try:
             # Each books point 1 (shared by all) with its own host among the others, at slightly different times
             # that all overlap.
@@ -93,11 +81,7 @@ def test_twenty_simultaneous_bookings_of_one_point_one_wins(factory: sessionmake
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    run_at_once(attempt, 20)
     assert len(outcomes) == 20
     assert outcomes.count("booked") == 1, outcomes
     refused = [o for o in outcomes if o != "booked"]
@@ -131,19 +115,13 @@ def test_the_database_refuses_an_overlap_even_past_the_check(factory: sessionmak
 def test_reminder_sent_once_by_two_schedulers(factory: sessionmaker[Session]) -> None:
     start = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=40)
     meeting_id = _book(factory, "Họp nhắc lịch", [1, 2, 3], start.astimezone(TZ))
-    barrier = threading.Barrier(2)
     results: list[list[int]] = []
 
-    def scheduler() -> None:
-        barrier.wait()
+    def scheduler(_n: int) -> None:
         with unit_of_work(factory) as session:
             results.append(queue_reminders(session, ENV, now=dt.datetime.now(dt.UTC), lead=dt.timedelta(hours=1)))
 
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    run_at_once(scheduler, 2, timeout=60)
     assert sorted(len(r) for r in results) == [0, 1]
     # A restarted scheduler later finds nothing left to remind.
     with unit_of_work(factory) as session:

@@ -39,23 +39,16 @@ from provisioning.models import UnitKind
 from provisioning.operations import create_unit
 from tests.conftest import drop_database, fresh_database_url
 from tests.jitsi_verifier import ProsodyTokenRules, affiliation, enters_directly, features
+from tests.mail_helpers import wait_for_mail
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = dt.date(2027, 9, 13)  # a Monday
+DELIVERY_TIMEOUT = 30.0  # a booking's 137 invitations go through the one private Postfix
 
 
 def at(day: dt.date, hhmm: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tzinfo=TZ)
-
-
-def wait_for(services: Any, address: str, count: int = 1, timeout: float = 30.0) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = services.received(address)
-        if len(got) >= count or time.monotonic() > deadline:
-            return got
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -133,7 +126,7 @@ def test_a_135_point_meeting_reaches_postfix_with_a_token_per_recipient(
     seen_tokens: set[str] = set()
     expected = {p.contact_email: p for p in points[:136]}
     for address, point in expected.items():
-        (mail,) = wait_for(services, address)
+        (mail,) = wait_for_mail(services, address, 1, DELIVERY_TIMEOUT)
         text = mail.get_body(("plain",)).get_content()
         link = re.search(r"https://(\S+?)/(\S+?)\?jwt=(\S+)", text)
         assert link is not None, text[:500]
@@ -152,7 +145,7 @@ def test_a_135_point_meeting_reaches_postfix_with_a_token_per_recipient(
         assert int(event["SEQUENCE"]) == 0
         assert mail["Message-ID"] == f"<congvu-mail-{next(j.id for j in jobs if j.recipient == address)}@gialai.gov.vn>"
     assert len(seen_tokens) == 136  # each point its own link
-    (organiser_mail,) = wait_for(services, organiser)
+    (organiser_mail,) = wait_for_mail(services, organiser, 1, DELIVERY_TIMEOUT)
     organiser_claims = rules.verify(
         re.search(r"\?jwt=(\S+)", organiser_mail.get_body(("plain",)).get_content()).group(1),  # type: ignore[union-attr]
         meeting.room_name,
@@ -160,7 +153,7 @@ def test_a_135_point_meeting_reaches_postfix_with_a_token_per_recipient(
     )
     assert affiliation(organiser_claims) == "owner"
     assert enters_directly(organiser_claims, lobby_on=True, modules=modules)
-    (guest_mail,) = wait_for(services, guest)
+    (guest_mail,) = wait_for_mail(services, guest, 1, DELIVERY_TIMEOUT)
     guest_claims = rules.verify(
         re.search(r"\?jwt=(\S+)", guest_mail.get_body(("plain",)).get_content()).group(1),  # type: ignore[union-attr]
         meeting.room_name,
@@ -304,7 +297,7 @@ def test_a_sender_killed_mid_way_and_restarted_sends_each_message_once(
         jobs = session.scalars(select(MailJob).where(MailJob.subject_ref == f"meeting:{meeting_id}")).all()
         assert {j.status for j in jobs} == {MailStatus.SENT}
         for job in jobs:
-            (mail,) = wait_for(services, job.recipient)  # exactly one each
+            (mail,) = wait_for_mail(services, job.recipient, 1, DELIVERY_TIMEOUT)  # exactly one each
             assert mail["Message-ID"] == f"<congvu-mail-{job.id}@gialai.gov.vn>"
             calendar = next(p for p in mail.walk() if p.get_content_type() == "text/calendar")
             assert calendar.get_content().replace("\r\n", "\n") == first_render[job.id].calendar.replace("\r\n", "\n")

@@ -16,7 +16,6 @@ import importlib.util
 import io
 import re
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -30,6 +29,7 @@ from admin_app.runtime import Runtime
 from provisioning.history_models import Reorganisation
 from provisioning.models import Role, Staff, Unit
 from tests.conftest import csrf_token
+from tests.plans import TaggedTree
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
@@ -48,14 +48,8 @@ def _example_script() -> ModuleType:
 example = _example_script()
 
 
-@dataclass
-class World:
+class World(TaggedTree):
     """The tree the example plan is written against, with codes, staff numbers and domains tagged."""
-
-    tag: str
-    root: Unit
-    units: dict[str, Unit]
-    staff: dict[str, Staff]
 
     def workbook(self) -> bytes:
         return example.workbook(self.root.code, self.tag)

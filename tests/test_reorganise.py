@@ -6,14 +6,12 @@ slapd stopped half-way loses nothing; the CLI previews and applies a file."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from core.actors import SYSTEM
@@ -28,41 +26,15 @@ from provisioning.history_models import Reorganisation, StaffPlacement, UnitSucc
 from provisioning.models import DirectoryJob, RoleGrant, Staff, Unit
 from provisioning.reconcile import find_drift
 from provisioning.reorg import tasks as reorg_tasks
+from tests.plans import TaggedTree, plan_workbook
 
-UNIT_HEADER = ["Thao tác", "Mã cũ", "Mã mới", "Tên mới", "Loại", "Đơn vị cha mới", "Tên miền mới", "Ngày hiệu lực"]
 JULY, MARCH = dt.datetime(2025, 7, 1), dt.datetime(2025, 3, 1)
 
 
-def workbook(unit_rows: list[list[Any]], staff_rows: list[list[str]] | None = None) -> bytes:
-    """The plan as Excel writes it: dates as date cells, a "Nhân sự" sheet if there are staff rows."""
-    book = Workbook()
-    units = book.active
-    units.title = "Đơn vị"
-    units.append(UNIT_HEADER)
-    for row in unit_rows:
-        units.append(row)
-        units.cell(units.max_row, 8).number_format = "DD/MM/YYYY"
-    if staff_rows is not None:
-        staff = book.create_sheet("Nhân sự")
-        staff.append(["Mã nhân sự", "Đơn vị mới"])
-        for row in staff_rows:
-            staff.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 @dataclass
-class World:
-    tag: str
-    root: Unit
-    units: dict[str, Unit]
-    people: dict[str, Staff]
+class World(TaggedTree):
     points: dict[str, BridgePoint]
     meetings: dict[str, Meeting]
-
-    def code(self, name: str) -> str:
-        return f"{name}{self.tag}"
 
     def plan(self, *, bad: bool = False) -> bytes:
         c, root = self.code, self.root.code
@@ -78,7 +50,7 @@ class World:
         if bad:
             rows.append(["đổi tên", "KHONG-CO", "", "Phòng Không Có", "", "", "", JULY])
         staff = [[f"B1{self.tag}", c("XA-2")], [f"B2{self.tag}", c("XA-2")], [f"B3{self.tag}", c("XA-3")]]
-        return workbook(rows, staff)
+        return plan_workbook(rows, staff)
 
 
 @pytest.fixture
@@ -203,7 +175,7 @@ def test_the_preview_shows_exactly_what_the_plan_does(db, runtime, world: World)
     assert points[c("H-B")]["bookings"][0]["action"] == "cancel"
     assert preview["roles"] == [
         {
-            "person": world.people["B1"].email,
+            "person": world.staff["B1"].email,
             "role": "unit_admin",
             "unit": c("H-B"),
             "action": "revoke",
@@ -222,7 +194,7 @@ def test_the_preview_shows_exactly_what_the_plan_does(db, runtime, world: World)
     # Nothing changed yet.
     db.expire_all()
     assert db.scalar(select(Unit).where(Unit.code == c("XA-1"))) is None
-    assert db.get(Staff, world.people["B1"].id).unit_id == world.units["H-B"].id
+    assert db.get(Staff, world.staff["B1"].id).unit_id == world.units["H-B"].id
 
 
 def test_applying_the_plan_moves_the_tree_the_directory_and_the_points(db, runtime, directory, world: World) -> None:
@@ -247,7 +219,7 @@ def test_applying_the_plan_moves_the_tree_the_directory_and_the_points(db, runti
         "Z1": ("S-Z", f"z1{low}@szmoi{low}.gialai.gov.vn", f"z1{low}@sz{low}.gialai.gov.vn"),
     }
     for key, (unit, address, alias) in where.items():
-        person = db.get(Staff, world.people[key].id)
+        person = db.get(Staff, world.staff[key].id)
         assert (person.unit.code, person.email) == (c(unit), address)
         entry = directory.read(staff_dn(person, base), ["mail", "congvuMailAlias"])
         assert entry is not None, key
@@ -264,7 +236,7 @@ def test_applying_the_plan_moves_the_tree_the_directory_and_the_points(db, runti
         return {m.lower() for m in (entry or {}).get("member", [])}
 
     def dn(key: str) -> str:
-        return staff_dn(db.get(Staff, world.people[key].id), base).lower()
+        return staff_dn(db.get(Staff, world.staff[key].id), base).lower()
 
     assert members(c("XA-1")) == {dn("A1"), dn("A2")}
     assert members(c("XA-2")) == {dn("B1"), dn("B2")}
@@ -299,7 +271,7 @@ def test_applying_the_plan_moves_the_tree_the_directory_and_the_points(db, runti
         (c("H-B"), c("XA-3"), "split"),
         (c("S-X"), c("S-Y"), "merge"),
     }
-    placement = db.scalar(select(StaffPlacement).where(StaffPlacement.staff_id == world.people["B3"].id))
+    placement = db.scalar(select(StaffPlacement).where(StaffPlacement.staff_id == world.staff["B3"].id))
     assert (placement.unit_id, placement.valid_until) == (world.units["H-B"].id, dt.date(2025, 7, 1))
     applied = db.get(Reorganisation, reorg.id)
     assert applied.status == "applied"
@@ -373,7 +345,7 @@ def test_slapd_stopped_while_applying_loses_nothing(
     db.expire_all()
     base = runtime.settings.ldap_base_dn
     for key in ("A1", "A2", "B1", "B2", "B3", "X1", "Z1"):
-        person = db.get(Staff, world.people[key].id)
+        person = db.get(Staff, world.staff[key].id)
         found = directory.search(base, f"(congvuStaffNumber={key}{world.tag})", ["mail"])
         assert [(d.lower(), a["mail"]) for d, a in found] == [(staff_dn(person, base).lower(), [person.email])]
     assert find_drift(db, runtime.directory, base) == []
@@ -395,5 +367,5 @@ def test_the_cli_previews_and_applies_a_plan_file(db, runtime, cli, world: World
     assert applied.exit_code == 0, applied.output
     assert "applied" in applied.output
     db.expire_all()
-    assert db.get(Staff, world.people["B3"].id).email == f"b3{world.tag.lower()}2@gialai.gov.vn"
+    assert db.get(Staff, world.staff["B3"].id).email == f"b3{world.tag.lower()}2@gialai.gov.vn"
     assert find_drift(db, runtime.directory, runtime.settings.ldap_base_dn) == []

@@ -5,52 +5,35 @@ its old address as an alias. (A database of its own, committed, and real worker 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from admin_app import create_app
-from admin_app.migrate import upgrade
-from admin_app.runtime import Runtime
 from core.actors import SYSTEM
 from core.changelog import ChangeEntry
-from core.db import READ_ONLY
-from core.tasks import Task
 from provisioning.entries import staff_dn
 from provisioning.history_models import Reorganisation
-from provisioning.models import DirectoryJob, Staff, Unit
+from provisioning.models import DirectoryJob, Staff
 from provisioning.operations import StaffInput, create_staff_many, create_unit
 from provisioning.reorg import tasks as reorg_tasks
-from tests.conftest import app_overrides, drop_database, fresh_database_url
+from tests.own_database import OwnDatabase, a_second_worker_finishes, kill_a_worker_in_the_directory_phase
+from tests.plans import plan_workbook
 
 PEOPLE = 300
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Kpă Thuyên", "Ksor Y Phước", "Rơ Châm H'Yao", "Siu H'Mai", "Nay Blum"]
 
 
-class World:
+class World(OwnDatabase):
     def __init__(self, tmp: Path, services: Any) -> None:
-        self.url = fresh_database_url(tmp, "reorg")
-        upgrade(self.url)
-        self.overrides = app_overrides(tmp / "instance", self.url, services) | {"task_timeout_seconds": 2}
-        self.app = create_app(dict(self.overrides))
-        self.runtime: Runtime = self.app.extensions["congvu"]
+        super().__init__(tmp, services, "reorg")
         self.tag = uuid.uuid4().hex[:6].upper()
         low = self.tag.lower()
         with self.runtime.unit_of_work() as session:
-            root = session.scalar(select(Unit).where(Unit.parent_id.is_(None)))
-            if root is None:
-                root = create_unit(session, SYSTEM, code="TINH", name="Tỉnh Gia Lai", kind="province", parent=None)
+            root = self.province(session)
             self.root_code = root.code
             district = create_unit(
                 session,
@@ -75,48 +58,21 @@ class World:
             )
 
     def plan(self) -> bytes:
+        """District H-R dissolved into a new Xã Một, half its people to a new Xã Hai."""
         july = dt.datetime(2025, 7, 1)
-        book = Workbook()
-        units = book.active
-        units.title = "Đơn vị"
-        units.append(["Thao tác", "Mã cũ", "Mã mới", "Tên mới", "Loại", "Đơn vị cha mới", "Ngày hiệu lực"])
-        units.append(["tạo mới", "", f"C1{self.tag}", "Xã Một", "xã", self.root_code, july])
-        units.append(["tạo mới", "", f"C2{self.tag}", "Xã Hai", "xã", self.root_code, july])
-        units.append(["giải thể", f"H-R{self.tag}", f"C1{self.tag}", "", "", "", july])
-        staff = book.create_sheet("Nhân sự")
-        staff.append(["Mã nhân sự", "Đơn vị mới"])
-        for i in range(0, PEOPLE, 2):
-            staff.append([f"R{i:04d}{self.tag}", f"C2{self.tag}"])
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue()
-
-    def environment(self) -> dict[str, str]:
-        env = {**os.environ, "CONGVU_INSTANCE_PATH": str(self.overrides["instance_path"])}
-        for key, value in self.overrides.items():
-            if key != "instance_path":
-                env[f"CONGVU_{key.upper()}"] = str(value)
-        return env
-
-    def task(self, task_id: int) -> Task:
-        token = READ_ONLY.set(True)
-        try:
-            with self.runtime.session_factory() as session:
-                task = session.get(Task, task_id)
-                assert task is not None
-                session.expunge(task)
-                return task
-        finally:
-            READ_ONLY.reset(token)
+        units = [
+            ["tạo mới", "", f"C1{self.tag}", "Xã Một", "xã", self.root_code, "", july],
+            ["tạo mới", "", f"C2{self.tag}", "Xã Hai", "xã", self.root_code, "", july],
+            ["giải thể", f"H-R{self.tag}", f"C1{self.tag}", "", "", "", "", july],
+        ]
+        return plan_workbook(units, [[f"R{i:04d}{self.tag}", f"C2{self.tag}"] for i in range(0, PEOPLE, 2)])
 
     def close(self) -> None:
         base = self.overrides["ldap_base_dn"]
         for code in (f"C1{self.tag}", f"C2{self.tag}", f"H-R{self.tag}"):
             for dn, _ in self.runtime.directory.search(base, f"(&(objectClass=congvuUnit)(ou={code}))", ["1.1"]):
                 self.runtime.directory.delete_tree(dn)
-        self.runtime.directory.close()
-        self.runtime.engine.dispose()
-        drop_database(self.url)
+        super().close()
 
 
 @pytest.fixture
@@ -140,26 +96,7 @@ def test_a_worker_killed_with_slapd_frozen_is_replaced_and_every_entry_lands_onc
         assert reorg.preview["counts"]["addresses_changed"] == PEOPLE
         task_id = reorg_tasks.queue_apply(session, SYSTEM, reorg).id
 
-    worker = [sys.executable, "-c", "from admin_app.cli import main; main()", "worker"]
-    log = Path(world.overrides["instance_path"]) / "worker.log"
-    with log.open("wb") as out:
-        first = subprocess.Popen(worker, env=world.environment(), stdout=out, stderr=subprocess.STDOUT)
-    slapd = next(s.pid for s in services.status() if s.name == "slapd")
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and world.task(task_id).phase != "directory":
-            assert world.task(task_id).status != "done", "the worker finished before it could be stopped"
-            time.sleep(0.01)
-        os.kill(slapd, signal.SIGSTOP)  # caught half-way through the directory; then the worker dies
-        try:
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=30)
-        finally:
-            os.kill(slapd, signal.SIGCONT)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait(timeout=30)
+    log = kill_a_worker_in_the_directory_phase(world, services, task_id)
     origin = f"task:{task_id}"
     with rt.session_factory() as session:
         left = session.scalar(
@@ -168,18 +105,7 @@ def test_a_worker_killed_with_slapd_frozen_is_replaced_and_every_entry_lands_onc
         assert session.get(Reorganisation, reorg_id).status == "applied"  # the database part had committed
     assert left > 0
 
-    with log.open("ab") as out:
-        second = subprocess.Popen(worker, env=world.environment(), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while world.task(task_id).status != "done" and time.monotonic() < deadline:
-            assert world.task(task_id).status != "failed", world.task(task_id).error
-            time.sleep(0.2)
-    finally:
-        second.terminate()
-        second.wait(timeout=30)
-    task = world.task(task_id)
-    assert task.status == "done", log.read_text(errors="replace")
+    task = a_second_worker_finishes(world, task_id, log)
     assert task.attempts == 2
     base = world.overrides["ldap_base_dn"]
     with rt.session_factory() as session:

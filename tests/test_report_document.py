@@ -31,6 +31,12 @@ def _pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
 
 
+def _assert_whole_lines(text: str, *expected: str) -> None:
+    """Each of ``expected`` stands on a line of its own in the PDF's text (fitted to its column, not wrapped)."""
+    lines = {line.strip() for line in text.splitlines()}
+    assert [line for line in expected if line not in lines] == []
+
+
 def _january(db: Session, runtime: Runtime, tmp_path: Path) -> dict[str, Any]:
     """January 2027 of the fixture: regular use of Sở Thử nghiệm falls from 50 % (December) to 0 %."""
     _ingest_all(runtime, list(_write_fixture_logs(tmp_path).values()))
@@ -53,20 +59,24 @@ def test_pdf_is_an_administrative_report_from_the_configuration(
         issued_on=dt.date(2026, 12, 1),
     )
     text = _pdf_text(to_pdf(data, document))
-    lines = [line.strip() for line in text.splitlines()]
-    assert NATIONAL_TITLE in lines  # on one line: the type is fitted to its column
-    assert MOTTO in lines
-    assert "Gia Lai, ngày 01 tháng 12 năm 2026" in lines
-    assert "Số: 125/BC-SKHCN" in lines
-    assert "UBND TỈNH GIA LAI" in lines
-    assert "SỞ KHOA HỌC VÀ CÔNG NGHỆ" in lines
-    assert "BÁO CÁO" in lines
-    assert "Tình hình sử dụng thư điện tử công vụ và họp trực tuyến tháng 1 năm 2027" in " ".join(lines)
-    assert "Nơi nhận:" in lines
-    assert "- UBND tỉnh (để báo cáo);" in lines
-    assert "- Lưu: VT, CĐS." in lines  # the last recipient closes the list
-    for line in ("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Nguyễn Văn An"):
-        assert line in lines
+    _assert_whole_lines(
+        text,
+        NATIONAL_TITLE,  # on one line: the type is fitted to its column
+        MOTTO,
+        "Gia Lai, ngày 01 tháng 12 năm 2026",
+        "Số: 125/BC-SKHCN",
+        "UBND TỈNH GIA LAI",
+        "SỞ KHOA HỌC VÀ CÔNG NGHỆ",
+        "BÁO CÁO",
+        "Nơi nhận:",
+        "- UBND tỉnh (để báo cáo);",
+        "- Lưu: VT, CĐS.",  # the last recipient closes the list
+        "KT. GIÁM ĐỐC",
+        "PHÓ GIÁM ĐỐC",
+        "Nguyễn Văn An",
+    )
+    title = "Tình hình sử dụng thư điện tử công vụ và họp trực tuyến tháng 1 năm 2027"
+    assert title in " ".join(line.strip() for line in text.splitlines())
     # The body: figures as Vietnamese writes them, the charts' labels, the unit table, the definitions.
     assert "Biểu đồ 1." in text
     assert "Biểu đồ 2." in text
@@ -110,17 +120,19 @@ def test_console_pdf_takes_the_heading_from_settings(
     finally:
         runtime.settings = original
     assert response.status_code == 200
-    lines = [line.strip() for line in _pdf_text(response.data).splitlines()]
     made = report.created_at.astimezone(runtime.settings.tz).date()
     month = f"{made.month:02d}" if made.month < 3 else str(made.month)
-    assert f"Gia Lai, ngày {made.day:02d} tháng {month} năm {made.year}" in lines
-    assert NATIONAL_TITLE in lines
-    assert "Số: 7/BC-VP" in lines
-    assert "VĂN PHÒNG UBND TỈNH" in lines
-    assert "- Chủ tịch UBND tỉnh (để báo cáo);" in lines
-    assert "- Lưu: VT." in lines
-    assert "CHÁNH VĂN PHÒNG" in lines
-    assert "Trần Thị Bình" in lines
+    _assert_whole_lines(
+        _pdf_text(response.data),
+        f"Gia Lai, ngày {made.day:02d} tháng {month} năm {made.year}",
+        NATIONAL_TITLE,
+        "Số: 7/BC-VP",
+        "VĂN PHÒNG UBND TỈNH",
+        "- Chủ tịch UBND tỉnh (để báo cáo);",
+        "- Lưu: VT.",
+        "CHÁNH VĂN PHÒNG",
+        "Trần Thị Bình",
+    )
 
 
 def test_unit_table_columns_fit_a4_whatever_the_figures() -> None:

@@ -33,6 +33,7 @@ from provisioning import accounts, history
 from provisioning.history_models import Reorganisation
 from provisioning.models import Role, Staff, StaffStatusChange, Unit, UnitKind
 from provisioning.reorg import tasks as reorg_tasks
+from tests.plans import plan_workbook
 
 REORGANISED_ON = dt.date(2025, 7, 1)
 TZ = dt.timezone(dt.timedelta(hours=7))
@@ -292,23 +293,6 @@ def test_moving_a_person_leaves_last_months_report_unchanged(
     assert _figures(_row(now, there), "previous") == (1, 1, 1, 0)
 
 
-def _plan(unit_rows: list[list[Any]], staff_rows: list[list[str]]) -> bytes:
-    """A reorganisation plan as the IT department writes it in Excel (docs: the plan format)."""
-    book = openpyxl.Workbook()
-    units = book.active
-    units.title = "Đơn vị"
-    units.append(["Thao tác", "Mã cũ", "Mã mới", "Tên mới", "Loại", "Đơn vị cha mới", "Tên miền mới", "Ngày hiệu lực"])
-    for row in unit_rows:
-        units.append(row)
-    staff = book.create_sheet("Nhân sự")
-    staff.append(["Mã nhân sự", "Đơn vị mới"])
-    for row in staff_rows:
-        staff.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def _run(runtime: Runtime, task_id: int) -> None:
     task = runtime.task_worker("test-report-history").run_one(task_id)
     assert task is not None
@@ -345,7 +329,7 @@ def test_reports_across_a_real_reorganisation_plan(
         _use(db, people[key], 2025, 7, days)
     commit_and_sync()
     july_1 = dt.datetime(2025, 7, 1)
-    content = _plan(
+    content = plan_workbook(
         [
             ["tạo mới", "", f"XA-1{tag}", f"Xã Một {tag}", "xã", province.code, "", july_1],
             ["tạo mới", "", f"XA-2{tag}", f"Phường Hai {tag}", "phường", province.code, "", july_1],

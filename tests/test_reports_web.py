@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from audit.models import MonthlyReport
 from core.outbox import MailJob
 from provisioning.models import Role, Unit
 from tests.factories import csrf_token
+from tests.mail_helpers import wait_for_mail
 from tests.test_usage_report import _write_fixture_logs, fixture_units  # noqa: F401  (fixture)
 
 
@@ -29,19 +29,26 @@ def report_units(province: Unit, fixture_units: dict[str, Any]) -> dict[str, Any
     return fixture_units
 
 
-def test_auditor_generates_the_report_and_the_xlsx_matches_the_page(
-    runtime: Any,
-    client_as: Any,
-    cli: Any,
-    db: Session,
-    report_units: dict[str, Any],
-    tmp_path: Path,
-) -> None:
+@dataclasses.dataclass
+class Ingested:
+    paths: dict[str, Path]
+    output: str
+
+
+@pytest.fixture
+def ingested(report_units: dict[str, Any], cli: Any, tmp_path: Path) -> Ingested:
+    """The usage report's December logs, ingested through the command line as an operator does."""
     paths = _write_fixture_logs(tmp_path)
-    ingested = cli(["logs", "ingest", *(str(p) for p in paths.values())])
-    assert ingested.exit_code == 0, ingested.output
+    result = cli(["logs", "ingest", *(str(p) for p in paths.values())])
+    assert result.exit_code == 0, result.output
+    return Ingested(paths, result.output)
+
+
+def test_auditor_generates_the_report_and_the_xlsx_matches_the_page(
+    runtime: Any, client_as: Any, cli: Any, db: Session, ingested: Ingested
+) -> None:
     assert "1 malformed lines were skipped" in ingested.output
-    again = cli(["logs", "ingest", str(paths["dovecot"])])
+    again = cli(["logs", "ingest", str(ingested.paths["dovecot"])])
     assert "nothing new" in again.output
 
     client = client_as(Role.AUDITOR)
@@ -91,16 +98,10 @@ def test_reports_are_for_auditors_and_system_admins(client_as: Any) -> None:
     assert client.get("/reports").status_code == 403
 
 
+@pytest.mark.usefixtures("ingested")
 def test_api_and_cli_produce_the_same_report(
-    runtime: Any,
-    client: Any,
-    cli: Any,
-    token_as: Any,
-    report_units: dict[str, Any],
-    tmp_path: Path,
+    runtime: Any, client: Any, cli: Any, token_as: Any, tmp_path: Path
 ) -> None:
-    paths = _write_fixture_logs(tmp_path)
-    assert cli(["logs", "ingest", *(str(p) for p in paths.values())]).exit_code == 0
     headers = {"Authorization": f"Bearer {token_as(Role.AUDITOR)}"}
     queued = client.post("/api/v1/reports", json={"month": "2026-12"}, headers=headers)
     assert queued.status_code == 202
@@ -143,10 +144,7 @@ def test_monthly_job_mails_summary_and_xlsx_to_recipients(
     assert run.is_ok, run.message
     jobs = db.scalars(select(MailJob).where(MailJob.kind == "report")).all()
     assert sorted(j.recipient for j in jobs) == ["lanhdao.baocao@gialai.gov.vn", "vanphong.baocao@gialai.gov.vn"]
-    deadline = time.monotonic() + 10
-    while not services.received(recipient) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    (message,) = services.received(recipient)
+    (message,) = wait_for_mail(services, recipient)
     assert message["Subject"].startswith("Báo cáo sử dụng thư điện tử công vụ tháng")
     assert "Thường xuyên" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     (attachment,) = [p for p in message.iter_attachments() if p.get_filename().endswith(".xlsx")]

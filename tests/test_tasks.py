@@ -11,40 +11,32 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from admin_app import create_app
-from admin_app.cli import main
-from admin_app.migrate import upgrade
 from admin_app.runtime import Runtime
 from core.actors import SYSTEM
 from core.changelog import ChangeEntry
-from core.db import READ_ONLY
 from core.tasks import Task
 from provisioning import import_tasks
 from provisioning.accounts import archive
 from provisioning.entries import list_dn, staff_dn, unit_dn
 from provisioning.models import DirectoryJob, ImportBatch, Staff, Unit
 from provisioning.operations import StaffInput, create_local_admin, create_staff, create_unit
-from tests.conftest import app_overrides, csrf_token, drop_database, fresh_database_url, sign_in
+from tests.conftest import csrf_token, sign_in
+from tests.own_database import OwnDatabase, a_second_worker_finishes, kill_a_worker_in_the_directory_phase
 
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Kpă Thuyên", "Ksor Y Phước", "Rơ Châm H'Yao", "Siu H'Mai", "Nay Blum"]
 PASSWORD = "Mat-khau-rat-dai-2026"
@@ -75,20 +67,14 @@ def upload(client: FlaskClient, unit_id: int, content: bytes, name: str) -> str:
 # -- a world of its own: a fresh database shared by two app instances and a worker process ---------------
 
 
-class World:
+class World(OwnDatabase):
     def __init__(self, tmp: Path, services: Any) -> None:
-        self.url = fresh_database_url(tmp, "tasks")
-        upgrade(self.url)
-        self.overrides = app_overrides(tmp / "instance", self.url, services) | {"task_timeout_seconds": 2}
-        self.app_a: Flask = create_app(dict(self.overrides))
-        self.app_b: Flask = create_app(dict(self.overrides))
-        self.runtime: Runtime = self.app_a.extensions["congvu"]
+        super().__init__(tmp, services, "tasks", apps=2)
+        self.app_a, self.app_b = self.apps
         self.admin = f"qt-{uuid.uuid4().hex[:6]}"
         self.code = f"T-TASK-{uuid.uuid4().hex[:6].upper()}"
         with self.runtime.unit_of_work() as session:
-            root = session.scalar(select(Unit).where(Unit.parent_id.is_(None)))
-            if root is None:
-                root = create_unit(session, SYSTEM, code="TINH", name="Tỉnh Gia Lai", kind="province", parent=None)
+            root = self.province(session)
             unit = create_unit(
                 session, SYSTEM, code=self.code, name=f"Sở thử nghiệm {self.code}", kind="department", parent=root
             )
@@ -99,20 +85,6 @@ class World:
         client = app.test_client()
         assert sign_in(client, self.admin, PASSWORD).status_code == 302
         return client
-
-    def environment(self) -> dict[str, str]:
-        env = {**os.environ, "CONGVU_INSTANCE_PATH": str(self.overrides["instance_path"])}
-        for key, value in self.overrides.items():
-            if key != "instance_path":
-                env[f"CONGVU_{key.upper()}"] = str(value)
-        return env
-
-    def close(self) -> None:
-        for app in (self.app_a, self.app_b):
-            runtime: Runtime = app.extensions["congvu"]
-            runtime.directory.close()
-            runtime.engine.dispose()
-        drop_database(self.url)
 
 
 @pytest.fixture
@@ -156,19 +128,6 @@ def test_import_progress_is_the_same_on_every_web_worker(world: World) -> None:
     assert len({a["congvuStaffNumber"][0] for _, a in found}) == 2000
 
 
-def _task(world: World, task_id: int) -> Task:
-    """The task as a page would read it: a read-only transaction, which on SQLite never waits for a writer."""
-    token = READ_ONLY.set(True)
-    try:
-        with world.runtime.session_factory() as session:
-            task = session.get(Task, task_id)
-            assert task is not None
-            session.expunge(task)
-            return task
-    finally:
-        READ_ONLY.reset(token)
-
-
 def test_a_killed_worker_is_replaced_and_every_row_lands_exactly_once(world: World, services: Any) -> None:
     rt = world.runtime
     with rt.unit_of_work() as session:
@@ -179,28 +138,7 @@ def test_a_killed_worker_is_replaced_and_every_row_lands_exactly_once(world: Wor
     with rt.unit_of_work() as session:
         task_id = import_tasks.queue(session, SYSTEM, session.get(ImportBatch, batch_id), do_apply=True).id
 
-    congvu = [sys.executable, "-c", "from admin_app.cli import main; main()", "worker"]
-    log = Path(world.overrides["instance_path"]) / "worker.log"
-    with log.open("wb") as out:
-        first = subprocess.Popen(congvu, env=world.environment(), stdout=out, stderr=subprocess.STDOUT)
-    slapd = next(s.pid for s in services.status() if s.name == "slapd")
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and _task(world, task_id).phase != "directory":
-            assert _task(world, task_id).status != "done", "the worker finished before it could be stopped"
-            time.sleep(0.01)
-        # The rows are committed; the worker is writing them to slapd. Freeze slapd so the worker is caught
-        # in the middle of that, then kill the worker with no goodbye.
-        os.kill(slapd, signal.SIGSTOP)
-        try:
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=30)
-        finally:
-            os.kill(slapd, signal.SIGCONT)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait(timeout=30)
+    log = kill_a_worker_in_the_directory_phase(world, services, task_id)
     with rt.session_factory() as session:
         left = session.scalar(
             select(func.count(DirectoryJob.id)).where(
@@ -210,19 +148,7 @@ def test_a_killed_worker_is_replaced_and_every_row_lands_exactly_once(world: Wor
         assert session.get(Task, task_id).status == "running"
     assert left > 0  # stopped in the middle of writing to slapd
 
-    with log.open("ab") as out:
-        second = subprocess.Popen(congvu, env=world.environment(), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while _task(world, task_id).status != "done" and time.monotonic() < deadline:
-            assert _task(world, task_id).status != "failed", _task(world, task_id).error
-            time.sleep(0.2)
-    finally:
-        second.terminate()
-        second.wait(timeout=30)
-    output = log.read_text(errors="replace")
-    task = _task(world, task_id)
-    assert task.status == "done", output
+    task = a_second_worker_finishes(world, task_id, log)
     assert task.attempts == 2
     with rt.session_factory() as session:
         numbers = session.scalars(select(Staff.staff_number).where(Staff.staff_number.like("T-TK-%"))).all()
@@ -363,7 +289,7 @@ def test_moving_a_person_by_import_takes_them_off_the_old_units_list(own_units: 
 
 
 def test_a_cli_command_and_a_job_reach_slapd_with_no_extra_call(
-    app: Flask, runtime: Runtime, db: Any, province: Unit
+    runtime: Runtime, db: Any, province: Unit, cli: Callable[..., Any]
 ) -> None:
     from admin_app.jobs import execute
 
@@ -377,11 +303,7 @@ def test_a_cli_command_and_a_job_reach_slapd_with_no_extra_call(
     base = runtime.settings.ldap_base_dn
     assert runtime.directory.read(staff_dn(person, base), ["congvuMailStatus"])["congvuMailStatus"] == ["active"]
 
-    result = app.test_cli_runner().invoke(
-        main,
-        ["accounts", "disable", person.email, "--reason", "nghỉ hưu"],
-        obj=ScriptInfo(create_app=lambda: app),
-    )
+    result = cli(["accounts", "disable", person.email, "--reason", "nghỉ hưu"])
     assert result.exit_code == 0, result.output
     assert runtime.directory.read(staff_dn(person, base), ["congvuMailStatus"])["congvuMailStatus"] == ["disabled"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import jsonify, request
 
-from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
+from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint, fields_of, found
 from admin_app.api.units import list_staff, staff_json
 from admin_app.context import db
 from core.tasks import Task
@@ -85,10 +85,7 @@ SCHEMAS["Import"] = {
 
 
 def _account(account_id: int) -> Staff:
-    person = get_staff_for(db(), actor(), account_id)
-    if person is None:
-        raise ApiError(404, "not_found", f"account {account_id} does not exist")
-    return person
+    return found(get_staff_for(db(), actor(), account_id), f"account {account_id}")
 
 
 def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str:
@@ -146,16 +143,13 @@ def create_account() -> Any:
         ),
         runtime_of().mailbox_policy,
     )
-    response = jsonify({**staff_json(person), "one_time_password": password})
-    response.status_code = 201
-    return response
+    return jsonify({**staff_json(person), "one_time_password": password})
 
 
 @endpoint(
     "/accounts/<int:account_id>",
     summary="One mailbox",
     response="Staff",
-    params=[("account_id", "path", "integer", "account id")],
 )
 def get_account(account_id: int) -> Any:
     return jsonify(staff_json(_account(account_id)) | {"aliases": [a.address for a in _account(account_id).aliases]})
@@ -166,7 +160,6 @@ def get_account(account_id: int) -> Any:
     "PATCH",
     summary="Change record fields or quota",
     response="Staff",
-    params=[("account_id", "path", "integer", "account id")],
     body="AccountChange",
 )
 def patch_account(account_id: int) -> Any:
@@ -208,7 +201,6 @@ for _verb, _reason in (("disable", True), ("enable", False), ("archive", True)):
         "POST",
         summary=f"{_verb.capitalize()} a mailbox",
         response="Staff",
-        params=[("account_id", "path", "integer", "account id")],
         body="Reason" if _reason else None,
     )(_lifecycle_endpoint(_verb, _reason))
 
@@ -218,7 +210,6 @@ for _verb, _reason in (("disable", True), ("enable", False), ("archive", True)):
     "POST",
     response="OneTimePassword",
     summary="A one-time password, returned once; must be changed at first use",
-    params=[("account_id", "path", "integer", "account id")],
 )
 def reset_account_password(account_id: int) -> Any:
     from admin_app.context import runtime_of
@@ -234,7 +225,6 @@ def reset_account_password(account_id: int) -> Any:
     "POST",
     response="Staff",
     summary="Another address for the mailbox (a domain of the caller's units; reserved names are refused)",
-    params=[("account_id", "path", "integer", "account id")],
     body="AliasInput",
     status=201,
 )
@@ -247,9 +237,7 @@ def post_alias(account_id: int) -> Any:
     add_alias(
         db(), actor(), person, data["address"], str(data.get("reason") or ""), rules=runtime_of().mailbox_policy.rules
     )
-    response = jsonify(staff_json(person) | {"aliases": [a.address for a in person.aliases]})
-    response.status_code = 201
-    return response
+    return jsonify(staff_json(person) | {"aliases": [a.address for a in person.aliases]})
 
 
 def import_json(batch: ImportBatch) -> dict[str, Any]:
@@ -260,16 +248,7 @@ def import_json(batch: ImportBatch) -> dict[str, Any]:
         "filename": batch.filename,
         "status": batch.status,
         "summary": batch.summary,
-        "task": None
-        if task is None
-        else {
-            "id": task.id,
-            "status": task.status,
-            "phase": task.phase,
-            "done": task.done,
-            "total": task.total,
-            "error": task.error,
-        },
+        "task": None if task is None else fields_of(task, "id", "status", "phase", "done", "total", "error"),
     }
 
 
@@ -299,16 +278,13 @@ def post_import() -> Any:
     if unit is None:
         raise ApiError(422, "invalid", "field 'unit_id': give the id of an existing unit")
     batch = import_tasks.upload(db(), actor(), unit, upload.filename, upload.read())
-    response = jsonify(import_json(batch))
-    response.status_code = 202
-    return response
+    return jsonify(import_json(batch))
 
 
 @endpoint(
     "/imports/<int:import_id>",
     response="Import",
     summary="An import: its preview (rows to create, change, bad rows) and its task's progress",
-    params=[("import_id", "path", "integer", "import id")],
 )
 def get_import(import_id: int) -> Any:
     return jsonify(import_json(_import(import_id)))
@@ -319,7 +295,6 @@ def get_import(import_id: int) -> Any:
     "POST",
     response="Import",
     summary="Apply a previewed import without bad rows (all rows or none), as a background task",
-    params=[("import_id", "path", "integer", "import id")],
     status=202,
 )
 def apply_import(import_id: int) -> Any:
@@ -327,6 +302,4 @@ def apply_import(import_id: int) -> Any:
 
     batch = _import(import_id)
     import_tasks.queue(db(), actor(), batch, do_apply=True)
-    response = jsonify(import_json(batch))
-    response.status_code = 202
-    return response
+    return jsonify(import_json(batch))

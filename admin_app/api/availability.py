@@ -9,9 +9,10 @@ from typing import Any
 from flask import jsonify
 
 from admin_app.api.core import SCHEMAS, _body, actor, endpoint
-from admin_app.context import db, runtime_of
-from meetings.availability_inputs import availability_query_from
-from meetings.operations.suggestions import Availability, check_availability
+from admin_app.api.meetings import MEETING_FIELDS, POINT_GROUPS
+from admin_app.context import runtime_of
+from admin_app.meetings_views import availability_for
+from meetings.operations.suggestions import Availability
 
 SCHEMAS.update(
     {
@@ -19,13 +20,10 @@ SCHEMAS.update(
             "type": "object",
             "required": ["date", "start", "end"],
             "properties": {
-                "date": {"type": "string", "description": "dd/mm/yyyy or yyyy-mm-dd, local"},
-                "start": {"type": "string", "description": "HH:MM local"},
-                "end": {"type": "string", "description": "HH:MM local"},
+                **{name: MEETING_FIELDS[name] for name in ("date", "start", "end", "point_ids")},
                 "buffer_minutes": {"type": "integer"},
                 "host_point_id": {"type": "integer"},
-                "point_ids": {"type": "array", "items": {"type": "integer"}},
-                "groups": {"type": "array", "items": {"type": "string"}},
+                "groups": POINT_GROUPS,
                 "meeting_id": {"type": "integer", "description": "a meeting being changed: its own holds are free"},
             },
         },
@@ -71,16 +69,5 @@ def availability_json(result: Availability, points: int, tz: dt.tzinfo) -> dict[
     body="AvailabilityInput",
 )
 def availability() -> Any:
-    env = runtime_of().meeting_env
-    query = availability_query_from(db(), env, _body())
-    result = check_availability(
-        db(),
-        actor(),
-        env,
-        query.point_ids,
-        query.starts_at,
-        query.ends_at,
-        buffer_minutes=query.buffer_minutes,
-        ignore_meeting_ids=query.ignore_meeting_ids,
-    )
-    return jsonify(availability_json(result, len(query.point_ids), env.tz))
+    query, result = availability_for(actor(), _body())
+    return jsonify(availability_json(result, len(query.point_ids), runtime_of().meeting_env.tz))

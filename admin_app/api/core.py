@@ -3,12 +3,13 @@ from the registered routes. Each domain's endpoints live in a module beside this
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from admin_app.context import db
 from core.actors import Actor, PermissionDenied
@@ -19,6 +20,7 @@ from provisioning.operations import ProvisioningError
 from provisioning.signin import actor_for_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -152,7 +154,7 @@ def endpoint(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view under /api/v1 and describe it for the OpenAPI document. The query parameters and the
     body are checked against the same schemas the document shows before the view runs."""
-    route = Route(rule, method, summary, response, params or [], body, is_public, status, errors)
+    route = Route(rule, method, summary, response, _path_params(rule, params or []), body, is_public, status, errors)
     route.is_body_required, route.is_body_checked = is_body_required, is_body_checked
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -162,7 +164,10 @@ def endpoint(
                 if not is_public:
                     g.api_actor = _authenticate()
                 _check_request(route)
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
+                if isinstance(result, Response) and result.status_code == 200:
+                    result.status_code = status  # the success status the document declares (201, 202…)
+                return result
             except ApiError as exc:
                 return _error(exc.status, exc.code, exc.message)
             except InputError as exc:
@@ -183,6 +188,25 @@ def endpoint(
         return wrapped
 
     return decorator
+
+
+def _path_params(rule: str, params: list[Param]) -> list[Param]:
+    """The rule's ``<int:…>`` parameters that ``params`` does not describe (``unit_id``: "unit id"), then ``params``."""
+    described = {name for name, *_rest in params}
+    ids = [name for name in re.findall(r"<int:(\w+)>", rule) if name not in described]
+    return [(name, "path", "integer", name.replace("_", " ")) for name in ids] + params
+
+
+def fields_of(obj: object, *names: str) -> dict[str, Any]:
+    """The named attributes of ``obj`` as a JSON object, in that order."""
+    return {name: getattr(obj, name) for name in names}
+
+
+def found(obj: T | None, what: str) -> T:
+    """``obj``, or the 404 answer naming what does not exist (``what``: "unit 7")."""
+    if obj is None:
+        raise ApiError(404, "not_found", f"{what} does not exist")
+    return obj
 
 
 def conflicts_json(exc: MeetingConflict) -> list[dict[str, Any]]:

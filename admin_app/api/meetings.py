@@ -8,7 +8,7 @@ from typing import Any
 from flask import jsonify, request
 from sqlalchemy import select
 
-from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
+from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint, fields_of, found
 from admin_app.context import db, runtime_of
 from meetings.attendance import point_attendance
 from meetings.inputs import (
@@ -27,6 +27,22 @@ from meetings.operations.changes import cancel_meeting, change_meeting
 from meetings.operations.roll_call import mark_roll_call
 from meetings.operations.suggestions import find_free_slots
 from meetings.queries import load_meeting, visible_meetings
+
+# What a booking names, and a change of it may name again.
+MEETING_FIELDS: dict[str, Any] = {
+    "title": {"type": "string"},
+    "agenda": {"type": "string"},
+    "date": {"type": "string", "description": "dd/mm/yyyy or yyyy-mm-dd, local"},
+    "start": {"type": "string", "description": "HH:MM local"},
+    "end": {"type": "string", "description": "HH:MM local"},
+    "point_ids": {"type": "array", "items": {"type": "integer"}},
+    "invitees": {"type": "array", "items": {"type": "string"}},
+}
+POINT_GROUPS = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "district | department | commune | province | unit:<code>",
+}
 
 SCHEMAS.update(
     {
@@ -66,19 +82,9 @@ SCHEMAS.update(
             "type": "object",
             "required": ["title", "date", "start", "end", "host_point_id"],
             "properties": {
-                "title": {"type": "string"},
-                "agenda": {"type": "string"},
-                "date": {"type": "string", "description": "dd/mm/yyyy or yyyy-mm-dd, local"},
-                "start": {"type": "string", "description": "HH:MM local"},
-                "end": {"type": "string", "description": "HH:MM local"},
+                **MEETING_FIELDS,
                 "host_point_id": {"type": "integer"},
-                "point_ids": {"type": "array", "items": {"type": "integer"}},
-                "groups": {
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "description": "district | department | commune | province | unit:<code>",
-                },
-                "invitees": {"type": "array", "items": {"type": "string"}},
+                "groups": POINT_GROUPS,
                 "buffer_minutes": {"type": "integer"},
                 "repeat": {"type": "string", "enum": ["daily", "weekly", "monthly_date", "monthly_weekday"]},
                 "weekdays": {"type": "array", "items": {"type": "integer"}, "description": "0 = Monday"},
@@ -89,23 +95,14 @@ SCHEMAS.update(
         },
         "MeetingChange": {
             "type": "object",
-            "properties": {
-                "scope": {"type": "string", "enum": ["one", "following", "series"]},
-                "title": {"type": "string"},
-                "agenda": {"type": "string"},
-                "date": {"type": "string"},
-                "start": {"type": "string"},
-                "end": {"type": "string"},
-                "point_ids": {"type": "array", "items": {"type": "integer"}},
-                "invitees": {"type": "array", "items": {"type": "string"}},
-            },
+            "properties": {"scope": {"type": "string", "enum": ["one", "following", "series"]}, **MEETING_FIELDS},
         },
         "FindTimeInput": {
             "type": "object",
             "required": ["from", "to"],
             "properties": {
-                "point_ids": {"type": "array", "items": {"type": "integer"}},
-                "groups": {"type": "array", "items": {"type": "string"}},
+                "point_ids": MEETING_FIELDS["point_ids"],
+                "groups": POINT_GROUPS,
                 "duration": {"type": "integer", "description": "minutes"},
                 "from": {"type": "string"},
                 "to": {"type": "string"},
@@ -131,17 +128,8 @@ SCHEMAS.update(
 
 
 def point_json(point: BridgePoint) -> dict[str, Any]:
-    return {
-        "id": point.id,
-        "name": point.name,
-        "unit_id": point.unit_id,
-        "unit_kind": point.unit.kind,
-        "location": point.location,
-        "capacity": point.capacity,
-        "contact_email": point.contact_email,
-        "equipment": point.equipment,
-        "is_active": point.is_active,
-    }
+    fields = ("id", "name", "unit_id", "location", "capacity", "contact_email", "equipment", "is_active")
+    return fields_of(point, *fields) | {"unit_kind": point.unit.kind}
 
 
 def meeting_json(meeting: Meeting, *, detail: bool = False) -> dict[str, Any]:
@@ -181,10 +169,7 @@ def _organiser() -> tuple[str, str]:
 
 
 def _meeting(meeting_id: int) -> Meeting:
-    meeting = load_meeting(db(), meeting_id)
-    if meeting is None:
-        raise ApiError(404, "not_found", f"meeting {meeting_id} does not exist")
-    return meeting
+    return found(load_meeting(db(), meeting_id), f"meeting {meeting_id}")
 
 
 @endpoint("/bridge-points", summary="All bridge points", response=_json_list("BridgePoint"))
@@ -231,16 +216,13 @@ def create_meeting() -> Any:
     env = runtime_of().meeting_env
     draft = draft_from(db(), env, _body(), organiser=_organiser())
     created = book_meeting(db(), actor(), env, draft)
-    response = jsonify([meeting_json(m) for m in created])
-    response.status_code = 201
-    return response
+    return jsonify([meeting_json(m) for m in created])
 
 
 @endpoint(
     "/meetings/<int:meeting_id>",
     summary="One meeting with invitees and planned-versus-attended points",
     response="Meeting",
-    params=[("meeting_id", "path", "integer", "meeting id")],
 )
 def get_meeting(meeting_id: int) -> Any:
     return jsonify(meeting_json(_meeting(meeting_id), detail=True))
@@ -251,7 +233,6 @@ def get_meeting(meeting_id: int) -> Any:
     "PATCH",
     summary="Change one occurrence, the following ones or the whole series (sends updates)",
     response=_json_list("Meeting"),
-    params=[("meeting_id", "path", "integer", "meeting id")],
     body="MeetingChange",
     errors=(409,),
     is_body_checked=False,
@@ -270,7 +251,6 @@ def patch_meeting(meeting_id: int) -> Any:
     "POST",
     summary="Cancel one occurrence, the following ones or the whole series (sends METHOD:CANCEL)",
     response=_json_list("Meeting"),
-    params=[("meeting_id", "path", "integer", "meeting id")],
     body="MeetingChange",
     is_body_required=False,
     is_body_checked=False,
@@ -324,7 +304,6 @@ def find_time() -> Any:
     "POST",
     summary="Mark a bridge point present or absent by hand (present: true, false, or null to clear); audited",
     response="Meeting",
-    params=[("meeting_id", "path", "integer", "meeting id")],
     body="RollCallInput",
     is_body_checked=False,
 )

@@ -8,7 +8,7 @@ from typing import Any
 from flask import jsonify, request
 from sqlalchemy import select
 
-from admin_app.api.core import SCHEMAS, ApiError, _json_list, actor, endpoint
+from admin_app.api.core import SCHEMAS, ApiError, _json_list, actor, endpoint, found
 from admin_app.api.tasks import task_json
 from admin_app.context import db
 from core.tabular import FileFormatError
@@ -65,10 +65,7 @@ def _reader() -> None:
 
 def _plan(reorg_id: int) -> Reorganisation:
     _reader()
-    reorg = db().get(Reorganisation, reorg_id)
-    if reorg is None:
-        raise ApiError(404, "not_found", f"reorganisation {reorg_id} does not exist")
-    return reorg
+    return found(db().get(Reorganisation, reorg_id), f"reorganisation {reorg_id}")
 
 
 def _uploaded() -> tuple[str, bytes, tuple[str, bytes] | None]:
@@ -126,9 +123,7 @@ def post_reorganisation() -> Any:
     elif staff is not None:
         raise ApiError(422, "invalid", "field 'staff' goes with a CSV plan; an XLSX plan carries its staff sheet")
     reorg = reorg_tasks.upload(db(), actor(), name, content)
-    response = jsonify(reorganisation_json(reorg))
-    response.status_code = 202
-    return response
+    return jsonify(reorganisation_json(reorg))
 
 
 @endpoint(
@@ -152,6 +147,4 @@ def get_reorganisation(reorg_id: int) -> Any:
 def apply_reorganisation(reorg_id: int) -> Any:
     reorg = _plan(reorg_id)
     reorg_tasks.queue_apply(db(), actor(), reorg)
-    response = jsonify(reorganisation_json(reorg))
-    response.status_code = 202
-    return response
+    return jsonify(reorganisation_json(reorg))

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from admin_app.api.core import SCHEMAS, ApiError, Param, _body, _json_list, actor, endpoint
+from admin_app.api.core import SCHEMAS, ApiError, Param, _body, _json_list, actor, endpoint, found
 from admin_app.api.tasks import task_json
 from admin_app.context import db
 from admin_app.reports_views import export_bytes
@@ -81,26 +81,17 @@ def create_report() -> Any:
         task = report_tasks.queue_report(db(), actor(), str(data.get("month") or ""))
     except ReportError as exc:
         raise ApiError(422, "invalid", str(exc)) from None
-    response = jsonify(task_json(task))
-    response.status_code = 202
-    return response
+    return jsonify(task_json(task))
 
 
 def _report(report_id: int) -> MonthlyReport:
-    report = db().get(MonthlyReport, report_id)
-    if report is None:
-        raise ApiError(404, "not_found", f"report {report_id} does not exist")
-    return report
-
-
-@endpoint(
-    "/reports/<int:report_id>",
-    summary="One report with all its figures",
-    response="Report",
-    params=[("report_id", "path", "integer", "report id")],
-)
-def get_report(report_id: int) -> Any:
+    """The report, for a caller who may read reports (403 otherwise)."""
     _reader()
+    return found(db().get(MonthlyReport, report_id), f"report {report_id}")
+
+
+@endpoint("/reports/<int:report_id>", summary="One report with all its figures", response="Report")
+def get_report(report_id: int) -> Any:
     report = _report(report_id)
     return jsonify({**_summary(report), "data": report.data})
 
@@ -109,16 +100,12 @@ def get_report(report_id: int) -> Any:
     "/reports/<int:report_id>/export.<fmt>",
     summary="The report as xlsx, csv or pdf",
     response="file:" + ",".join(dict.fromkeys(m.split(";")[0] for m in FORMATS.values())),
-    params=[
-        ("report_id", "path", "integer", "report id"),
-        ("fmt", "path", {"type": "string", "enum": sorted(FORMATS)}, "the file format"),
-    ],
+    params=[("fmt", "path", {"type": "string", "enum": sorted(FORMATS)}, "the file format")],
 )
 def export_report(report_id: int, fmt: str) -> Any:
-    _reader()
+    report = _report(report_id)
     if fmt not in FORMATS:
         raise ApiError(404, "not_found", f"format {fmt!r}: use xlsx, csv or pdf")
-    report = _report(report_id)
     return Response(
         export_bytes(report, fmt),
         mimetype=FORMATS[fmt],
@@ -136,10 +123,7 @@ SCHEMAS["InactivePage"] = {
         "mailboxes": {"type": "array", "items": {"type": "object"}, "description": "email, name, unit, unit_code"},
     },
 }
-INACTIVE_PARAMS: list[Param] = [
-    ("report_id", "path", "integer", "report id"),
-    ("unit", "query", "integer", "a unit id of the report: that unit and its subunits only"),
-]
+INACTIVE_UNIT: Param = ("unit", "query", "integer", "a unit id of the report: that unit and its subunits only")
 
 
 def _inactive_unit(report: MonthlyReport) -> int | None:
@@ -156,10 +140,9 @@ def _inactive_unit(report: MonthlyReport) -> int | None:
     "/reports/<int:report_id>/inactive",
     summary="The report's counted mailboxes with no activity, a page at a time, optionally of one unit's subtree",
     response="InactivePage",
-    params=[*INACTIVE_PARAMS, ("page", "query", {"type": "integer", "minimum": 1, "maximum": 10**6}, "from 1")],
+    params=[INACTIVE_UNIT, ("page", "query", {"type": "integer", "minimum": 1, "maximum": 10**6}, "from 1")],
 )
 def report_inactive(report_id: int) -> Any:
-    _reader()
     report = _report(report_id)
     page = inactive_page(report.data, _inactive_unit(report), int(request.args.get("page") or 1))
     return jsonify(
@@ -171,13 +154,12 @@ def report_inactive(report_id: int) -> Any:
     "/reports/<int:report_id>/inactive.<fmt>",
     summary="The report's counted mailboxes with no activity as csv or xlsx, optionally of one unit's subtree",
     response="file:" + ",".join(FORMATS[f].split(";")[0] for f in TABLE_FORMATS),
-    params=[*INACTIVE_PARAMS, ("fmt", "path", {"type": "string", "enum": list(TABLE_FORMATS)}, "the file format")],
+    params=[INACTIVE_UNIT, ("fmt", "path", {"type": "string", "enum": list(TABLE_FORMATS)}, "the file format")],
 )
 def export_inactive(report_id: int, fmt: str) -> Any:
-    _reader()
+    report = _report(report_id)
     if fmt not in TABLE_FORMATS:
         raise ApiError(404, "not_found", f"format {fmt!r}: use csv or xlsx")
-    report = _report(report_id)
     unit_id = _inactive_unit(report)
     name = export_name(report.month, report.version, fmt, "-chua-su-dung" + (f"-{unit_id}" if unit_id else ""))
     return Response(

@@ -8,7 +8,7 @@ from typing import Any
 from flask import jsonify, request
 from sqlalchemy import select
 
-from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint
+from admin_app.api.core import SCHEMAS, ApiError, _body, _json_list, actor, endpoint, found
 from admin_app.context import db
 from core.validation import MAX_ID
 from provisioning import roles
@@ -71,9 +71,7 @@ def list_roles() -> Any:
     _may_manage_roles()
     unit = None
     if request.args.get("unit_id"):
-        unit = get_unit_for(db(), actor(), int(request.args["unit_id"]))
-        if unit is None:
-            raise ApiError(404, "not_found", f"unit {request.args['unit_id']} does not exist")
+        unit = found(get_unit_for(db(), actor(), int(request.args["unit_id"])), f"unit {request.args['unit_id']}")
     return jsonify([grant_json(g) for g in db().scalars(roles.visible_grants(actor(), unit).limit(5000))])
 
 
@@ -97,9 +95,7 @@ def post_role() -> Any:
         if unit is None:
             raise ApiError(422, "invalid", f"unit_id: unit {data['unit_id']} does not exist")
     grant = roles.grant_role(db(), actor(), person, data["role"], unit)
-    response = jsonify(grant_json(grant))
-    response.status_code = 201
-    return response
+    return jsonify(grant_json(grant))
 
 
 @endpoint(

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import jsonify
 
-from admin_app.api.core import SCHEMAS, ApiError, actor, endpoint
+from admin_app.api.core import SCHEMAS, ApiError, actor, endpoint, fields_of
 from admin_app.context import db
 from core.tasks import Task
 
@@ -26,24 +26,10 @@ SCHEMAS["Task"] = {
 
 
 def task_json(task: Task) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "kind": task.kind,
-        "status": task.status,
-        "phase": task.phase,
-        "done": task.done,
-        "total": task.total,
-        "result": task.result,
-        "error": task.error,
-    }
+    return fields_of(task, "id", "kind", "status", "phase", "done", "total", "result", "error")
 
 
-@endpoint(
-    "/tasks/<int:task_id>",
-    summary="A background task the caller started (system admins: any)",
-    response="Task",
-    params=[("task_id", "path", "integer", "task id")],
-)
+@endpoint("/tasks/<int:task_id>", summary="A background task the caller started (system admins: any)", response="Task")
 def get_task(task_id: int) -> Any:
     task = db().get(Task, task_id)
     who = actor()

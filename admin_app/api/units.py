@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import jsonify, request
 
-from admin_app.api.core import ApiError, _body, _json_list, actor, endpoint
+from admin_app.api.core import ApiError, _body, _json_list, actor, endpoint, fields_of, found
 from admin_app.context import db, runtime_of
 from provisioning.models import Staff, Unit
 from provisioning.operations import create_unit
@@ -14,28 +14,11 @@ from provisioning.queries import get_staff_for, get_unit_for, read_paths, visibl
 
 
 def unit_json(unit: Unit) -> dict[str, Any]:
-    return {
-        "id": unit.id,
-        "code": unit.code,
-        "name": unit.name,
-        "short_name": unit.short_name,
-        "kind": unit.kind,
-        "parent_id": unit.parent_id,
-        "mail_domain": unit.mail_domain,
-    }
+    return fields_of(unit, "id", "code", "name", "short_name", "kind", "parent_id", "mail_domain")
 
 
 def staff_json(staff: Staff) -> dict[str, Any]:
-    return {
-        "id": staff.id,
-        "full_name": staff.full_name,
-        "email": staff.email,
-        "unit_id": staff.unit_id,
-        "title": staff.title,
-        "staff_number": staff.staff_number,
-        "kind": staff.kind,
-        "status": staff.status,
-    }
+    return fields_of(staff, "id", "full_name", "email", "unit_id", "title", "staff_number", "kind", "status")
 
 
 @endpoint("/units", summary="Units the caller may see", response=_json_list("Unit"))
@@ -45,17 +28,9 @@ def list_units() -> Any:
     return jsonify([unit_json(u) for u in db().scalars(visible_units(actor()))])
 
 
-@endpoint(
-    "/units/<int:unit_id>",
-    summary="One unit",
-    response="Unit",
-    params=[("unit_id", "path", "integer", "unit id")],
-)
+@endpoint("/units/<int:unit_id>", summary="One unit", response="Unit")
 def get_unit(unit_id: int) -> Any:
-    unit = get_unit_for(db(), actor(), unit_id)
-    if unit is None:
-        raise ApiError(404, "not_found", f"unit {unit_id} does not exist")
-    return jsonify(unit_json(unit))
+    return jsonify(unit_json(found(get_unit_for(db(), actor(), unit_id), f"unit {unit_id}")))
 
 
 @endpoint(
@@ -90,9 +65,7 @@ def post_unit() -> Any:
         mail_domain=data.get("mail_domain"),
         rules=runtime_of().mailbox_policy.rules,
     )
-    response = jsonify(unit_json(unit))
-    response.status_code = 201
-    return response
+    return jsonify(unit_json(unit))
 
 
 @endpoint(
@@ -114,22 +87,12 @@ def list_staff() -> Any:
         unit_id = request.args.get("unit_id", type=int)
         if unit_id is None:
             raise ApiError(400, "bad_request", "query parameter 'unit_id' must be an integer")
-        unit = get_unit_for(db(), a, unit_id)
-        if unit is None:
-            raise ApiError(404, "not_found", f"unit {unit_id} does not exist")
+        unit = found(get_unit_for(db(), a, unit_id), f"unit {unit_id}")
     limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
     rows = db().scalars(visible_staff(a, request.args.get("q", ""), unit).limit(limit))
     return jsonify([staff_json(s) for s in rows])
 
 
-@endpoint(
-    "/staff/<int:staff_id>",
-    summary="One member of staff",
-    response="Staff",
-    params=[("staff_id", "path", "integer", "staff id")],
-)
+@endpoint("/staff/<int:staff_id>", summary="One member of staff", response="Staff")
 def get_staff(staff_id: int) -> Any:
-    person = get_staff_for(db(), actor(), staff_id)
-    if person is None:
-        raise ApiError(404, "not_found", f"staff {staff_id} does not exist")
-    return jsonify(staff_json(person))
+    return jsonify(staff_json(found(get_staff_for(db(), actor(), staff_id), f"staff {staff_id}")))

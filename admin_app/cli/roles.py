@@ -30,26 +30,31 @@ def _apply(verb: str, address: str, role: str, unit_code: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-@roles_group.command("grant")
-@click.argument("address")
-@click.argument("role", type=ROLES)
-@click.option("--unit", "unit_code", help="Unit code whose subtree the role covers (required for unit_admin).")
-@with_appcontext
-def roles_grant(address: str, role: str, unit_code: str | None) -> None:
-    """Give ROLE to the mailbox ADDRESS; it takes effect at their next request."""
-    _apply("grant", address, role, unit_code)
-    click.echo(f"{address}: {role} granted" + (f" over {unit_code.upper()}" if unit_code else ""))
+def _role_command(verb: str, done: str, unit_help: str, doc: str) -> None:
+    """``congvu roles grant`` and ``congvu roles revoke``: the same arguments, one verb of provisioning.roles each."""
+
+    @roles_group.command(verb, help=doc)
+    @click.argument("address")
+    @click.argument("role", type=ROLES)
+    @click.option("--unit", "unit_code", help=unit_help)
+    @with_appcontext
+    def command(address: str, role: str, unit_code: str | None) -> None:
+        _apply(verb, address, role, unit_code)
+        click.echo(f"{address}: {role} {done}" + (f" over {unit_code.upper()}" if unit_code else ""))
 
 
-@roles_group.command("revoke")
-@click.argument("address")
-@click.argument("role", type=ROLES)
-@click.option("--unit", "unit_code", help="Unit code of the grant (none for a province-wide role).")
-@with_appcontext
-def roles_revoke(address: str, role: str, unit_code: str | None) -> None:
-    """Take ROLE away from the mailbox ADDRESS."""
-    _apply("revoke", address, role, unit_code)
-    click.echo(f"{address}: {role} revoked" + (f" over {unit_code.upper()}" if unit_code else ""))
+_role_command(
+    "grant",
+    "granted",
+    "Unit code whose subtree the role covers (required for unit_admin).",
+    "Give ROLE to the mailbox ADDRESS; it takes effect at their next request.",
+)
+_role_command(
+    "revoke",
+    "revoked",
+    "Unit code of the grant (none for a province-wide role).",
+    "Take ROLE away from the mailbox ADDRESS.",
+)
 
 
 @roles_group.command("list")

@@ -96,17 +96,8 @@ def change_meeting(
             removed_emails[target.id] = _apply(session, target, draft, new_points)
     if meeting.series is not None and scope != "one":
         meeting.series.sequence += 1
-    changelog.record(
-        session,
-        actor,
-        "meeting.change",
-        "meeting",
-        meeting.id,
-        target_label=meeting.title,
-        unit_id=meeting.host_point.unit_id,
-        before=before,
-        after=_snapshot(meeting, env) | {"scope": scope, "occurrences": len(targets)},
-    )
+    after = _snapshot(meeting, env) | {"scope": scope, "occurrences": len(targets)}
+    _record(session, actor, "meeting.change", meeting, before, after)
     invitations.queue_invitations(session, env, targets, kind="update")
     for target in targets:
         for email, name in removed_emails.get(target.id, []):
@@ -175,19 +166,28 @@ def cancel_meeting(
         if whole_series:
             meeting.series.is_cancelled = True
     session.flush()
+    after = {"cancelled": True, "scope": scope, "occurrences": len(targets), "reason": reason.strip()}
+    _record(session, actor, "meeting.cancel", meeting, _snapshot(meeting, env), after)
+    invitations.queue_cancellation(session, env, targets, whole_series=whole_series, reason=reason.strip())
+    return targets
+
+
+def _record(
+    session: Session, actor: Actor, action: str, meeting: Meeting, before: dict[str, object], after: dict[str, object]
+) -> None:
+    """The audit entry of a change to ``meeting`` (the one it was asked on, for a series), filed under its host
+    point's unit."""
     changelog.record(
         session,
         actor,
-        "meeting.cancel",
+        action,
         "meeting",
         meeting.id,
         target_label=meeting.title,
         unit_id=meeting.host_point.unit_id,
-        before=_snapshot(meeting, env),
-        after={"cancelled": True, "scope": scope, "occurrences": len(targets), "reason": reason.strip()},
+        before=before,
+        after=after,
     )
-    invitations.queue_cancellation(session, env, targets, whole_series=whole_series, reason=reason.strip())
-    return targets
 
 
 def _snapshot(meeting: Meeting, env: MeetingEnv) -> dict[str, object]:

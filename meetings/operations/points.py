@@ -74,14 +74,11 @@ def create_bridge_point(
             session.flush()
     except IntegrityError:
         raise MeetingsError(f"bridge point name {name!r} is taken") from None
-    changelog.record(
+    changelog.record_of(
         session,
         actor,
         "bridge_point.create",
-        "bridge_point",
-        point.id,
-        target_label=name,
-        unit_id=unit.id,
+        point,
         after={"name": name, "unit_id": unit.id, "location": point.location, "capacity": capacity},
     )
     return point
@@ -113,16 +110,8 @@ def update_bridge_point(session: Session, actor: Actor, point: BridgePoint, **ch
             session.flush()
     except IntegrityError:
         raise MeetingsError(f"bridge point name {new_name!r} is taken") from None
-    changelog.record(
-        session,
-        actor,
-        "bridge_point.update",
-        "bridge_point",
-        point.id,
-        target_label=point.name,
-        unit_id=point.unit_id,
-        before=before,
-        after={k: getattr(point, k) for k in changes},
+    changelog.record_of(
+        session, actor, "bridge_point.update", point, before=before, after={k: getattr(point, k) for k in changes}
     )
     return point
 

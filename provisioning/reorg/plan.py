@@ -9,7 +9,7 @@ column. The preview shows a resolved plan; applying carries it out.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 UNITS_SHEET = "Đơn vị"
@@ -45,7 +45,7 @@ class PlanIssue:
         return f"sheet {self.sheet}, row {self.row}, column {self.column}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "message": self.message}
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import changelog
 from core.actors import Actor
 from provisioning import sync
 from provisioning.aliases import keep_as_alias
-from provisioning.errors import ProvisioningError
+from provisioning.errors import flush_or_refuse
 from provisioning.models import Role, Staff
 from provisioning.roles import require_no_climbing
 
@@ -49,11 +48,7 @@ def readdress_many(
             changed.append((staff, old))
     if not changed:
         return 0
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise ProvisioningError("a new address of this reorganisation already belongs to someone else") from None
+    flush_or_refuse(session, "a new address of this reorganisation already belongs to someone else")
     units = dict.fromkeys(s.unit_id for s, _ in changed)  # the list's member DNs are named by the address
     sync.enqueue_many(
         session,
@@ -63,15 +58,7 @@ def readdress_many(
         session,
         actor,
         [
-            (
-                "staff.change_address",
-                "staff",
-                s.id,
-                s.email,
-                s.unit_id,
-                {"email": old},
-                {"email": s.email, "alias": old},
-            )
+            changelog.item_of("staff.change_address", s, {"email": old}, {"email": s.email, "alias": old})
             for s, old in changed
         ],
     )

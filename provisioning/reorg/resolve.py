@@ -228,12 +228,8 @@ class _Resolver:
             if required:
                 self.issue(row.row, NEW_PARENT, "the code of the new parent is required")
             return
-        parent = self.ref(row.parent)
+        parent = self._other_unit(node, row.parent, row.row, NEW_PARENT, "cannot be its own parent")
         if parent is None:
-            self._unknown(row.parent, row.row, NEW_PARENT)
-            return
-        if parent == node.key:
-            self.issue(row.row, NEW_PARENT, f"unit {node.key} cannot be its own parent")
             return
         node.parent, node.parent_row = parent, (row.row, NEW_PARENT)
 
@@ -268,16 +264,23 @@ class _Resolver:
         node.end_kind, node.ended_on = kind, row.effective_on
         return True
 
+    def _other_unit(self, node: Node, code: str, row: int, column: str, itself: str) -> str | None:
+        """The key of the unit ``code`` names, which must not be ``node``; None (and the issue) if it is
+        unknown or ``node`` itself (``itself`` says why that cannot be)."""
+        key = self.ref(code)
+        if key is None:
+            self._unknown(code, row, column)
+        elif key == node.key:
+            self.issue(row, column, f"unit {node.key} {itself}")
+            return None
+        return key
+
     def _row_merge(self, node: Node, row: UnitRow, earlier: int | None) -> None:
         if not row.new_code:
             self.issue(row.row, NEW_CODE, "the code of the unit it merges into is required")
             return
-        target = self.ref(row.new_code)
+        target = self._other_unit(node, row.new_code, row.row, NEW_CODE, "cannot merge into itself")
         if target is None:
-            self._unknown(row.new_code, row.row, NEW_CODE)
-            return
-        if target == node.key:
-            self.issue(row.row, NEW_CODE, f"unit {node.key} cannot merge into itself")
             return
         if earlier is not None and target != node.merge_into:
             self.issue(row.row, NEW_CODE, f"unit {node.key} is merged elsewhere by row {earlier}")
@@ -288,12 +291,8 @@ class _Resolver:
     def _row_dissolve(self, node: Node, row: UnitRow, earlier: int | None) -> None:
         successor = None
         if row.new_code:
-            successor = self.ref(row.new_code)
+            successor = self._other_unit(node, row.new_code, row.row, NEW_CODE, "cannot succeed itself")
             if successor is None:
-                self._unknown(row.new_code, row.row, NEW_CODE)
-                return
-            if successor == node.key:
-                self.issue(row.row, NEW_CODE, f"unit {node.key} cannot succeed itself")
                 return
         if earlier is not None and successor != node.successor:
             self.issue(row.row, NEW_CODE, f"unit {node.key} is dissolved with another successor by row {earlier}")

@@ -106,22 +106,33 @@ def _rows(content: bytes, filename: str, sheet: str | None) -> Iterator[Row]:
     return read_table(io.BytesIO(content), filename, sheet)
 
 
+def _records(
+    rows: Iterator[Row], known: dict[str, str], sheet: str, issues: list[PlanIssue]
+) -> Iterator[tuple[int, dict[str, str]]] | None:
+    """The rows after the header as (row number, {our column: its text}): None for a sheet without any row,
+    none for one whose header has a column we do not know (the issue names it)."""
+    header = next(rows, None)
+    if header is None:
+        return None
+    mapping = _columns(header, known, sheet, issues)
+    if mapping is None:
+        return iter(())
+    return ((row.number, {ours: row.values.get(col, "").strip() for ours, col in mapping.items()}) for row in rows)
+
+
 def _unit_rows(rows: Iterator[Row], sheet: str, plan: PlanFile) -> None:
-    mapping: dict[str, str] | None = None
-    for row in rows:
-        if mapping is None:
-            mapping = _columns(row, UNIT_COLUMNS, sheet, plan.issues)
-            if mapping is None:
-                return
-            continue
-        value = {ours: row.values.get(theirs, "").strip() for ours, theirs in mapping.items()}
+    records = _records(rows, UNIT_COLUMNS, sheet, plan.issues)
+    if records is None:
+        plan.issues.append(PlanIssue(sheet, 1, ACTION, "the sheet has no rows"))
+        return
+    for line, value in records:
         action_text = value.get(ACTION, "")
         action = ACTION_WORDS.get(fold(action_text))
         if action is None:
             plan.issues.append(
                 PlanIssue(
                     sheet,
-                    row.number,
+                    line,
                     ACTION,
                     f"{action_text!r} is not an action; use tạo mới, đổi tên, chuyển, sáp nhập, giải thể "
                     "or đổi tên miền",
@@ -134,7 +145,7 @@ def _unit_rows(rows: Iterator[Row], sheet: str, plan: PlanFile) -> None:
             plan.issues.append(
                 PlanIssue(
                     sheet,
-                    row.number,
+                    line,
                     KIND,
                     f"{kind_text!r} is not a unit kind; use tỉnh, văn phòng, sở, huyện, xã or phường",
                 )
@@ -143,10 +154,10 @@ def _unit_rows(rows: Iterator[Row], sheet: str, plan: PlanFile) -> None:
         when = parse_date(date_text)
         if when is None:
             message = "the effective date is required" if not date_text else f"{date_text!r} is not a date (dd/mm/yyyy)"
-            plan.issues.append(PlanIssue(sheet, row.number, EFFECTIVE_ON, message))
+            plan.issues.append(PlanIssue(sheet, line, EFFECTIVE_ON, message))
         plan.units.append(
             UnitRow(
-                row=row.number,
+                row=line,
                 action=action,
                 old_code=value.get(OLD_CODE, "").upper(),
                 new_code=value.get(NEW_CODE, "").upper(),
@@ -157,27 +168,18 @@ def _unit_rows(rows: Iterator[Row], sheet: str, plan: PlanFile) -> None:
                 effective_on=when,
             )
         )
-    if mapping is None:
-        plan.issues.append(PlanIssue(sheet, 1, ACTION, "the sheet has no rows"))
 
 
 def _staff_rows(rows: Iterator[Row], sheet: str, plan: PlanFile) -> None:
-    mapping: dict[str, str] | None = None
-    for row in rows:
-        if mapping is None:
-            mapping = _columns(row, STAFF_COLUMNS, sheet, plan.issues)
-            if mapping is None:
-                return
-            continue
-        value = {ours: row.values.get(theirs, "").strip() for ours, theirs in mapping.items()}
+    for line, value in _records(rows, STAFF_COLUMNS, sheet, plan.issues) or ():
         number, unit = value.get(STAFF_NUMBER, ""), value.get(NEW_UNIT, "").upper()
         if not number:
-            plan.issues.append(PlanIssue(sheet, row.number, STAFF_NUMBER, "the staff number is required"))
+            plan.issues.append(PlanIssue(sheet, line, STAFF_NUMBER, "the staff number is required"))
             continue
         if not unit:
-            plan.issues.append(PlanIssue(sheet, row.number, NEW_UNIT, "the new unit's code is required"))
+            plan.issues.append(PlanIssue(sheet, line, NEW_UNIT, "the new unit's code is required"))
             continue
-        plan.staff.append(StaffRow(row.number, number, unit))
+        plan.staff.append(StaffRow(line, number, unit))
 
 
 def read_plan(content: bytes, filename: str) -> PlanFile:

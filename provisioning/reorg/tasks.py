@@ -31,12 +31,13 @@ from sqlalchemy.orm import Session
 
 from core import changelog
 from core.actors import Actor, PermissionDenied
-from core.db import READ_ONLY, utcnow
+from core.boundary import UnitOfWork
+from core.db import utcnow
 from core.tabular import FileFormatError
 from core.tasks import Task, TaskContext, TaskFailed, submit
 from provisioning.errors import ProvisioningError
+from provisioning.file_tasks import applying, file_problem, previewing, upload_name
 from provisioning.history_models import Reorganisation
-from provisioning.models import DirectoryJob
 from provisioning.operations import MailboxPolicy
 from provisioning.reorg.apply import ApplyOptions, apply_plan
 from provisioning.reorg.participants import Participant
@@ -66,13 +67,10 @@ def _require(actor: Actor) -> None:
 def upload(session: Session, actor: Actor, filename: str, content: bytes) -> Reorganisation:
     """Keep an uploaded plan and queue its preview. A reorganisation spans the tree: system admins only."""
     _require(actor)
-    name = (filename or "").strip()[:300]
-    if not name.lower().endswith((".csv", ".xlsx")):
-        raise ProvisioningError(f"{name or 'the file'}: use a .xlsx file (or a .csv of the units sheet)")
+    hint = "use a .xlsx file (or a .csv of the units sheet)"
+    name = upload_name(filename, content, (".csv", ".xlsx"), hint, MAX_FILE_BYTES)
     if not content:
         raise ProvisioningError(f"{name}: the file is empty")
-    if len(content) > MAX_FILE_BYTES:
-        raise ProvisioningError(f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
     digest = hashlib.sha256(content).hexdigest()
     reorg = Reorganisation(filename=name, content=content, digest=digest, actor=actor.label, status="uploaded")
     session.add(reorg)
@@ -139,17 +137,12 @@ def run_preview(ctx: TaskContext, setup: ReorgSetup) -> dict[str, Any]:
     """The preview task: read, resolve and show the whole plan; changes nothing."""
     reorg, earlier = _load(ctx)
     ctx.progress(0, 1, "preview")
-    token = READ_ONLY.set(True)  # a preview only reads: on SQLite it never takes the write lock
-    try:
-        with ctx.boundary.unit(apply=False) as session:
-            if earlier is not None:
-                preview = nothing_to_do(earlier)
-            else:
-                plan = _read(ctx, reorg)
-                preview = build(session, resolve(session, plan, setup.policy.default_domain), setup.participants)
-            session.rollback()
-    finally:
-        READ_ONLY.reset(token)
+    with previewing(ctx) as session:
+        if earlier is not None:
+            preview = nothing_to_do(earlier)
+        else:
+            plan = _read(ctx, reorg)
+            preview = build(session, resolve(session, plan, setup.policy.default_domain), setup.participants)
     _finish(ctx, "previewed", preview)
     ctx.progress(1, 1, "preview")
     return {"errors": len(preview["errors"]), **preview.get("counts", {})}
@@ -166,40 +159,33 @@ def run_apply(ctx: TaskContext, setup: ReorgSetup) -> dict[str, Any]:
         return summary
     plan = _read(ctx, reorg)
     ctx.progress(0, 1, "database")
-    work = ctx.boundary.begin(ctx.origin)
-    try:
-        resolved = resolve(work.session, plan, setup.policy.default_domain)
-        if not resolved.is_clean:
-            preview = build(work.session, resolved, setup.participants)
+    with applying(ctx) as work:
+        try:
+            summary = _apply(ctx, setup, work, reorg, plan)
+        except (ValueError, PermissionDenied) as exc:
             work.rollback()
-            _finish(ctx, "previewed", preview)
-            raise TaskFailed(
-                f"Kế hoạch {reorg.filename} có {len(preview['errors'])} lỗi; không thay đổi nào được áp dụng."
-            )
-        row = work.session.get(Reorganisation, reorg.id)
-        assert row is not None
-        options = ApplyOptions(
-            setup.policy, setup.alias_days, setup.participants, lambda d, t: ctx.progress(d, t, "database")
-        )
-        summary = apply_plan(work.session, ctx.actor, row, resolved, options)
-        row = work.session.get(Reorganisation, reorg.id)
-        assert row is not None
-        # In the same transaction as the changes: a worker that stops after this commit never applies them again.
-        row.status, row.summary, row.applied_at = "applied", summary, utcnow()
-        row.effective_on = resolved.effective_on
-    except TaskFailed:
+            _fail(ctx, f"Không áp dụng được kế hoạch {reorg.filename}: {exc}")
+    return summary
+
+
+def _apply(ctx: TaskContext, setup: ReorgSetup, work: UnitOfWork, reorg: Reorganisation, plan: Any) -> dict[str, Any]:
+    resolved = resolve(work.session, plan, setup.policy.default_domain)
+    if not resolved.is_clean:
+        preview = build(work.session, resolved, setup.participants)
         work.rollback()
-        raise
-    except (ValueError, PermissionDenied) as exc:
-        work.rollback()
-        _fail(ctx, f"Không áp dụng được kế hoạch {reorg.filename}: {exc}")
-    except BaseException:
-        work.rollback()
-        raise
-    recorded = work.recorded
-    work.commit(apply=False)
-    ctx.progress(0, recorded.count(DirectoryJob), "directory")
-    ctx.apply_intents(recorded, "directory")
+        _finish(ctx, "previewed", preview)
+        raise TaskFailed(f"Kế hoạch {reorg.filename} có {len(preview['errors'])} lỗi; không thay đổi nào được áp dụng.")
+    row = work.session.get(Reorganisation, reorg.id)
+    assert row is not None
+    options = ApplyOptions(
+        setup.policy, setup.alias_days, setup.participants, lambda d, t: ctx.progress(d, t, "database")
+    )
+    summary = apply_plan(work.session, ctx.actor, row, resolved, options)
+    row = work.session.get(Reorganisation, reorg.id)
+    assert row is not None
+    # In the same transaction as the changes: a worker that stops after this commit never applies them again.
+    row.status, row.summary, row.applied_at = "applied", summary, utcnow()
+    row.effective_on = resolved.effective_on
     return summary
 
 
@@ -207,7 +193,7 @@ def _read(ctx: TaskContext, reorg: Reorganisation) -> Any:
     try:
         return read_plan(reorg.content, reorg.filename)
     except FileFormatError as exc:
-        _fail(ctx, _file_problem(reorg.filename, exc))
+        _fail(ctx, file_problem(reorg.filename, exc, ".xlsx hoặc .csv"))
 
 
 def _finish(
@@ -231,13 +217,3 @@ def _finish(
 def _fail(ctx: TaskContext, message: str) -> NoReturn:
     _finish(ctx, "failed", None, {"error": message})
     raise TaskFailed(message)
-
-
-def _file_problem(filename: str, exc: FileFormatError) -> str:
-    words = {
-        "empty": f"Tệp {filename} trống: không có dòng tiêu đề nào.",
-        "no_sheet": f"Tệp {filename} không có trang tính nào.",
-        "not_xlsx": f"Tệp {filename} không phải là bảng tính XLSX đọc được (có thể là tệp loại khác đổi tên).",
-        "type": f"Tệp {filename}: chỉ nhận tệp .xlsx hoặc .csv.",
-    }
-    return words.get(exc.reason, f"Không đọc được tệp {filename}: {exc}")
