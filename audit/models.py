@@ -12,7 +12,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import Base, utcnow
 
 
-class UsageDay(Base):
+class UsageCounters:
+    """The counters a day and a month of one mailbox's use both hold (a month's are the sums of its days')."""
+
+    imap_logins: Mapped[int] = mapped_column(default=0)
+    pop3_logins: Mapped[int] = mapped_column(default=0)
+    webmail_logins: Mapped[int] = mapped_column(default=0)
+    smtp_logins: Mapped[int] = mapped_column(default=0)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    sent_messages: Mapped[int] = mapped_column(default=0)
+    sent_recipients: Mapped[int] = mapped_column(default=0)
+    sent_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    fetched_bodies: Mapped[int] = mapped_column(default=0)
+    fetched_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class UsageDay(UsageCounters, Base):
     """One mailbox's use on one local day, summed over every log line about it."""
 
     __tablename__ = "usage_days"
@@ -29,22 +44,12 @@ class UsageDay(Base):
 
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[dt.date] = mapped_column(primary_key=True)
-    imap_logins: Mapped[int] = mapped_column(default=0)
-    pop3_logins: Mapped[int] = mapped_column(default=0)
-    webmail_logins: Mapped[int] = mapped_column(default=0)
-    smtp_logins: Mapped[int] = mapped_column(default=0)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    sent_messages: Mapped[int] = mapped_column(default=0)
-    sent_recipients: Mapped[int] = mapped_column(default=0)
-    sent_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    fetched_bodies: Mapped[int] = mapped_column(default=0)
-    fetched_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
 
     def __repr__(self) -> str:
         return f"<UsageDay staff={self.staff_id} {self.day}>"
 
 
-class UsageMonth(Base):
+class UsageMonth(UsageCounters, Base):
     """One mailbox's use in one month: the sums of its ``usage_days`` rows of the month, and which days of the month
     had an interactive login (bit ``d - 1`` of ``active_days`` for day ``d``), so the monthly report reads one row
     per mailbox and counts working days against any calendar of holidays. A row exists while the month has days.
@@ -59,16 +64,6 @@ class UsageMonth(Base):
 
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
     month: Mapped[dt.date] = mapped_column(primary_key=True)  # the month's first day
-    imap_logins: Mapped[int] = mapped_column(default=0)
-    pop3_logins: Mapped[int] = mapped_column(default=0)
-    webmail_logins: Mapped[int] = mapped_column(default=0)
-    smtp_logins: Mapped[int] = mapped_column(default=0)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    sent_messages: Mapped[int] = mapped_column(default=0)
-    sent_recipients: Mapped[int] = mapped_column(default=0)
-    sent_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    fetched_bodies: Mapped[int] = mapped_column(default=0)
-    fetched_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     active_days: Mapped[int] = mapped_column(default=0)
 
     def __repr__(self) -> str:
