@@ -43,29 +43,19 @@ from provisioning.roles import grant_role  # noqa: F401  (its home is provisioni
 UNIT_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 
 
+# What the change trail keeps of a unit and of a person, in the order the audit page shows them.
+UNIT_TRAIL_FIELDS = ("code", "name", "short_name", "kind", "mail_domain", "parent_id")
+STAFF_TRAIL_FIELDS = (
+    "full_name", "email", "unit_id", "title", "staff_number", "phone", "kind", "status", "quota_mb",
+)  # fmt: skip
+
+
 def _unit_snapshot(unit: Unit) -> dict[str, object]:
-    return {
-        "code": unit.code,
-        "name": unit.name,
-        "short_name": unit.short_name,
-        "kind": unit.kind,
-        "mail_domain": unit.mail_domain,
-        "parent_id": unit.parent_id,
-    }
+    return {name: getattr(unit, name) for name in UNIT_TRAIL_FIELDS}
 
 
 def staff_snapshot(staff: Staff) -> dict[str, object]:
-    return {
-        "full_name": staff.full_name,
-        "email": staff.email,
-        "unit_id": staff.unit_id,
-        "title": staff.title,
-        "staff_number": staff.staff_number,
-        "phone": staff.phone,
-        "kind": staff.kind,
-        "status": staff.status,
-        "quota_mb": staff.quota_mb,
-    }
+    return {name: getattr(staff, name) for name in STAFF_TRAIL_FIELDS}
 
 
 def create_unit(
