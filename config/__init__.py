@@ -31,76 +31,79 @@ class SettingsError(ValueError):
     """A setting is missing or invalid; the message names it."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
+    """Every setting; the values come from ``defaults.toml`` (the one place defaults are written), the instance
+    file and the environment (:func:`load_settings`). Only the secrets, which have no default, default to empty."""
+
     instance_path: Path
-    env: str = "development"
-    timezone: str = "Asia/Ho_Chi_Minh"
-    default_locale: str = "vi"
-    province_name: str = "Gia Lai"
-    database_url: str = ""
-    ldap_url: str = "ldap://127.0.0.1:3389"
-    ldap_base_dn: str = "dc=gialai,dc=gov,dc=vn"
-    ldap_bind_dn: str = "cn=admin,dc=gialai,dc=gov,dc=vn"
+    env: str
+    timezone: str
+    default_locale: str
+    province_name: str
+    database_url: str
+    ldap_url: str
+    ldap_base_dn: str
+    ldap_bind_dn: str
     ldap_bind_password: str = field(default="", repr=False)
-    ldap_timeout_seconds: int = 5
-    mail_domain: str = "gialai.gov.vn"
-    address_policy: str = "given_initials"
-    default_quota_mb: int = 2048
-    password_min_length: int = 10
-    archive_retention_days: int = 90
-    reorg_alias_days: int = 365
-    webmail_url: str = "https://mail.gialai.gov.vn"
-    mail_client_imap: str = "mail.gialai.gov.vn, cổng 993, SSL/TLS"
-    mail_client_smtp: str = "mail.gialai.gov.vn, cổng 587, STARTTLS"
-    services_dir: str = ""
-    imap_port: int = 3143
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
-    login_client_max_names: int = 20
-    login_client_window_minutes: int = 15
-    require_2fa: str = ""
-    trusted_proxies: int = 0
-    session_idle_minutes: int = 60
-    session_max_hours: int = 12
-    booking_horizon_days: int = 730
-    mail_domains: str = ""
-    reserved_local_parts: str = ""
-    scheduler_lease_seconds: int = 30
-    directory_sync_seconds: int = 60
-    task_timeout_seconds: int = 300
-    public_url: str = "http://127.0.0.1:5000"
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 2525
-    submission_port: int = 2587
-    mail_from: str = "congvu@gialai.gov.vn"
-    jitsi_host: str = "meet.gialai.gov.vn"
-    jitsi_app_id: str = "congvu"
-    jitsi_audience: str = "congvu"
-    jitsi_domain: str = "meet.gialai.gov.vn"
-    jitsi_token_grace_minutes: int = 15
-    jitsi_tenant: str = ""
-    jitsi_lobby_bypass: str = "points,organiser"
-    jitsi_features: str = ""
-    jitsi_room_api_url: str = ""
-    meeting_buffer_minutes: int = 30
-    meeting_reminder_minutes: int = 60
-    working_hours: str = "07:30-11:30,13:30-17:00"
-    public_holidays: str = ""
-    usage_regular_days: int = 10
-    usage_log_files: str = ""
-    report_recipients: str = ""
+    ldap_timeout_seconds: int
+    mail_domain: str
+    address_policy: str
+    default_quota_mb: int
+    password_min_length: int
+    archive_retention_days: int
+    reorg_alias_days: int
+    webmail_url: str
+    mail_client_imap: str
+    mail_client_smtp: str
+    services_dir: str
+    imap_port: int
+    login_max_failures: int
+    login_lockout_minutes: int
+    login_client_max_names: int
+    login_client_window_minutes: int
+    require_2fa: str
+    trusted_proxies: int
+    session_idle_minutes: int
+    session_max_hours: int
+    booking_horizon_days: int
+    mail_domains: str
+    reserved_local_parts: str
+    scheduler_lease_seconds: int
+    directory_sync_seconds: int
+    task_timeout_seconds: int
+    public_url: str
+    smtp_host: str
+    smtp_port: int
+    submission_port: int
+    mail_from: str
+    jitsi_host: str
+    jitsi_app_id: str
+    jitsi_audience: str
+    jitsi_domain: str
+    jitsi_token_grace_minutes: int
+    jitsi_tenant: str
+    jitsi_lobby_bypass: str
+    jitsi_features: str
+    jitsi_room_api_url: str
+    meeting_buffer_minutes: int
+    meeting_reminder_minutes: int
+    working_hours: str
+    public_holidays: str
+    usage_regular_days: int
+    usage_log_files: str
+    report_recipients: str
     # The report's PDF as a Vietnamese administrative report (Decree 30/2020/NĐ-CP): issuing body and its
     # superior, number and symbol ("Số: 12/BC-SKHCN"), place, who receives it ("Nơi nhận", one per line or ';'),
     # signer's position (one line per line or ';', e.g. "KT. GIÁM ĐỐC; PHÓ GIÁM ĐỐC") and name.
-    report_superior: str = "UBND TỈNH GIA LAI"
-    report_issuer: str = "SỞ KHOA HỌC VÀ CÔNG NGHỆ"
-    report_symbol: str = "SKHCN"
-    report_number: str = ""
-    report_place: str = ""
-    report_recipients_text: str = "UBND tỉnh (để báo cáo); Các sở, ban, ngành; UBND các xã, phường; Lưu: VT, CĐS"
-    report_signer_title: str = "GIÁM ĐỐC"
-    report_signer_name: str = ""
+    report_superior: str
+    report_issuer: str
+    report_symbol: str
+    report_number: str
+    report_place: str
+    report_recipients_text: str
+    report_signer_title: str
+    report_signer_name: str
     jitsi_app_secret: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
     events_token: str = field(default="", repr=False)
