@@ -55,9 +55,22 @@ def _boolean(value: bool) -> bytes:
     return tlv(0x01, b"\xff" if value else b"\x00")
 
 
+def split_rdn(dn: str) -> tuple[str, str]:
+    """``dn``'s first RDN and the rest, split at the first comma that is not escaped (``cn=a\\,b,ou=x``)."""
+    escaped = False
+    for i, char in enumerate(dn):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            return dn[:i], dn[i + 1 :]
+    return dn, ""
+
+
 def modify_dn_request(dn: str, new_dn: str) -> bytes:
     """ModifyDNRequest [APPLICATION 12]: to ``new_dn``'s RDN under its parent, the old RDN value removed."""
-    rdn, _, superior = new_dn.partition(",")
+    rdn, superior = split_rdn(new_dn)
     return tlv(0x6C, octets(dn) + octets(rdn) + _boolean(True) + octets(superior, 0x80))
 
 
