@@ -5,14 +5,12 @@ a time."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit.models import UsageDay
 from provisioning.models import AccountKind, AccountStatus, Staff, StaffStatusChange
 
 MEASURES = ("counted", "active", "regular", "engaged")
@@ -79,35 +77,6 @@ def enabled_among(known: MailboxRows, start: dt.datetime, end: dt.datetime) -> t
 def enabled_in(session: Session, start: dt.datetime, end: dt.datetime) -> tuple[Mailboxes, Mailboxes]:
     """Mailboxes enabled at any time in [start, end): (personal, others) as id → (unit id, kind, email, name)."""
     return enabled_among(mailbox_rows(session, end), start, end)
-
-
-def usage_by_mailbox(
-    session: Session, first: dt.date, last: dt.date, work: list[dt.date], only: Collection[int] | None = None
-) -> dict[int, tuple[int, ...]]:
-    """Per mailbox: (active, working days active, sent messages, imap, pop3, webmail, smtp logins, failed).
-    With ``only``, those mailboxes' (asked by id when they are few, else filtered after the one query)."""
-    any_login = UsageDay.imap_logins + UsageDay.pop3_logins + UsageDay.webmail_logins + UsageDay.smtp_logins
-    active_work_day = case((and_(UsageDay.day.in_(work), any_login > 0), UsageDay.day), else_=None)
-    query = (
-        select(
-            UsageDay.staff_id,
-            func.sum(any_login),
-            func.count(func.distinct(active_work_day)),
-            func.sum(UsageDay.sent_messages),
-            func.sum(UsageDay.imap_logins),
-            func.sum(UsageDay.pop3_logins),
-            func.sum(UsageDay.webmail_logins),
-            func.sum(UsageDay.smtp_logins),
-            func.sum(UsageDay.failed_logins),
-        )
-        .where(UsageDay.day >= first, UsageDay.day <= last)
-        .group_by(UsageDay.staff_id)
-    )
-    if only is not None and len(only) <= FEW:
-        query = query.where(UsageDay.staff_id.in_(list(only)))
-    return {
-        row[0]: tuple(int(v or 0) for v in row[1:]) for row in session.execute(query) if only is None or row[0] in only
-    }
 
 
 def unit_figures(

@@ -14,10 +14,10 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.mailbox_figures import FEW
 from audit.models import UsageMonth
 from audit.tally import COUNTERS
 
-FEW = 900  # mailboxes asked for by id in one IN (…): below SQLite's bound on parameters
 LOGINS = tuple(COUNTERS.index(c) for c in ("imap_logins", "pop3_logins", "webmail_logins", "smtp_logins"))
 
 
@@ -51,8 +51,8 @@ def month_usage(
     session: Session, first: dt.date, work: Collection[dt.date], only: Collection[int] | None = None
 ) -> dict[int, tuple[int, ...]]:
     """Per mailbox with days recorded in the month that starts on ``first``: (logins, working days active, sent
-    messages, imap, pop3, webmail, smtp logins, failed), as ``audit.mailbox_figures.usage_by_mailbox`` gives
-    them from the days. With ``only``, those mailboxes' (asked by id when they are few, else filtered after)."""
+    messages, imap, pop3, webmail, smtp logins, failed), what the month's days sum to.
+    With ``only``, those mailboxes' (asked by id when they are few, else filtered after)."""
     m = UsageMonth
     query = select(
         m.staff_id,
