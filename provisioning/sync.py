@@ -67,11 +67,8 @@ def enqueue_password(
 
 
 @dataclass
-class SyncResult:
+class SyncResult(boundary.ApplyResult):
     applied: int = 0
-    failed: int = 0
-    pending: int = 0
-    unavailable: bool = False
 
 
 CHUNK = 200  # jobs per database transaction
