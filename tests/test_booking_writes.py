@@ -6,7 +6,6 @@ without a failed request."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from sqlalchemy import func, select, text
@@ -24,6 +23,7 @@ from tests.conftest import database_kind
 
 # A database of its own with three points (the fixture), and the meetings' settings.
 from tests.test_meetings_concurrency import ENV, TZ, factory  # noqa: F401
+from tests.threads import run_at_once
 
 PG_ONLY = pytest.mark.skipif(database_kind() != "postgresql", reason="PostgreSQL's exclusion constraint and pool")
 
@@ -33,11 +33,9 @@ def _draft(title: str, point_ids: list[int], start: dt.datetime) -> MeetingDraft
 
 
 def test_simultaneous_writers_keep_one_chain(factory: sessionmaker[Session]) -> None:
-    barrier = threading.Barrier(6)
     errors: list[BaseException] = []
 
     def writer(n: int) -> None:
-        barrier.wait()
         try:
             for k in range(5):
                 with unit_of_work(factory) as session:
@@ -60,11 +58,7 @@ def test_simultaneous_writers_keep_one_chain(factory: sessionmaker[Session]) -> 
         except BaseException as exc:  # reported below, with the others
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    run_at_once(writer, 6)
     assert errors == []
     with unit_of_work(factory) as session:
         result = changelog.verify(session)
