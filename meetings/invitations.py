@@ -24,7 +24,7 @@ from meetings.mail_content import (
     series_calendar,
     subject_line,
 )
-from meetings.models import Meeting
+from meetings.models import BridgePoint, Meeting
 from meetings.permissions import can_see_links
 from meetings.queries import load_meeting
 
@@ -70,14 +70,22 @@ def organiser_calendar(actor: Actor, env: MeetingEnv, meeting: Meeting) -> str:
     return series_calendar(occurrences, env, organiser)
 
 
-def queue_invitations(session: Session, env: MeetingEnv, meetings: Sequence[Meeting], *, kind: str) -> int:
-    """Queue an invitation (or update) per recipient. ``meetings``: one meeting, or occurrences of one series."""
+def queue_invitations(
+    session: Session,
+    env: MeetingEnv,
+    meetings: Sequence[Meeting],
+    *,
+    kind: str,
+    points: Sequence[BridgePoint] | None = None,
+) -> int:
+    """Queue an invitation (or update) per recipient. ``meetings``: one meeting, or occurrences of one series;
+    ``points``, the points they hold when the caller has them (a new booking), instead of reading the holds."""
     session.flush()
     first = meetings[0]
     whole_series = first.series is not None and len(meetings) > 1
     prefix = "Mời họp trực tuyến" if kind == "invitation" else "Thay đổi lịch họp"
     subject = subject_line(prefix, first, env) + (f" (chuỗi {len(meetings)} buổi)" if whole_series else "")
-    return _queue(session, kind, meetings, recipients(first), subject, whole_series=whole_series)
+    return _queue(session, kind, meetings, recipients(first, points), subject, whole_series=whole_series)
 
 
 def queue_cancellation(

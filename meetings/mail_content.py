@@ -54,12 +54,13 @@ class Recipient:
     role: str  # point | invitee | organiser
 
 
-def recipients(meeting: Meeting) -> list[Recipient]:
-    """Everyone who gets mail about ``meeting``: point contacts, invited people, the organiser (once each)."""
+def recipients(meeting: Meeting, points: Sequence[BridgePoint] | None = None) -> list[Recipient]:
+    """Everyone who gets mail about ``meeting``: point contacts, invited people, the organiser (once each).
+    ``points``: the points it holds, if the caller has them; otherwise read from its holds."""
     out: list[Recipient] = []
     seen: set[tuple[str, str]] = set()
-    for mp in sorted(meeting.points, key=lambda p: (p.point_id != meeting.host_point_id, p.point.name)):
-        point = mp.point
+    held = [mp.point for mp in meeting.points] if points is None else points
+    for point in sorted(held, key=lambda p: (p.id != meeting.host_point_id, p.name)):
         if point.contact_email and (point.contact_email, f"point-{point.id}") not in seen:
             who = point_participant(meeting, point)
             seen.add((point.contact_email, who.id))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -35,7 +35,7 @@ from meetings.operations.conflicts import HoldRefused, refusal_as_conflict, refu
 from meetings.operations.points import EMAIL
 from meetings.permissions import can_book
 from meetings.recurrence import Recurrence, RecurrenceError, expand
-from provisioning.models import Staff, Unit
+from provisioning.models import Staff
 from provisioning.names import clean_name
 
 
@@ -76,15 +76,10 @@ def check_draft(session: Session, env: MeetingEnv, draft: MeetingDraft) -> tuple
         raise MeetingsError(f"set-up buffer: must be between 0 and {MAX_BUFFER_MINUTES} minutes")
     draft.buffer_minutes = buffer
     ids = list(dict.fromkeys([draft.host_point_id, *draft.point_ids]))
-    # One query for the points and the host's unit, which the permission check reads (a booking's round trips
-    # are most of its time; the other points' units, 135 objects to build, nothing in a booking reads).
-    host_unit = and_(Unit.id == BridgePoint.unit_id, BridgePoint.id == draft.host_point_id)
-    query = select(BridgePoint, Unit).outerjoin(Unit, host_unit).where(BridgePoint.id.in_(ids))
-    points: dict[int, BridgePoint] = {}
-    for point, unit in session.execute(query):
-        points[point.id] = point
-        if unit is not None:
-            set_committed_value(point, "unit", unit)
+    # The points, then the host's unit alone, which the permission check reads: an outer join bringing it along
+    # cost more (a null unit decoded for each of 135 rows) than the second query, and nothing in a booking
+    # reads the other points' units.
+    points = {point.id: point for point in session.scalars(select(BridgePoint).where(BridgePoint.id.in_(ids)))}
     host = points.get(draft.host_point_id)
     if host is None:
         raise MeetingsError(f"host point: no bridge point with id {draft.host_point_id}")
@@ -112,8 +107,11 @@ def check_draft(session: Session, env: MeetingEnv, draft: MeetingDraft) -> tuple
     ours = staff_of(session, [e for e, _ in cleaned] + ([draft.organiser_email] if draft.organiser_email else []))
     draft.invitees = [(e, ours[e][1] if e in ours else (n if n.lower() != e else "")) for e, n in cleaned]
     draft.staff_ids = {e: ours[e][0] for e, _ in cleaned if e in ours}
-    if draft.organiser_email in ours and not clean_name(draft.organiser_name):
+    # The organiser too: the console and the API pass the signed-in person's address as name and address.
+    if draft.organiser_email in ours:
         draft.organiser_name = ours[draft.organiser_email][1]
+    elif "@" in draft.organiser_name:  # an address is not a name
+        draft.organiser_name = ""
     return host, [points[i] for i in ids]
 
 
@@ -231,7 +229,7 @@ def _create_occurrences(
             "title": draft.title,
             "agenda": draft.agenda.strip(),
             "host_point_id": host.id,
-            "organiser_name": clean_name(draft.organiser_name) or actor.name,
+            "organiser_name": clean_name(draft.organiser_name) or ("" if "@" in actor.name else actor.name),
             "organiser_email": draft.organiser_email,
             "starts_at": start.astimezone(dt.UTC),
             "ends_at": end.astimezone(dt.UTC),
@@ -246,7 +244,7 @@ def _create_occurrences(
         for start, end in times
     ]
     try:
-        rows, holds = _insert_meetings(session, rows, points)
+        rows = _insert_meetings(session, rows, points)
     except HoldRefused:
         if series is not None:  # undone by hand, there being no savepoint
             session.delete(series)
@@ -267,17 +265,17 @@ def _create_occurrences(
         set_committed_value(meeting, "invitees", invitees)
     if series is not None:
         set_committed_value(series, "occurrences", created)
-    _attach_holds(session, created, points, holds)
     return created
 
 
 def _insert_meetings(
     session: Session, given: list[dict[str, Any]], points: Sequence[BridgePoint]
-) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+) -> list[dict[str, Any]]:
     """Insert the meetings ``given`` (column values) and their holds of ``points``; return the meetings' full
-    rows (every column, ids included: they become ORM objects without a reload) and the holds (id, meeting id,
-    point id). On PostgreSQL one statement writes both, its holds' insert leaving out what the exclusion
-    constraint refuses; then the meetings and holds are deleted again and :class:`HoldRefused` raised."""
+    rows (every column, ids included: they become ORM objects without a reload). The holds are not built as
+    objects (a booking reads its points from ``points``; a meeting's ``points`` loads when read). On
+    PostgreSQL one statement writes both, its holds' insert leaving out what the exclusion constraint
+    refuses; then the meetings and holds are deleted again and :class:`HoldRefused` raised."""
     table = Meeting.__table__
     rows = with_defaults(table, given)  # type: ignore[arg-type]
     for row in rows:
@@ -287,8 +285,8 @@ def _insert_meetings(
         for row in rows:
             row["id"] = ids[row["room_name"]]
         holds = [{"meeting_id": r["id"], "point_id": p.id, **_hold_span(r)} for r in rows for p in points]
-        returned = insert_returning(session, MeetingPoint.__table__, holds, ("id", "meeting_id", "point_id"))  # type: ignore[arg-type]
-        return rows, returned
+        insert_returning(session, MeetingPoint.__table__, holds)  # type: ignore[arg-type]
+        return rows
     only_if = "NOT EXISTS (SELECT FROM busy)"
     meetings_sql, params = pg_insert(session, table, rows, ("id", "room_name"), only_if=only_if)  # type: ignore[arg-type]
     spans = [{"room_name": r["room_name"], "point_id": p.id, **_hold_span(r)} for r in rows for p in points]
@@ -297,15 +295,14 @@ def _insert_meetings(
     if not result:  # a point is held: nothing was written
         raise HoldRefused
     ids = {room_name: meeting_id for meeting_id, room_name, _hold, _point in result}
-    returned = [(hold_id, meeting_id, point_id) for meeting_id, _room, hold_id, point_id in result if hold_id]
-    if len(returned) < len(spans):
+    if sum(1 for *_rest, hold_id, _point in result if hold_id) < len(spans):
         holds_table = MeetingPoint.__table__
         session.execute(delete(holds_table).where(holds_table.c.meeting_id.in_(ids.values())))
         session.execute(delete(table).where(table.c.id.in_(ids.values())))
         raise HoldRefused
     for row in rows:
         row["id"] = ids[row["room_name"]]
-    return rows, returned
+    return rows
 
 
 def _hold_span(meeting_row: dict[str, Any]) -> dict[str, Any]:
@@ -370,5 +367,5 @@ def book_meeting(session: Session, actor: Actor, env: MeetingEnv, draft: Meeting
             else {"freq": series.freq, "weekdays": series.weekdays, "until": str(series.until), "count": series.count},
         },
     )
-    invitations.queue_invitations(session, env, created, kind="invitation")
+    invitations.queue_invitations(session, env, created, kind="invitation", points=points)
     return created

@@ -1,0 +1,65 @@
+"""core.bulk writes rows as the ORM writes them: the same stored text for times and JSON on SQLite (where a
+time compares as text, so a differently written one would sort wrongly against every other row), the same
+values read back, and the rows found by the queries that look for them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from core.bulk import insert_returning, insert_rows
+from core.outbox import MailJob
+
+# A local time (Gia Lai, +07:00) with microseconds: both have to be written the same way as the ORM does.
+WHEN = dt.datetime(2026, 3, 9, 8, 30, 15, 250, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+PARAMS = {"type": "invitation", "who": {"name": "Nguyễn Thị Ánh", "id": "point-3"}, "meetings": [7]}
+
+
+def _row(recipient: str) -> dict[str, object]:
+    return {
+        "kind": "invitation",
+        "recipient": recipient,
+        "subject": "Mời họp trực tuyến",
+        "params": PARAMS,
+        "created_at": WHEN,
+        "next_attempt_at": WHEN,
+    }
+
+
+def _stored(db: Session, job_id: int) -> tuple[object, ...]:
+    query = text("SELECT created_at, next_attempt_at, params, status, attempts FROM mail_jobs WHERE id = :id")
+    stored = db.execute(query, {"id": job_id}).one()
+    return tuple(stored)
+
+
+def test_bulk_rows_are_stored_as_the_orm_stores_them(db: Session) -> None:
+    by_orm = MailJob(**_row("orm@gialai.gov.vn"))
+    db.add(by_orm)
+    db.flush()
+    bulk_ids = insert_rows(
+        db, MailJob.__table__, [_row(f"bulk{n}@gialai.gov.vn") for n in range(3)], returning_ids=True
+    )
+
+    assert len(bulk_ids) == 3
+    for job_id in bulk_ids:
+        assert _stored(db, job_id) == _stored(db, by_orm.id)
+    db.expire_all()
+    for job in db.scalars(select(MailJob).where(MailJob.id.in_(bulk_ids))):
+        assert job.created_at == WHEN
+        assert job.params == PARAMS
+        assert job.status == by_orm.status
+    # Found by a time comparison, as the sender's "due now" query finds them.
+    due = db.scalars(select(MailJob.id).where(MailJob.next_attempt_at <= WHEN, MailJob.recipient.like("bulk%")))
+    assert sorted(due) == sorted(bulk_ids)
+
+
+def test_returning_names_each_new_row(db: Session) -> None:
+    rows = [_row(f"r{n}@gialai.gov.vn") for n in range(250)]
+    returned = insert_returning(db, MailJob.__table__, rows, ("id", "recipient"))
+    assert sorted(r for _id, r in returned) == sorted(str(r["recipient"]) for r in rows)
+    recipients = dict(
+        db.execute(select(MailJob.id, MailJob.recipient).where(MailJob.recipient.like("r%@gialai.gov.vn"))).all()
+    )
+    assert recipients == dict(returned)
