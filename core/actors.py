@@ -17,6 +17,14 @@ class Scoped(Protocol):
     path: str
 
 
+@dataclass(frozen=True)
+class TreePlace:
+    """A place in the unit tree known by its path alone: for a permission check that needs nothing else of the
+    unit (read as one column instead of loading the unit)."""
+
+    path: str
+
+
 class PermissionDenied(PermissionError):
     """The actor may not do this; the message names the object."""
 

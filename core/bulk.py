@@ -12,11 +12,12 @@ more than the insert for 136 mail rows). SQLite, in-process, takes the ordinary 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Table, text
+from sqlalchemy import JSON, Dialect, Table, text
 from sqlalchemy.orm import Session
 
 
@@ -64,14 +65,22 @@ def sqlite_insert(
     own multi-row path would compile the statement's parameters and run every type's processor through its
     execution context for each row: for a booking's 135 holds and 136 mail intents that was most of the time."""
     dialect = session.get_bind().dialect
-    names = list(rows[0])
-    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
-    converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+    names = tuple(rows[0])
+    converting = _sqlite_processors(table, names, dialect)
     values: list[tuple[Any, ...]] = []
+    # A batch's rows mostly share their times (one created_at, one span per meeting's holds): a value that is
+    # the same object as the previous row's is converted once.
+    last: dict[int, tuple[Any, Any]] = {}
     for row in rows:
         row_values = [row[n] for n in names]
         for i, processor in converting:
-            row_values[i] = processor(row_values[i])
+            given = row_values[i]
+            previous = last.get(i)
+            if previous is not None and previous[0] is given:
+                row_values[i] = previous[1]
+            else:
+                row_values[i] = converted = processor(given)
+                last[i] = (given, converted)
         values.append(tuple(row_values))
     quote = dialect.identifier_preparer.quote
     # Table and column names come from the model's metadata, never from input; the rows are the parameters.
@@ -90,6 +99,14 @@ def sqlite_insert(
         result = connection.exec_driver_sql(head + ", ".join([one] * len(chunk)) + back, flat)
         out.extend(tuple(r) for r in result)
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_processors(table: Table, names: tuple[str, ...], dialect: Dialect) -> list[tuple[int, Any]]:
+    """(position, bind processor) of each of ``names`` whose type converts its values: built once per shape
+    (building them took longer than converting a 17-point booking's rows)."""
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    return [(i, p) for i, p in enumerate(processors) if p is not None]
 
 
 def pg_insert(

@@ -16,7 +16,7 @@ import idna
 from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
-from core.actors import Actor
+from core.actors import Actor, TreePlace
 from provisioning.errors import ProvisioningError
 from provisioning.models import Role, Unit
 
@@ -118,12 +118,7 @@ def is_contact_of_other_unit(session: Session, actor: Actor, address: str) -> bo
     paths = list(session.scalars(stmt))
     if not paths or actor.is_system_admin:
         return False
-    return any(not actor.can(Role.UNIT_ADMIN, _Path(p)) for p in paths)
-
-
-@dataclass(frozen=True)
-class _Path:
-    path: str
+    return any(not actor.can(Role.UNIT_ADMIN, TreePlace(p)) for p in paths)
 
 
 def check_address(session: Session, actor: Actor, address: str, rules: AddressRules, what: str = "address") -> None:

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import and_, delete, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import changelog
-from core.actors import Actor, PermissionDenied
+from core.actors import Actor, PermissionDenied, TreePlace
 from core.bulk import insert_returning, pg_insert, with_defaults
 from meetings import invitations
 from meetings.availability import LOOKBACK
@@ -35,7 +35,7 @@ from meetings.operations.conflicts import HoldRefused, refusal_as_conflict, refu
 from meetings.operations.points import EMAIL
 from meetings.permissions import can_book
 from meetings.recurrence import Recurrence, RecurrenceError, expand
-from provisioning.models import Staff
+from provisioning.models import Staff, Unit
 from provisioning.names import clean_name
 
 
@@ -55,6 +55,7 @@ class MeetingDraft:
     organiser_email: str = ""
     recurrence: Recurrence | None = None
     staff_ids: dict[str, int] = field(default_factory=dict)  # filled by check_draft: invitees who are ours
+    host_place: TreePlace | None = None  # filled by check_draft: where the host point's unit sits
 
 
 def check_draft(session: Session, env: MeetingEnv, draft: MeetingDraft) -> tuple[BridgePoint, list[BridgePoint]]:
@@ -76,10 +77,17 @@ def check_draft(session: Session, env: MeetingEnv, draft: MeetingDraft) -> tuple
         raise MeetingsError(f"set-up buffer: must be between 0 and {MAX_BUFFER_MINUTES} minutes")
     draft.buffer_minutes = buffer
     ids = list(dict.fromkeys([draft.host_point_id, *draft.point_ids]))
-    # The points, then the host's unit alone, which the permission check reads: an outer join bringing it along
-    # cost more (a null unit decoded for each of 135 rows) than the second query, and nothing in a booking
-    # reads the other points' units.
-    points = {point.id: point for point in session.scalars(select(BridgePoint).where(BridgePoint.id.in_(ids)))}
+    # One query for the points and the path of the host's unit, which the permission check reads: the unit
+    # itself, joined as an entity, cost more than the points (its columns decoded for each of 135 rows), and
+    # nothing in a booking reads the other points' units.
+    host_unit = and_(Unit.id == BridgePoint.unit_id, BridgePoint.id == draft.host_point_id)
+    query = select(BridgePoint, Unit.path).outerjoin(Unit, host_unit).where(BridgePoint.id.in_(ids))
+    points: dict[int, BridgePoint] = {}
+    draft.host_place = None
+    for point, path in session.execute(query):
+        points[point.id] = point
+        if path is not None:
+            draft.host_place = TreePlace(path)
     host = points.get(draft.host_point_id)
     if host is None:
         raise MeetingsError(f"host point: no bridge point with id {draft.host_point_id}")
@@ -107,11 +115,10 @@ def check_draft(session: Session, env: MeetingEnv, draft: MeetingDraft) -> tuple
     ours = staff_of(session, [e for e, _ in cleaned] + ([draft.organiser_email] if draft.organiser_email else []))
     draft.invitees = [(e, ours[e][1] if e in ours else (n if n.lower() != e else "")) for e, n in cleaned]
     draft.staff_ids = {e: ours[e][0] for e, _ in cleaned if e in ours}
-    # The organiser too: the console and the API pass the signed-in person's address as name and address.
-    if draft.organiser_email in ours:
-        draft.organiser_name = ours[draft.organiser_email][1]
-    elif "@" in draft.organiser_name:  # an address is not a name
-        draft.organiser_name = ""
+    # The organiser too: the console and the API pass the signed-in person's address as name and address, and an
+    # address is not a name.
+    if "@" in draft.organiser_name or not clean_name(draft.organiser_name):
+        draft.organiser_name = ours[draft.organiser_email][1] if draft.organiser_email in ours else ""
     return host, [points[i] for i in ids]
 
 
@@ -284,7 +291,8 @@ def _insert_meetings(
         ids = dict(insert_returning(session, table, rows, ("room_name", "id")))  # type: ignore[arg-type]
         for row in rows:
             row["id"] = ids[row["room_name"]]
-        holds = [{"meeting_id": r["id"], "point_id": p.id, **_hold_span(r)} for r in rows for p in points]
+        spans = [(r["id"], _hold_span(r)) for r in rows]  # one span (the same objects) for a meeting's holds
+        holds = [{"meeting_id": meeting_id, "point_id": p.id, **span} for meeting_id, span in spans for p in points]
         insert_returning(session, MeetingPoint.__table__, holds)  # type: ignore[arg-type]
         return rows
     only_if = "NOT EXISTS (SELECT FROM busy)"
@@ -333,7 +341,7 @@ def book_meeting(session: Session, actor: Actor, env: MeetingEnv, draft: Meeting
     """Book a meeting (or every occurrence of a series) or refuse it whole, naming every busy point.
     Secretaries whose scope holds the host point's unit and system admins may."""
     host, points = check_draft(session, env, draft)
-    if not can_book(actor, host.unit):
+    if not can_book(actor, draft.host_place or host.unit):
         raise PermissionDenied(f"{actor.name} may not book meetings hosted at {host.name}")
     times = _occurrence_times(env, draft)
     buffer = dt.timedelta(minutes=draft.buffer_minutes or 0)
