@@ -9,8 +9,10 @@ want_test=0
 
 packages=(slapd ldap-utils dovecot-imapd dovecot-pop3d dovecot-ldap postfix postfix-ldap fonts-dejavu-core fonts-dejavu-extra ca-certificates)
 if ((want_test)); then
-  # debootstrap: the cached Debian 13 chroot (scripts/trixie-chroot.sh); rsync: log shipping (scripts/ship-logs.sh).
-  packages+=(chromium pflogsumm postgresql-client debootstrap rsync)
+  # debootstrap: the cached Debian 13 chroot (scripts/trixie-chroot.sh); rsync: log shipping (scripts/ship-logs.sh);
+  # nginx: config/deploy/nginx-congvu.conf in front of gunicorn (tests/test_deploy_audit.py); rsyslog: its RFC 3339
+  # and classic files (tests/test_logs_dovecot24.py). The tests run both privately, never as system services.
+  packages+=(chromium pflogsumm postgresql-client debootstrap rsync nginx rsyslog)
 fi
 python_bin=""
 for candidate in python3.13 python3.12 python3.11 python3; do

@@ -15,7 +15,7 @@ from admin_app.cli import main
 from admin_app.migrate import upgrade
 from admin_app.runtime import Runtime
 from services.common import free_port
-from tests.conftest import app_overrides, drop_database, fresh_database_url
+from tests.conftest import app_overrides, database_kind, drop_database, fresh_database_url
 
 
 @pytest.fixture
@@ -78,3 +78,25 @@ def test_missing_secrets_and_inconsistent_jitsi_settings_are_named(check: Callab
     assert any("jitsi_app_secret is not set" in line for line in problems), problems
     assert any("jitsi_audience is empty" in line for line in problems), problems
     assert any("public_url 'meet-events'" in line for line in problems), problems
+
+
+def test_an_unreachable_database_a_missing_base_entry_and_a_foreign_time_zone_are_each_named(
+    check: Callable[..., Result], services: Any, tmp_path: Path
+) -> None:
+    dead_port = free_port()
+    if database_kind() == "postgresql":
+        url = f"postgresql+psycopg://congvu@127.0.0.1:{dead_port}/congvu"
+        expected = f"127.0.0.1:{dead_port}/congvu is unreachable"
+    else:
+        url = f"sqlite:///{tmp_path / 'nowhere' / 'congvu.db'}"
+        expected = f"{tmp_path / 'nowhere' / 'congvu.db'} does not exist: run `congvu db upgrade`"
+    base = "dc=quangngai,dc=gov,dc=vn"  # no such entry in this directory
+    result = check(database_url=url, ldap_base_dn=base, timezone="Asia/Bangkok")
+    assert result.exit_code == 1, result.output
+    lines = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("PROBLEM")}
+    assert set(lines) == {"database", "directory", "timezone"}, result.output
+    assert expected in lines["database"]
+    assert f"the base entry {base} does not exist" in lines["directory"]
+    assert "Asia/Bangkok" in lines["timezone"]
+    assert "expect Asia/Ho_Chi_Minh (CONGVU_TIMEZONE)" in lines["timezone"]
+    assert "3 problems found" in result.output

@@ -4,6 +4,9 @@ in Dovecot's own file, through syslog with RFC 3339 or classic timestamps, and a
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -140,6 +143,71 @@ def test_through_syslog_with_rfc3339_and_classic_timestamps_in_one_file(path: Pa
     assert _what_counts(events) == (LOGINS, FAILURES, FETCHED)
     # the same instants, to the second (syslog's RFC 3339 form carries a fraction Dovecot's file does not)
     assert [(type(e), e.at.replace(microsecond=0)) for e in events] == [(type(e), e.at) for e in direct]
+
+
+def _rfc3164(line: str) -> bytes:
+    """A fixture line as Dovecot hands it to syslog: mail.info, the classic header, the level out of band."""
+    when = datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S")
+    process, _, rest = line[20:].partition(": ")
+    header = f"<22>{when:%b} {when.day:>2} {when:%H:%M:%S} mail01 dovecot[812]"
+    return f"{header}: {process}: {rest.removeprefix('Info: ')}".encode()
+
+
+@pytest.mark.parametrize("path", [DOVECOT_24, DOVECOT_23], ids=["2.4", "2.3"])
+def test_a_real_rsyslog_writing_rfc3339_and_classic_files_gives_the_same_counts(path: Path, tmp_path: Path) -> None:
+    """rsyslogd itself, fed the sessions over UDP, writes them with Debian 12's default template (RFC 3339,
+    RSYSLOG_FileFormat) and with the classic one (RSYSLOG_TraditionalFileFormat): both files count alike."""
+    rsyslogd = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+    if not Path(rsyslogd).exists():
+        pytest.skip("rsyslog is not installed (scripts/bootstrap.sh --test installs it)")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    files = {"rfc3339": "RSYSLOG_FileFormat", "classic": "RSYSLOG_TraditionalFileFormat"}
+    (tmp_path / "rsyslog.conf").write_text(
+        f'global(workDirectory="{tmp_path}")\nmodule(load="imudp")\n'
+        f'input(type="imudp" address="127.0.0.1" port="{port}")\n'
+        + "".join(f'mail.* action(type="omfile" file="{tmp_path}/{n}.log" template="{t}")\n' for n, t in files.items())
+    )
+    lines = _lines(path)
+
+    def written(name: str) -> list[str]:
+        text = (tmp_path / f"{name}.log").read_text(encoding="utf-8")
+        return [line for line in text.splitlines() if " dovecot[812]: " in line]
+
+    daemon = subprocess.Popen(
+        [rsyslogd, "-n", "-f", str(tmp_path / "rsyslog.conf"), "-i", str(tmp_path / "rsyslogd.pid")],
+        env={"PATH": "/usr/sbin:/usr/bin:/bin", "TZ": "Asia/Ho_Chi_Minh"},  # the mail host's clock
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            while not all((tmp_path / f"{n}.log").exists() for n in files):  # until rsyslogd listens
+                assert daemon.poll() is None, "rsyslogd stopped"
+                assert time.monotonic() < deadline, "rsyslogd wrote nothing"
+                sender.sendto(b"<22>Nov 21 23:59:59 mail01 postfix/anvil[901]: statistics: start", ("127.0.0.1", port))
+                time.sleep(0.2)
+            for line in lines:
+                sender.sendto(_rfc3164(line), ("127.0.0.1", port))
+
+        while not all(len(written(n)) == len(lines) for n in files):
+            assert time.monotonic() < deadline, {n: len(written(n)) for n in files}
+            time.sleep(0.1)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+    assert written("rfc3339")[0].startswith("2026-11-22T06:00:01+07:00 mail01 dovecot[812]: master: ")
+    assert written("classic")[0].startswith("Nov 22 06:00:01 mail01 dovecot[812]: master: ")
+    direct, _ = _parse(lines)
+    for name in files:
+        parser = LogParser(reference=REF)
+        blocks, _ = read_blocks(tmp_path / f"{name}.log")
+        events = list(parser.parse_blocks(blocks))
+        assert parser.malformed == 0, (name, parser.examples)
+        assert _what_counts(events) == (LOGINS, FAILURES, FETCHED), name
+        assert [(type(e), e.at) for e in events] == [(type(e), e.at) for e in direct], name  # the same instants
 
 
 def test_a_generated_month_counts_the_same_in_24_and_23_wording(tmp_path: Path) -> None:
