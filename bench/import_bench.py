@@ -81,7 +81,7 @@ def congvu_import(csv_bytes: bytes, url: str, svc: Services, unit_code: str) -> 
         if root is None:
             root = create_unit(session, SYSTEM, code="GIALAI", name="UBND tỉnh Gia Lai", kind="province", parent=None)
         create_unit(session, SYSTEM, code=unit_code, name=f"Đơn vị {unit_code}", kind="department", parent=root)
-    # A unit of 50,000 gets a distribution list of 50,000 members; memberof makes that one long write.
+    # A unit of 50,000 gets a distribution list of 50,000 members (one write: memberOf is computed when read).
     directory = Directory(DirectoryConfig(svc.ldap_url, BASE, ADMIN, "bench-admin-pw", 600))
     # Units first, so only the staff remain to be timed.
     apply_pending(factory, directory, BASE, "k" * 40, default_domain="gialai.gov.vn")

@@ -298,9 +298,9 @@ def move_staff_many(
                 checked.add(unit.id)
             if staff.unit_id == unit.id:
                 continue
-            history.remember_placement(session, staff.id, staff.unit_id, day, reorganisation_id)
             moved.append((staff, staff.unit_id))
             staff.unit = unit
+        history.remember_placements(session, [(s.id, old) for s, old in moved], day, reorganisation_id)
     if not moved:
         return 0
     session.flush()

@@ -6,6 +6,7 @@ mailbox."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -25,15 +26,36 @@ def keep_as_alias(
 ) -> MailAlias:
     """Keep ``old_address`` (the person's address until now) as their alias until ``expires_at``.
     The caller gives the person their new address and queues their directory job."""
-    address = old_address.strip().lower()
-    existing = session.scalar(select(MailAlias).where(MailAlias.address == address))
-    if existing is not None and existing.staff_id == person.id:
-        existing.expires_at = expires_at
-        existing.removed_at = None
-        return existing
-    alias = MailAlias(address=address, reason=reason[:200], expires_at=expires_at)
-    person.aliases.append(alias)
-    return alias
+    return keep_as_aliases(session, [(person, old_address)], reason=reason, expires_at=expires_at)[0]
+
+
+LOOKUP_BATCH = 500  # addresses per query
+
+
+def keep_as_aliases(
+    session: Session, kept: Sequence[tuple[Staff, str]], *, reason: str, expires_at: dt.datetime | None
+) -> list[MailAlias]:
+    """:func:`keep_as_alias` for many (person, old address) at once (a reorganisation's thousands): the rows the
+    addresses already have are read in one query per :data:`LOOKUP_BATCH`, not one each. An address that was
+    this person's alias gets the new expiry and is live again; any other becomes a new alias of theirs (an
+    address of someone else's then fails the flush, which the caller turns into a refusal)."""
+    wanted = [(person, old.strip().lower()) for person, old in kept]
+    addresses = list(dict.fromkeys(address for _person, address in wanted))
+    existing: dict[str, MailAlias] = {}
+    for start in range(0, len(addresses), LOOKUP_BATCH):
+        chunk = addresses[start : start + LOOKUP_BATCH]
+        existing |= {a.address: a for a in session.scalars(select(MailAlias).where(MailAlias.address.in_(chunk)))}
+    out: list[MailAlias] = []
+    for person, address in wanted:
+        alias = existing.get(address)
+        if alias is not None and alias.staff_id == person.id:
+            alias.expires_at = expires_at
+            alias.removed_at = None
+        else:
+            alias = MailAlias(address=address, reason=reason[:200], expires_at=expires_at)
+            person.aliases.append(alias)
+        out.append(alias)
+    return out
 
 
 def alias_expiry(days: int, now: dt.datetime | None = None) -> dt.datetime:

@@ -9,6 +9,7 @@ history tables hold every earlier state with the day it stopped being true (excl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from sqlalchemy import select
@@ -55,13 +56,33 @@ def remember_placement(
     session: Session, staff_id: int, unit_id: int, until: dt.date, reorganisation_id: int | None = None
 ) -> None:
     """Keep that the person was in ``unit_id`` until ``until``; call before moving them. Idempotent per day."""
-    exists = session.scalar(
-        select(StaffPlacement.id).where(StaffPlacement.staff_id == staff_id, StaffPlacement.valid_until == until)
-    )
-    if exists is None:
-        session.add(
-            StaffPlacement(staff_id=staff_id, unit_id=unit_id, valid_until=until, reorganisation_id=reorganisation_id)
+    remember_placements(session, [(staff_id, unit_id)], until, reorganisation_id)
+
+
+PLACEMENT_BATCH = 500  # people per query
+
+
+def remember_placements(
+    session: Session, placements: Sequence[tuple[int, int]], until: dt.date, reorganisation_id: int | None = None
+) -> None:
+    """:func:`remember_placement` for many (staff id, unit id) at once (a reorganisation moves thousands): who
+    has a placement ending that day already is read in one query per :data:`PLACEMENT_BATCH`; the first given
+    for a person counts (the state before that day's changes)."""
+    first = dict(reversed(placements))  # staff id -> the first unit given for them
+    ids = list(first)
+    for start in range(0, len(ids), PLACEMENT_BATCH):
+        chunk = ids[start : start + PLACEMENT_BATCH]
+        kept = session.scalars(
+            select(StaffPlacement.staff_id).where(
+                StaffPlacement.staff_id.in_(chunk), StaffPlacement.valid_until == until
+            )
         )
+        for staff_id in kept:
+            first.pop(staff_id, None)
+    session.add_all(
+        StaffPlacement(staff_id=staff_id, unit_id=unit_id, valid_until=until, reorganisation_id=reorganisation_id)
+        for staff_id, unit_id in first.items()
+    )
 
 
 def record_succession(

@@ -72,7 +72,7 @@ def move_in_one_transaction(conn: ldap3.Connection, moves: list[tuple[str, str, 
     ]
     # One at a time (window 1), as ldap3 would: slapd 2.5.13 was seen crashing on a TXN END that arrived while the
     # transaction's last request, answered already, was still being worked on (a list's add, whose memberof work
-    # runs long); with several in flight, more of them could be.
+    # ran long before memberOf was computed by dynlist); with several in flight, more of them could be.
     in_one_transaction(conn, lambda control: all_succeeded(pipelined(conn, changes, control, window=1)))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import changelog
 from core.actors import Actor
 from provisioning import sync
-from provisioning.aliases import keep_as_alias
+from provisioning.aliases import keep_as_aliases
 from provisioning.errors import flush_or_refuse
 from provisioning.models import Role, Staff
 from provisioning.roles import require_no_climbing
@@ -42,10 +42,9 @@ def readdress_many(
             if own:  # the new address was this person's alias: it becomes the primary
                 staff.aliases.remove(own[0])
                 session.flush()
-            old = staff.email
-            keep_as_alias(session, staff, old, reason=reason, expires_at=expires_at)
+            changed.append((staff, staff.email))
             staff.email = new
-            changed.append((staff, old))
+        keep_as_aliases(session, changed, reason=reason, expires_at=expires_at)
     if not changed:
         return 0
     flush_or_refuse(session, "a new address of this reorganisation already belongs to someone else")
@@ -69,5 +68,4 @@ def set_alias_expiry(
     session: Session, people: Sequence[tuple[Staff, str]], *, reason: str, expires_at: dt.datetime | None
 ) -> None:
     """For people readdressed by another verb: their old address (``old``) kept until ``expires_at``."""
-    for staff, old in people:
-        keep_as_alias(session, staff, old, reason=reason, expires_at=expires_at)
+    keep_as_aliases(session, people, reason=reason, expires_at=expires_at)
