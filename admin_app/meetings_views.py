@@ -300,7 +300,8 @@ def find_time() -> Any:
             chosen = ids
         except MeetingsError as exc:
             error = domain_message(exc)
-    return render_template("find_time.html", slots=slots, chosen=chosen, **_form_context(form, error))
+    page = render_template("find_time.html", slots=slots, chosen=chosen, **_form_context(form, error))
+    return page, (422 if error else 200)  # a refused search names its field, as the booking form does
 
 
 def availability_for(actor: Actor, data: Mapping[str, Any]) -> tuple[AvailabilityQuery, Availability]:

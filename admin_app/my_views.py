@@ -14,6 +14,7 @@ from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from core.actors import PermissionDenied
 from core.db import utcnow
+from core.validation import InputError, clean_int
 from meetings.mail_content import series_calendar
 from meetings.mine import (
     feed_by_token,
@@ -99,9 +100,11 @@ def my_feed() -> Any:
     point = None
     raw_point = request.form.get("point_id", "")
     if raw_point:
-        if not raw_point.isdigit() or len(raw_point) > 18:
+        try:
+            point_id = clean_int(raw_point, "point_id")
+        except InputError:
             abort(400)
-        point = db().get(BridgePoint, int(raw_point))
+        point = db().get(BridgePoint, point_id)
         if point is None:
             abort(404)
     owner: dict[str, Any] = {"point": point} if point is not None else {"staff": staff}

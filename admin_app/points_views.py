@@ -16,14 +16,17 @@ from sqlalchemy.orm import selectinload
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.error_words import domain_message
+from core.validation import clean_date, clean_int
 from meetings.errors import MeetingsError
-from meetings.inputs import parse_date
 from meetings.models import BridgePoint
 from meetings.operations.points import create_bridge_point, update_bridge_point
 from meetings.permissions import can_manage_points
 from meetings.queries import visible_meetings
 from provisioning.models import Unit
 from provisioning.queries import visible_units
+
+# More people than any hall holds; a larger number is a typing slip (and would not fit the column).
+MAX_CAPACITY = 100_000
 
 
 def all_points() -> list[BridgePoint]:
@@ -58,13 +61,10 @@ def monday_of(day: dt.date) -> dt.date:
 
 
 def day_arg(name: str = "date") -> dt.date:
-    """The local day named by the query argument ``name`` (400 if unreadable), else today."""
+    """The local day named by the query argument ``name`` (400 naming it if unreadable), else today."""
     raw = request.args.get(name)
     if raw:
-        try:
-            return parse_date(raw, name)
-        except MeetingsError:
-            abort(400)
+        return clean_date(raw, name)  # InputError: the console's 400 page says which argument and why
     return dt.datetime.now(runtime_of().settings.tz).date()
 
 
@@ -104,13 +104,18 @@ def point_calendar(point_id: int) -> Any:
     )
 
 
+def _capacity(raw: str) -> int:
+    return clean_int(raw, "capacity", minimum=0, maximum=MAX_CAPACITY, error=MeetingsError)
+
+
 @login_required
 def points() -> Any:
     actor = signed_in_actor()
     error = None
     if request.method == "POST":
         try:
-            unit = db().get(Unit, request.form.get("unit_id", type=int) or 0)
+            unit_id = clean_int(request.form.get("unit_id") or "0", "unit", minimum=0, error=MeetingsError)
+            unit = db().get(Unit, unit_id) if unit_id else None
             if unit is None:
                 raise MeetingsError("unit: choose the unit the point belongs to")
             create_bridge_point(
@@ -119,7 +124,7 @@ def points() -> Any:
                 name=request.form.get("name", ""),
                 unit=unit,
                 location=request.form.get("location", ""),
-                capacity=request.form.get("capacity", type=int) or 0,
+                capacity=_capacity(request.form.get("capacity") or "0"),
                 contact_email=request.form.get("contact_email", ""),
                 equipment=request.form.get("equipment", ""),
             )
@@ -140,13 +145,14 @@ def point_update(point_id: int) -> Any:
     if point is None:
         abort(404)
     try:
+        capacity = _capacity(request.form["capacity"]) if request.form.get("capacity") else point.capacity
         update_bridge_point(
             db(),
             signed_in_actor(),
             point,
             location=request.form.get("location", point.location),
             contact_email=request.form.get("contact_email", point.contact_email),
-            capacity=request.form.get("capacity", type=int) if request.form.get("capacity") else point.capacity,
+            capacity=capacity,
             equipment=request.form.get("equipment", point.equipment),
             is_active=request.form.get("is_active") == "yes",
         )

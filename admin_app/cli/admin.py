@@ -49,7 +49,7 @@ def token_group() -> None:
 @token_group.command("create")
 @click.argument("owner")
 @click.option("--label", default="cli")
-@click.option("--days", type=int, default=90, show_default=True)
+@click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True)
 @with_appcontext
 def token_create(owner: str, label: str, days: int) -> None:
     """Issue a token to OWNER (a staff address or a local admin name); prints the secret once."""

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from admin_app.cli.core import _cli_actor, cli_unit_of_work, main, runtime
+from core.validation import MAX_ID, clean_int
 from meetings.availability_inputs import availability_query_from
 from meetings.errors import MeetingConflict, MeetingsError
 from meetings.inputs import changes_from, draft_from, parse_date, point_ids_from
@@ -22,6 +23,9 @@ from meetings.operations.roll_call import mark_roll_call
 from meetings.operations.suggestions import check_availability, find_free_slots
 from meetings.queries import load_meeting, visible_meetings
 from meetings.recurrence import RecurrenceError
+
+# An id option or argument: a whole number a table can hold (a larger one is refused by name, not an overflow).
+ID = click.IntRange(1, MAX_ID)
 
 
 @main.group("meetings")
@@ -38,7 +42,7 @@ def _fail(exc: Exception) -> click.ClickException:
 
 def _host(session: Any, value: str) -> int:
     if value.isdigit():
-        return int(value)
+        return clean_int(value, "--host", error=click.BadParameter)
     point = session.scalar(select(BridgePoint).where(BridgePoint.name == value))
     if point is None:
         raise click.BadParameter(f"no bridge point named {value!r}", param_hint="--host")
@@ -58,13 +62,16 @@ def points_list() -> None:
 @meetings_group.command("list")
 @click.option("--from", "first", help="first day (dd/mm/yyyy or yyyy-mm-dd); default today")
 @click.option("--to", "last", help="last day; default a week later")
-@click.option("--point", "point_id", type=int, help="only meetings holding this point")
+@click.option("--point", "point_id", type=ID, help="only meetings holding this point")
 @with_appcontext
 def meetings_list(first: str | None, last: str | None, point_id: int | None) -> None:
     """Meetings in a period, in local time."""
     tz = runtime().settings.tz
-    day0 = parse_date(first, "--from") if first else dt.datetime.now(tz).date()
-    day1 = parse_date(last, "--to") if last else day0 + dt.timedelta(days=7)
+    try:
+        day0 = parse_date(first, "--from") if first else dt.datetime.now(tz).date()
+        day1 = parse_date(last, "--to") if last else day0 + dt.timedelta(days=7)
+    except MeetingsError as exc:
+        raise _fail(exc) from None
     start = dt.datetime.combine(day0, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(day1 + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     with cli_unit_of_work() as session:
@@ -82,7 +89,7 @@ def meetings_list(first: str | None, last: str | None, point_id: int | None) -> 
 @click.option("--start", required=True, help="HH:MM local")
 @click.option("--end", required=True, help="HH:MM local")
 @click.option("--host", required=True, help="host bridge point: id or exact name")
-@click.option("--point", "point_ids", multiple=True, type=int, help="a participating point (repeatable)")
+@click.option("--point", "point_ids", multiple=True, type=ID, help="a participating point (repeatable)")
 @click.option("--group", "groups", multiple=True, help="district | department | commune | province | unit:<code>")
 @click.option("--invite", "invitees", multiple=True, help="an invited mailbox (repeatable)")
 @click.option("--agenda", default="")
@@ -117,7 +124,7 @@ def meetings_book(**opts: Any) -> None:
 
 
 @meetings_group.command("change")
-@click.argument("meeting_id", type=int)
+@click.argument("meeting_id", type=ID)
 @click.option("--scope", type=click.Choice(["one", "following", "series"]), default="one", show_default=True)
 @click.option("--title")
 @click.option("--date", "day")
@@ -145,7 +152,7 @@ def meetings_change(meeting_id: int, scope: str, day: str | None, **fields: str 
 
 
 @meetings_group.command("cancel")
-@click.argument("meeting_id", type=int)
+@click.argument("meeting_id", type=ID)
 @click.option("--scope", type=click.Choice(["one", "following", "series"]), default="one", show_default=True)
 @click.option("--reason", default="")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
@@ -171,7 +178,7 @@ def meetings_cancel(meeting_id: int, scope: str, reason: str, yes: bool) -> None
 
 
 @meetings_group.command("find-time")
-@click.option("--point", "point_ids", multiple=True, type=int)
+@click.option("--point", "point_ids", multiple=True, type=ID)
 @click.option("--group", "groups", multiple=True)
 @click.option("--duration", type=int, default=60, show_default=True, help="minutes")
 @click.option("--from", "first", required=True)
@@ -228,8 +235,8 @@ def meetings_jitsi_config(output: Path | None) -> None:
 
 
 @meetings_group.command("roll-call")
-@click.argument("meeting_id", type=int)
-@click.option("--point", "point_id", type=int, required=True, help="the bridge point to mark")
+@click.argument("meeting_id", type=ID)
+@click.option("--point", "point_id", type=ID, required=True, help="the bridge point to mark")
 @click.option("--present", "mark", flag_value="present", help="mark it present")
 @click.option("--absent", "mark", flag_value="absent", help="mark it absent")
 @click.option("--clear", "mark", flag_value="clear", help="remove the mark (Jitsi's view counts again)")
@@ -255,7 +262,7 @@ def meetings_roll_call(meeting_id: int, point_id: int, mark: str | None, note: s
 @click.option("--date", "day", required=True)
 @click.option("--start", required=True)
 @click.option("--end", required=True)
-@click.option("--point", "point_ids", multiple=True, type=int)
+@click.option("--point", "point_ids", multiple=True, type=ID)
 @click.option("--group", "groups", multiple=True)
 @click.option("--buffer", "buffer_minutes", type=int)
 @with_appcontext
