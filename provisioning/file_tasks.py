@@ -9,6 +9,7 @@ states are here too.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from core.actors import Actor
 from core.boundary import UnitOfWork
 from core.db import READ_ONLY, utcnow
-from core.tabular import FileFormatError
+from core.tabular import FileFormatError, sheet_names
 from core.tasks import Task, TaskContext, TaskFailed, submit
 from provisioning.errors import ProvisioningError
 from provisioning.models import DirectoryJob, ImportBatch, Unit
@@ -35,6 +36,15 @@ def upload_name(
         raise ProvisioningError(f"{name or 'the file'}: {hint}")
     if len(content) > max_bytes:
         raise ProvisioningError(f"{name}: larger than {max_bytes // (1024 * 1024)} MB")
+    if name.lower().endswith(".xlsx"):
+        # Cheap (read-only mode opens the workbook part only): a workbook that cannot hold a table is refused now,
+        # not stored to fail in its preview.
+        try:
+            has_sheet = bool(sheet_names(io.BytesIO(content)))
+        except FileFormatError as exc:
+            raise ProvisioningError(file_problem(name, exc, ", ".join(endings))) from None
+        if not has_sheet:
+            raise ProvisioningError(file_problem(name, FileFormatError("no worksheet", "no_sheet"), ""))
     return name
 
 

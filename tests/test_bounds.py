@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.changelog import ChangeEntry
-from provisioning.models import MailAlias, Role, Staff, Unit
+from provisioning.models import ImportBatch, MailAlias, Role, Staff, Unit
 from tests.factories import csrf_token
 
 HUGE = 2**64 + 1
@@ -150,6 +150,7 @@ def test_lone_surrogates_and_booleans_are_refused_by_name(client, db, create_uni
 
 def test_an_xlsx_without_a_worksheet_is_refused(client, db, runtime, create_unit, admin_headers) -> None:
     unit = create_unit()
+    before = db.scalar(select(func.count()).select_from(ImportBatch))
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w") as archive:
         archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
@@ -160,15 +161,12 @@ def test_an_xlsx_without_a_worksheet_is_refused(client, db, runtime, create_unit
         data={"unit_id": str(unit.id), "file": (io.BytesIO(data.getvalue()), "danh-sach.xlsx")},
         content_type="multipart/form-data",
     )
-    if response.status_code == 202:  # stored; its preview, run by a worker, refuses the file by name
-        task_id = response.get_json()["task"]["id"]
-        task = runtime.task_worker("test-worker").run_one(task_id)
-        assert task is not None
-        shown = client.get(f"/api/v1/imports/{response.get_json()['id']}", headers=admin_headers).get_json()
-        assert shown["task"]["status"] == "failed"
-        assert shown["task"]["error"]
-    else:
-        assert response.status_code == 422, response.get_data(as_text=True)
+    # Refused at upload, naming the file and what is wrong with it; nothing stored, no task queued.
+    assert response.status_code == 422, response.get_data(as_text=True)
+    message = response.get_json()["error"]["message"]
+    assert message.startswith("Tệp danh-sach.xlsx ")  # the file, and in Vietnamese why it cannot be read
+    assert "trang tính" in message or "không phải là bảng tính XLSX" in message
+    assert db.scalar(select(func.count()).select_from(ImportBatch)) == before
 
 
 def test_a_unit_mail_domain_must_be_a_dns_name(client, db, province, admin_headers) -> None:

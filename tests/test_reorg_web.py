@@ -210,10 +210,11 @@ def test_a_broken_plan_names_sheet_row_and_column(world: World, client_as: Any, 
     assert download.status_code == 200
     assert "Trang tính,Dòng,Cột,Lỗi" in download.get_data(as_text=True)
 
-    unreadable = upload(admin, PDF, "bao-cao.xlsx").headers["Location"]
-    failed = run_task(runtime, db, plan_id(unreadable))
-    assert failed.status == "failed"
-    assert "không phải là bảng tính XLSX" in admin.get(unreadable).get_data(as_text=True)
+    # A PDF with a workbook's name is refused at upload, with the reason in Vietnamese; nothing is kept.
+    unreadable = upload(admin, PDF, "bao-cao.xlsx")
+    assert unreadable.status_code == 422
+    assert "không phải là bảng tính XLSX" in unreadable.get_data(as_text=True)
+    assert db.scalar(select(Reorganisation).where(Reorganisation.filename == "bao-cao.xlsx")) is None
 
 
 def test_forms_without_their_csrf_token_are_refused(world: World, client_as: Any, runtime: Runtime, db: Any) -> None:
@@ -314,19 +315,16 @@ def test_bad_api_input_is_never_a_server_error(
         assert client.get(f"/api/v1/reorganisations/{huge}", headers=headers).status_code == 404
         assert client.post(f"/api/v1/reorganisations/{huge}/apply", headers=headers).status_code == 404
 
-    # A PDF with a workbook's name is taken, and its preview fails with the reason in Vietnamese.
+    # A PDF with a workbook's name is refused at upload with the reason in Vietnamese; nothing is kept.
     disguised = client.post(
         "/api/v1/reorganisations",
         data=PDF,
         query_string={"filename": "bao-cao.xlsx"},
         headers={**headers, "Content-Type": "application/octet-stream"},
     )
-    assert disguised.status_code == 202, disguised.get_json()
-    reorg = run_task(runtime, db, disguised.get_json()["id"])
-    answer = client.get(f"/api/v1/reorganisations/{reorg.id}", headers=headers).get_json()
-    assert answer["status"] == "failed"
-    assert "không phải là bảng tính XLSX" in answer["task"]["error"]
-    assert client.post(f"/api/v1/reorganisations/{reorg.id}/apply", headers=headers).status_code == 422
+    assert disguised.status_code == 422, disguised.get_json()
+    assert "không phải là bảng tính XLSX" in str(disguised.get_json())
+    assert db.scalar(select(Reorganisation).where(Reorganisation.filename == "bao-cao.xlsx")) is None
 
     # The raw body of a real plan is taken too.
     raw = client.post(
@@ -336,7 +334,7 @@ def test_bad_api_input_is_never_a_server_error(
 
     unit_admin = {"Authorization": f"Bearer {token_as(Role.UNIT_ADMIN, world.units['H-IAPA'])}"}
     assert client.get("/api/v1/reorganisations", headers=unit_admin).status_code == 403
-    assert client.get(f"/api/v1/reorganisations/{reorg.id}", headers=unit_admin).status_code == 403
+    assert client.get(f"/api/v1/reorganisations/{raw.get_json()['id']}", headers=unit_admin).status_code == 403
     files = {"file": (io.BytesIO(world.workbook()), "ke-hoach.xlsx")}
     forbidden = client.post(
         "/api/v1/reorganisations", data=files, headers=unit_admin, content_type="multipart/form-data"
