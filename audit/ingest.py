@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Table, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.logfiles import (
@@ -32,11 +31,11 @@ from audit.logfiles import (
     read_blocks,
     read_raw_blocks,
 )
-from audit.models import LastSeen, LogSource, UnknownAddressDay, UsageDay, UsageMonth, UsageMonthWriter
+from audit.models import LogSource, UnknownAddressDay
 from audit.parallel import TASK_BLOCKS, ParallelReader, default_workers, make_pool
 from audit.parsing import LogParser, is_dovecot_file
 from audit.tally import COUNTERS, DailyTally, TallyRows
-from audit.usage_months import month_rows
+from audit.usage_upserts import upsert, upsert_days, upsert_last_seen
 from core.db import unit_of_work, utcnow
 from provisioning.models import MailAlias, Staff
 
@@ -88,101 +87,6 @@ def address_book(session: Session) -> dict[str, int]:
     return book
 
 
-def _upsert(
-    session: Session,
-    table: Table,
-    keys: list[str],
-    names: list[str],
-    rows: list[tuple[object, ...]],
-    add: Iterable[str],
-    bits: Iterable[str] = (),
-) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c (b = b | excluded.b for ``bits``), for SQLite
-    and PostgreSQL alike.
-
-    ``rows`` are tuples in the order of ``names``; identifiers come from our own code and are checked here.
-    """
-    if not rows:
-        return
-    columns = list(add)
-    ored = list(bits)
-    if not set(names) | set(keys) | set(columns) | set(ored) <= set(table.c.keys()):
-        raise ValueError(f"unknown columns for {table.name}: {sorted(set(names) - set(table.c.keys()))}")
-    updates = ", ".join(
-        [f"{c} = {table.name}.{c} + excluded.{c}" for c in columns]
-        + [f"{c} = {table.name}.{c} | excluded.{c}" for c in ored]
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        _copy_upsert(session, table, keys, names, rows, updates)
-        return
-    # The driver's executemany with one SQL text and plain tuples: SQLAlchemy's parameter processing costs
-    # more than SQLite's insert. The day (or month) goes as SQLAlchemy stores dates in SQLite (ISO text).
-    day = names.index("day" if "day" in names else "month")
-    values = [(*row[:day], row[day].isoformat(), *row[day + 1 :]) for row in rows]  # type: ignore[attr-defined]
-    statement = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "  # noqa: S608 - identifiers checked
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-    )
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(statement, values)
-    finally:
-        cursor.close()
-
-
-def _copy_upsert(
-    session: Session, table: Table, keys: list[str], names: list[str], rows: list[tuple[object, ...]], updates: str
-) -> None:
-    """PostgreSQL: COPY the rows into a temporary table, then one INSERT … SELECT … ON CONFLICT: several times
-    faster than a parameter set per row. Runs in the session's transaction, like everything else."""
-    scratch = f"scratch_{table.name}"
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {scratch} (LIKE {table.name} INCLUDING DEFAULTS)")
-        cursor.execute(f"DELETE FROM {scratch}")  # noqa: S608 - identifiers checked by the caller
-        with cursor.copy(f"COPY {scratch} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        statement = (
-            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} FROM {scratch} "  # noqa: S608 - identifiers checked by the caller
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-        )
-        cursor.execute(statement)
-    finally:
-        cursor.close()
-
-
-def _upsert_last_seen(session: Session, rows: list[dict[str, object]]) -> None:
-    if not rows:
-        return
-    table = LastSeen.__table__
-    dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = make(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["staff_id", "channel"], set_={"at": stmt.excluded.at}, where=stmt.excluded.at > table.c.at
-    )
-    for start in range(0, len(rows), 10000):
-        session.execute(stmt, rows[start : start + 10000])
-
-
-def _upsert_days(session: Session, known: dict[tuple[int, dt.date], list[int]]) -> None:
-    """The counters per mailbox and day, and their months (audit.models.UsageMonth): on PostgreSQL the statement
-    triggers sum the days into the months; on SQLite, where triggers run once per row, the tally's months are
-    upserted here in one statement while a UsageMonthWriter row tells the triggers to stand aside."""
-    days_table: Table = UsageDay.__table__  # type: ignore[assignment]
-    months_table: Table = UsageMonth.__table__  # type: ignore[assignment]
-    days = [(staff_id, day, *counts) for (staff_id, day), counts in known.items()]
-    sqlite = bool(days) and session.get_bind().dialect.name != "postgresql"
-    if sqlite:
-        session.execute(insert(UsageMonthWriter))
-    _upsert(session, days_table, ["staff_id", "day"], ["staff_id", "day", *COUNTERS], days, COUNTERS)
-    if sqlite:
-        names = ["staff_id", "month", *COUNTERS, "active_days"]
-        _upsert(session, months_table, ["staff_id", "month"], names, month_rows(known), COUNTERS, ("active_days",))
-        session.execute(delete(UsageMonthWriter))
-
-
 def store_tally(session: Session, tally: Counted, book: dict[str, int]) -> None:
     """Add a tally's counters to the tables: known addresses per staff, the rest per address."""
     logins = [COUNTERS.index(f) for f in ("imap_logins", "pop3_logins", "webmail_logins", "smtp_logins")]
@@ -197,8 +101,8 @@ def store_tally(session: Session, tally: Counted, book: dict[str, int]) -> None:
         # Two addresses of one person (an alias and the primary) on one day: merged before the upsert.
         present = known.get((staff_id, day))
         known[staff_id, day] = counts if present is None else [a + b for a, b in zip(present, counts, strict=True)]
-    _upsert_days(session, known)
-    _upsert(
+    upsert_days(session, known)
+    upsert(
         session,
         UnknownAddressDay.__table__,  # type: ignore[arg-type]
         ["address", "day"],
@@ -211,7 +115,7 @@ def store_tally(session: Session, tally: Counted, book: dict[str, int]) -> None:
         staff_id = book.get(address)
         if staff_id is not None and ((staff_id, channel) not in seen or at > seen[(staff_id, channel)]):
             seen[(staff_id, channel)] = at
-    _upsert_last_seen(session, [{"staff_id": s, "channel": c, "at": at} for (s, c), at in seen.items()])
+    upsert_last_seen(session, [(s, c, at) for (s, c), at in seen.items()])
 
 
 def ingest_file(

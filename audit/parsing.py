@@ -18,12 +18,13 @@ expressions and datetime construction run only on those, and timestamps are cach
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime, timedelta, tzinfo
 from itertools import groupby, islice
 
 from audit.events import DEFAULT_TZ, Event, MalformedLine
-from audit.fastlines import count_dovecot_block
+from audit.fastlines import BlockCounts, count_dovecot_block
+from audit.fastroundcube import count_roundcube_block
 from audit.programs import (
     DOVECOT_MARKERS,
     POSTFIX_MARKERS,
@@ -167,14 +168,18 @@ class LogParser:
         Runs of blocks of Dovecot's own file are counted together the fast way (:mod:`audit.fastlines`) when
         nothing needs the events one by one (no webmail addresses to tell apart, ``tally`` in the parser's
         zone, no Postfix submission waiting); a run the fast way cannot vouch for goes block by block.
+        Blocks of Roundcube's file go the fast way of :mod:`audit.fastroundcube` (``tally`` in the parser's
+        zone), one by one.
         """
         number = first_line - 1
-        fast = not self._dovecot.webmail_ips and tally.tz is self.tz
+        same_zone = tally.tz is self.tz
+        fast = not self._dovecot.webmail_ips and same_zone
         run: list[str] = []
         for text in blocks:
             if not text.endswith("\n"):
                 text += "\n"
-            if fast and _first_form(text) is DOVECOT_MARKERS:
+            form = _first_form(text) if same_zone else None
+            if fast and form is DOVECOT_MARKERS:
                 run.append(text)
                 if sum(map(len, run)) >= FAST_RUN_CHARS:
                     number = self._count_run(run, number, tally)
@@ -183,7 +188,8 @@ class LogParser:
             number = self._count_run(run, number, tally)
             run = []
             count = text.count("\n")
-            tally.add_all(self._block(text, number, count))
+            if form is not ROUNDCUBE_MARKERS or not self._count_fast(text, count, tally, self._roundcube_block):
+                tally.add_all(self._block(text, number, count))
             number += count
         self._count_run(run, number, tally)
 
@@ -192,18 +198,23 @@ class LogParser:
         if len(run) > 1 and not self._postfix.queue:
             text = "".join(run)
             count = text.count("\n")
-            if self._count_fast(text, count, tally):
+            if self._count_fast(text, count, tally, count_dovecot_block):
                 return number + count
         for text in run:
             count = text.count("\n")
-            if not self._count_fast(text, count, tally):
+            if not self._count_fast(text, count, tally, count_dovecot_block):
                 tally.add_all(self._block(text, number, count))
             number += count
         return number
 
-    def _count_fast(self, text: str, count: int, tally: DailyTally) -> bool:
-        """Count a block of Dovecot's file form without events; False (nothing done) if it needs the reader."""
-        counts = count_dovecot_block(text)
+    def _roundcube_block(self, text: str) -> BlockCounts | None:
+        return count_roundcube_block(text, self.tz)
+
+    def _count_fast(
+        self, text: str, count: int, tally: DailyTally, counter: Callable[[str], BlockCounts | None]
+    ) -> bool:
+        """Count a block the fast way of ``counter``, without events; False (nothing done) if it needs the reader."""
+        counts = counter(text)
         if counts is None:
             return False
         if self._postfix.queue and self._latest is not None:

@@ -94,6 +94,7 @@ class DailyTally:
         self.last: datetime | None = None
         self._known = None if mailboxes is None else frozenset(a.lower() for a in mailboxes)
         self._names: dict[str, str] = {}  # one string per address, however many days it appears
+        self._cells: dict[tuple[date, str], DayUsage] = {}  # by_day's rows by (day, address): one lookup
 
     def add_all(self, events: Iterable[Event]) -> None:
         add = self.add
@@ -124,13 +125,16 @@ class DailyTally:
             if usage is None:
                 usage = self.unattributed[day] = DayUsage()
             return usage, None
+        usage = self._cells.get((day, address))
+        if usage is not None:
+            return usage, address
         address = self._names.setdefault(address, address)
         row = self.by_day.get(day)
         if row is None:
             row = self.by_day[day] = {}
         usage = row.get(address)
         if usage is None:
-            usage = row[address] = DayUsage()
+            usage = row[address] = self._cells[day, address] = DayUsage()
         return usage, address
 
     @property
@@ -157,8 +161,12 @@ class DailyTally:
             return
         known = self._known
         usage_of = self._usage
+        days: dict[str, date] = {}
         for (day_text, written), values in counts.rows.items():
-            usage_of(day_of(day_text), None if written is None else written.lower())[0].add_counts(values)
+            day = days.get(day_text)
+            if day is None:
+                day = days[day_text] = day_of(day_text)
+            usage_of(day, None if written is None else written.lower())[0].add_counts(values)
         if self._at_of is not None and self._at_of != at_of:
             self.last_seen  # noqa: B018 - texts read with another clock are turned into datetimes first
         self._at_of = at_of
@@ -167,7 +175,7 @@ class DailyTally:
             lowered = written.lower()
             if known is not None and lowered not in known:
                 continue
-            key = (self._names.setdefault(lowered, lowered), SEEN_CHANNELS[service])
+            key = (self._names.setdefault(lowered, lowered), SEEN_CHANNELS.get(service, service))
             if seen_text.get(key, "") < stamp:
                 seen_text[key] = stamp
         first, last_at = at_of(counts.first), at_of(counts.last)
@@ -193,7 +201,10 @@ class DailyTally:
 
     def pop_day(self, day: date) -> dict[str, DayUsage]:
         """Hand over one day's rows and forget them (the caller has stored them)."""
-        return self.by_day.pop(day, {})
+        row = self.by_day.pop(day, {})
+        for address in row:
+            del self._cells[day, address]
+        return row
 
     def __len__(self) -> int:
         return sum(len(row) for row in self.by_day.values())

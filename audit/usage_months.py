@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from operator import add
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,16 +35,19 @@ def month_rows(days: dict[tuple[int, dt.date], list[int]]) -> list[tuple[object,
     *COUNTERS, the bits of the days with a login). A day's bit is the same whether it was new or already had
     counts: an addition with logins makes the day active, one without leaves it as it was."""
     months: dict[tuple[int, dt.date], list[int]] = {}
+    firsts: dict[dt.date, tuple[dt.date, int]] = {}  # day -> (its month's first day, its bit)
+    imap, pop3, webmail, smtp = LOGINS
     for (staff_id, day), counts in days.items():
-        key = (staff_id, day.replace(day=1))
-        bit = 1 << (day.day - 1) if any(counts[i] for i in LOGINS) else 0
+        first = firsts.get(day)
+        if first is None:
+            first = firsts[day] = (day.replace(day=1), 1 << (day.day - 1))
+        key = (staff_id, first[0])
+        bit = first[1] if counts[imap] or counts[pop3] or counts[webmail] or counts[smtp] else 0
         sums = months.get(key)
         if sums is None:
             months[key] = [*counts, bit]
         else:
-            for i, value in enumerate(counts):
-                sums[i] += value
-            sums[-1] |= bit
+            months[key] = [*map(add, sums, counts), sums[-1] | bit]
     return [(staff_id, month, *sums) for (staff_id, month), sums in months.items()]
 
 

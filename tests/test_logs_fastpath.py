@@ -3,12 +3,14 @@ hands back to it every block it cannot vouch for."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from audit.events import DEFAULT_TZ, MalformedLine
 from audit.fastlines import count_dovecot_block
+from audit.fastroundcube import count_roundcube_block
 from audit.parsing import LogParser
 from audit.tally import DailyTally
 from audit.timestamps import Clock
@@ -59,12 +61,12 @@ UNUSUAL = {
 }
 
 
-def _both_ways(block: str) -> tuple[tuple[object, ...], tuple[object, ...]]:
+def _both_ways(block: str, tz: tzinfo = DEFAULT_TZ) -> tuple[tuple[object, ...], tuple[object, ...]]:
     """(what the line reader makes of the block, what count_blocks makes of it), everything the tally holds."""
     out = []
     for fast in (False, True):
-        parser = LogParser(reference=REF)
-        tally = DailyTally(DEFAULT_TZ)
+        parser = LogParser(reference=REF, tz=tz)
+        tally = DailyTally(tz)
         if fast:
             parser.count_blocks([block], tally)
         else:
@@ -121,6 +123,69 @@ def test_blocks_counted_together_equal_blocks_counted_one_by_one() -> None:
     together.count_blocks(blocks, tally)
     assert (tally.days, tally.last_seen) == (expected.days, expected.last_seen)
     assert together.examples == one_by_one.examples == [(len(STANDARD) * 2 + 1, UNUSUAL["a login without a user"])]
+
+
+# -- Roundcube's file: the same, one pattern for its login lines ------------------------------------------
+
+ROUNDCUBE = [
+    "[03-Feb-2026 08:00:00 +0700]: <b81fd7c2> Successful login for An@GiaLai.gov.vn (ID: 4237) from 14.163.21.165 "
+    "in session b81fd7c22cef346ad60bd831a6",
+    "[3-Feb-2026 08:00:05 +0700]: <a5a79e0f> Successful login for binh@gialai.gov.vn (ID: 12) from 14.178.242.215",
+    "[03-Feb-2026 23:59:59 +0700]: <d9dcd23b> Failed login for ghost@gialai.gov.vn from 113.1.2.3 in session x "
+    "(error: 49)",
+    "[04-Feb-2026 00:00:01 +0700]: <d9dcd23c> Successful login for an@gialai.gov.vn (ID: 4237) from 14.163.21.165",
+    "[03-Feb-2026 09:00:00 +0700]: <d9dcd23d> Successful login for an@gialai.gov.vn from 14.163.21.165",
+    "[03-Feb-2026 09:00:01 +0700]: <d9dcd23e> Failed login for an@gialai.gov.vn (ID: 4237) from 14.163.21.9",
+]
+# Lines the fast way leaves to the line reader (the block goes the usual way), each with its reason.
+ROUNDCUBE_UNUSUAL = {
+    "another offset": "[03-Feb-2026 01:00:00 +0000]: <aa> Successful login for an@gialai.gov.vn from 1.2.3.4",
+    "no offset": "[03-Feb-2026 08:10:00]: <aa> Successful login for an@gialai.gov.vn from 1.2.3.4",
+    "no such day": "[30-Feb-2026 08:10:01 +0700]: <aa> Successful login for an@gialai.gov.vn from 1.2.3.4",
+    "a login without a user": "[03-Feb-2026 08:10:02 +0700]: <aa> Successful login for  from 1.2.3.4",
+    "a failure without a user": "[03-Feb-2026 08:10:03 +0700]: <aa> Failed login for  from 1.2.3.4",
+    "no address it came from": "[03-Feb-2026 08:10:04 +0700]: <aa> Successful login for an@gialai.gov.vn",
+    "two markers": "[03-Feb-2026 08:10:05 +0700]: <aa> Successful login for an@gialai.gov.vn from 1.2.3.4 "
+    "after a Failed login for an@gialai.gov.vn from 1.2.3.4",
+    "an address with a space": "[03-Feb-2026 08:10:06 +0700]: <aa> Successful login for an nguyen from 1.2.3.4",
+    "syslog inside the file": "Feb  3 08:10:07 mail01 roundcube: <aa> Successful login for an@gialai.gov.vn "
+    "from 1.2.3.4",
+}
+
+
+def test_roundcube_lines_go_the_fast_way_and_count_the_same() -> None:
+    block = "\n".join(ROUNDCUBE) + "\n"
+    counts = count_roundcube_block(block, DEFAULT_TZ)
+    assert counts is not None
+    assert counts.events == 6
+    reader, fast = _both_ways(block)
+    assert fast == reader
+    days = reader[0]
+    assert days["an@gialai.gov.vn", datetime(2026, 2, 3).date()][2:5] == [2, 0, 1]
+    assert days["ghost@gialai.gov.vn", datetime(2026, 2, 3).date()][4] == 1
+    assert reader[1]["an@gialai.gov.vn", "webmail"] == datetime(2026, 2, 4, 0, 0, 1, tzinfo=DEFAULT_TZ)
+
+
+@pytest.mark.parametrize("unusual", list(ROUNDCUBE_UNUSUAL), ids=list(ROUNDCUBE_UNUSUAL))
+def test_a_roundcube_block_the_fast_way_cannot_vouch_for_is_read_line_by_line(unusual: str) -> None:
+    block = "\n".join([*ROUNDCUBE[:3], ROUNDCUBE_UNUSUAL[unusual], *ROUNDCUBE[3:]]) + "\n"
+    assert count_roundcube_block(block, DEFAULT_TZ) is None
+    reader, fast = _both_ways(block)
+    assert fast == reader
+
+
+def test_a_roundcube_day_on_which_the_zone_changes_its_offset_is_read_line_by_line() -> None:
+    """Berlin on 29 March 2026 is +0100 before 02:00 and +0200 after: neither offset holds all day."""
+    berlin = ZoneInfo("Europe/Berlin")
+    lines = [
+        "[29-Mar-2026 01:30:00 +0100]: <aa> Successful login for an@gialai.gov.vn from 1.2.3.4",
+        "[29-Mar-2026 03:30:00 +0200]: <ab> Successful login for an@gialai.gov.vn from 1.2.3.4",
+        "[28-Mar-2026 23:30:00 +0100]: <ac> Successful login for binh@gialai.gov.vn from 1.2.3.4",
+    ]
+    assert count_roundcube_block("\n".join(lines) + "\n", berlin) is None
+    assert count_roundcube_block(lines[2] + "\n", berlin) is not None
+    reader, fast = _both_ways("\n".join(lines) + "\n", berlin)
+    assert fast == reader
 
 
 # -- timestamps: a minute read once, its seconds added ------------------------------------------------
