@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.error_words import domain_message
+from admin_app.filters import datetime_filter, status_label
 from audit.person_activity import last_seen_many
 from core.actors import PermissionDenied
 from core.tabular import write_csv
@@ -55,7 +56,8 @@ def _export(ids: list[int]) -> Any:
     seen = last_seen_many(db(), [p.id for p in rows])
     header = [_("Full name"), _("Email address"), _("Unit"), _("Title"), _("Status"), _("Last sign-in")]
     table = [
-        [p.full_name, p.email, p.unit.name, p.title, p.status, seen[p.id].isoformat() if p.id in seen else ""]
+        # the status in the console's words and the time as the pages write it (dd/mm/yyyy hh:mm, the province's)
+        [p.full_name, p.email, p.unit.name, p.title, status_label(p.status), datetime_filter(seen.get(p.id))]
         for p in rows
     ]
     disposition = "attachment; filename=hop-thu-da-chon.csv"

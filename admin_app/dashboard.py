@@ -5,19 +5,21 @@ points' attendance; an auditor the headline figures, their 12-month trend and th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session, selectinload
 
+from audit.mailbox_figures import MEASURES, with_shares
 from audit.models import LastSeen, MonthlyReport, UsageDay
-from audit.report import trend
+from audit.report import stored_months, trend
 from core.actors import Actor
 from core.outbox import MailJob, MailStatus
 from meetings.attendance import point_attendance
 from meetings.models import Meeting, MeetingPoint
-from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff
+from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
 from provisioning.queries import read_paths, visible_staff
 
 HOT_SPOTS = 5
@@ -118,15 +120,37 @@ def meetings_between(session: Session, start: dt.datetime, end: dt.datetime) -> 
     return lines
 
 
-def headline(session: Session, month: str) -> dict[str, Any]:
-    """The province's figures of the latest stored report up to ``month``, the 12-month trend of the
-    regular-use share, and the units ranked by it (best first)."""
+def subtree_figures(data: dict[str, Any], unit_ids: Collection[int]) -> dict[str, Any] | None:
+    """The figures of the units ``unit_ids`` (each with its subunits) summed from a stored report, or None if
+    the report has none of them (a unit formed later, or one a reorganisation ended before)."""
+    rows = [u for u in data.get("units", []) if isinstance(u, dict) and u.get("id") in unit_ids]
+    if not rows:
+        return None
+    return with_shares({m: sum(int((u.get("subtree") or {}).get(m) or 0) for u in rows) for m in MEASURES})
+
+
+def scope_unit_ids(session: Session, paths: list[str]) -> list[int]:
+    """The units at the top of a reader's scope (a unit inside another of the scope is counted in it)."""
+    tops = [p for p in paths if not any(q != p and p.startswith(q) for q in paths)]
+    return list(session.scalars(select(Unit.id).where(Unit.path.in_(tops)))) if tops else []
+
+
+def headline(session: Session, month: str, unit_ids: Collection[int] | None = None) -> dict[str, Any]:
+    """The figures of the latest stored report up to ``month`` (the province's, or with ``unit_ids`` those of a
+    unit admin's subtree), the 12-month trend of the regular-use share, and the units ranked by it (best first).
+    A subtree's trend reads each month's stored report, so a month before the unit existed has no point."""
     latest = session.scalar(
         select(MonthlyReport)
         .where(MonthlyReport.month <= month)
         .order_by(MonthlyReport.month.desc(), MonthlyReport.version.desc())
         .limit(1)
     )
+    if unit_ids is not None:
+        months = stored_months(session, latest.month if latest else month)
+        mine = {m: subtree_figures(data, unit_ids) for m, data in months.items()}
+        shares = [(m, (figures or {}).get("regular_share")) for m, figures in mine.items()]
+        province = mine.get(latest.month) if latest else None
+        return {"report": latest, "province": province, "trend": shares, "units": [], "is_subtree": True}
     points = trend(session, latest.month if latest else month)
     shares = [(p["month"], (p["province"] or {}).get("regular_share")) for p in points]
     units: list[dict[str, Any]] = []
@@ -138,7 +162,7 @@ def headline(session: Session, month: str) -> dict[str, Any]:
         ]
         units = sorted(rows, key=lambda u: (-(u["subtree"].get("regular_share") or 0), u.get("name", "")))
     province = latest.data.get("province") if latest else None
-    return {"report": latest, "province": province, "trend": shares, "units": units}
+    return {"report": latest, "province": province, "trend": shares, "units": units, "is_subtree": False}
 
 
 def sparkline(values: list[float | None], width: int = 240, height: int = 48) -> str:

@@ -12,6 +12,8 @@ import re
 
 from flask_babel import get_locale
 
+from meetings.errors import MeetingConflict
+
 # Longest first where one phrase contains another; each applies once per message, left to right.
 PHRASES: tuple[tuple[str, str], ...] = (
     # problems
@@ -174,8 +176,20 @@ def in_vietnamese(message: str) -> str:
     return translated[:1].upper() + translated[1:]
 
 
+def conflict_in_vietnamese(exc: MeetingConflict) -> str:
+    """The busy points of a refused booking or change, each with the meeting holding it (names kept as written)."""
+    parts = [
+        f"{c.point_name} đã có lịch họp “{c.meeting_title}” "
+        f"({c.starts_at.astimezone(exc.tz):%d/%m/%Y %H:%M}–{c.ends_at.astimezone(exc.tz):%H:%M})"
+        for c in exc.conflicts
+    ]
+    return "Điểm cầu đang bận: " + "; ".join(parts)
+
+
 def domain_message(exc: BaseException | str) -> str:
     """The error as the console shows it: Vietnamese when the page is."""
     message = str(exc)
     locale = get_locale()
-    return in_vietnamese(message) if locale is not None and locale.language == "vi" else message
+    if locale is None or locale.language != "vi":
+        return message
+    return conflict_in_vietnamese(exc) if isinstance(exc, MeetingConflict) else in_vietnamese(message)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
-from admin_app.dashboard import admin_health, headline, is_admin, meetings_between, sparkline
+from admin_app.dashboard import admin_health, headline, is_admin, meetings_between, scope_unit_ids, sparkline
 from admin_app.lookups import staff_or_abort, unit_or_abort
 from admin_app.trail_pages import CURSOR_ARGS, TrailFilters, known_actions, trail_page, trail_query
 from audit.models import LastSeen
@@ -60,8 +60,10 @@ def dashboard() -> Any:
     now = dt.datetime.now(dt.UTC)
     local_today = now.astimezone(runtime_of().settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
     is_secretary = actor.has_role(Role.SECRETARY) or actor.is_system_admin
-    reads = read_paths(actor) != []
-    figures = headline(session, local_today.strftime("%Y-%m")) if reads else None
+    paths = read_paths(actor)
+    # A unit admin (or an auditor of some units) sees the figures of their subtree, the province's readers its own.
+    mine = scope_unit_ids(session, paths) if paths else None
+    figures = headline(session, local_today.strftime("%Y-%m"), mine) if paths != [] else None
     return render_template(
         "dashboard.html",
         health=admin_health(session, actor, now) if is_admin(actor) else None,

@@ -184,11 +184,11 @@ def to_xlsx(data: dict[str, Any], formats: Formats | None = None) -> bytes:
     _inactive_sheet(inactive, data["inactive"])
 
     failed = wb.create_sheet("Đăng nhập lỗi")
-    failed.append(["Hộp thư / địa chỉ", "Số lần lỗi", "Trong danh bạ"])
-    for row in data["hotspots"]["mailboxes"]:
-        failed.append([safe_cell(row["email"]), row["failed"], "có"])
+    failed.append(["Hộp thư / địa chỉ", "Số lần lỗi", "Trong danh bạ", "Họ và tên"])
+    for row in data["hotspots"]["mailboxes"]:  # snapshots before names were kept have none
+        failed.append([safe_cell(row["email"]), row["failed"], "có", safe_cell(row.get("name", ""))])
     for row in data["hotspots"]["unknown"]:
-        failed.append([safe_cell(row["address"]), row["failed"], "không"])
+        failed.append([safe_cell(row["address"]), row["failed"], "không", ""])
 
     meetings = wb.create_sheet("Họp trực tuyến")
     m = data["meetings"]

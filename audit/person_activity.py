@@ -34,6 +34,7 @@ class PersonActivity:
     failed_30_days: int = 0
     meetings: list[Meeting] = field(default_factory=list)
     history: list[ChangeEntry] = field(default_factory=list)
+    actor_names: dict[str, str] = field(default_factory=dict)  # "staff:<address>" → full name, for the history
 
     @property
     def busiest(self) -> int:
@@ -50,7 +51,8 @@ def _months_back(today: dt.date, n: int) -> list[dt.date]:
 
 
 def activity_of(session: Session, person: Staff, today: dt.date) -> PersonActivity:
-    """Five small indexed queries: last seen, the 12 months' days, failures, meetings, history."""
+    """Five small indexed queries: last seen, the 12 months' days, failures, meetings, history (and one for the
+    names of the people in that history)."""
     found = PersonActivity()
     found.last_seen = dict(
         session.execute(select(LastSeen.channel, LastSeen.at).where(LastSeen.staff_id == person.id)).all()
@@ -91,6 +93,10 @@ def activity_of(session: Session, person: Staff, today: dt.date) -> PersonActivi
             .limit(HISTORY)
         )
     )
+    by_address = {e.actor.split(":", 1)[1]: e.actor for e in found.history if e.actor.startswith("staff:")}
+    if by_address:
+        rows = session.execute(select(Staff.email, Staff.full_name).where(Staff.email.in_(by_address)))
+        found.actor_names = {by_address[email]: name for email, name in rows}
     return found
 
 

@@ -160,9 +160,10 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
     )
     failed_known = sorted(
         (
-            {"email": (personal.get(sid) or others.get(sid) or (0, "", f"#{sid}", ""))[2], "failed": use[7]}
+            {"email": who[2], "name": who[3], "failed": use[7]}
             for sid, use in usage.items()
             if use[7] > 0
+            for who in [personal.get(sid) or others.get(sid) or (0, "", f"#{sid}", "")]
         ),
         key=lambda r: (-r["failed"], r["email"]),
     )[:HOTSPOTS]
@@ -237,8 +238,8 @@ def generate(session: Session, actor: Actor, month: str, definitions: Definition
     return report
 
 
-def trend(session: Session, month: str, months: int = 12) -> list[dict[str, Any]]:
-    """The province's regular-use share over the last ``months`` months, from the latest stored snapshots."""
+def stored_months(session: Session, month: str, months: int = 12) -> dict[str, dict[str, Any]]:
+    """The last ``months`` months up to ``month``, oldest first, each with its latest stored snapshot ({} if none)."""
     wanted = months_until(month, months)
     latest = (
         select(MonthlyReport.month, func.max(MonthlyReport.version).label("v"))
@@ -251,8 +252,13 @@ def trend(session: Session, month: str, months: int = 12) -> list[dict[str, Any]
             latest, and_(MonthlyReport.month == latest.c.month, MonthlyReport.version == latest.c.v)
         )
     ).all()
-    found = {m: d["province"] for m, d in rows}
-    return [{"month": m, "province": found.get(m)} for m in wanted]
+    found = dict(rows)
+    return {m: found.get(m) or {} for m in wanted}
+
+
+def trend(session: Session, month: str, months: int = 12) -> list[dict[str, Any]]:
+    """The province's regular-use share over the last ``months`` months, from the latest stored snapshots."""
+    return [{"month": m, "province": d.get("province")} for m, d in stored_months(session, month, months).items()]
 
 
 def summary_text(data: dict[str, Any], link: str = "") -> str:

@@ -26,6 +26,7 @@ class MeetingConflict(MeetingsError):
 
     def __init__(self, conflicts: Sequence[Conflict], tz: dt.tzinfo) -> None:
         self.conflicts = list(conflicts)
+        self.tz = tz
         parts = [
             f"{c.point_name} is held by “{c.meeting_title}” "
             f"({c.starts_at.astimezone(tz):%d/%m/%Y %H:%M}–{c.ends_at.astimezone(tz):%H:%M})"

@@ -56,6 +56,10 @@ def test_a_secretary_sees_todays_meetings_with_attendance(
     assert today is not None
     assert "Họp hôm nay" in today.group(1)
     assert "0 / 2" in today.group(1)
+    week = re.search(r'<ul id="week-meetings">(.*?)</ul>', page, re.S)  # this week's, today's among them
+    assert week is not None
+    assert "Họp hôm nay" in week.group(1)
+    assert "2 điểm cầu" in week.group(1)
 
 
 def test_an_auditor_sees_the_figures_the_trend_and_the_units_ranked(
@@ -80,3 +84,58 @@ def test_an_auditor_sees_the_figures_the_trend_and_the_units_ranked(
     assert "<polyline" in page
     ranked = re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td>", page)
     assert ranked[:2] == [("1", "Phường Dùng Nhiều"), ("2", "Xã Ít Dùng")]
+
+
+def test_a_unit_admin_sees_the_figures_and_trend_of_their_subtree_not_the_provinces(
+    db: Session, client_as: Any, create_unit: Any
+) -> None:
+    mine, other = create_unit(kind="commune"), create_unit(kind="commune")
+    month = dt.date.today().replace(day=1)
+    months = []
+    for _ in range(3):
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+        months.append(month.strftime("%Y-%m"))
+    for i, m in enumerate(sorted(months)):
+        ours = {"counted": 40, "active": 30, "regular": 8 + i, "active_share": 0.75, "regular_share": (8 + i) / 40}
+        theirs = {"counted": 60, "active": 60, "regular": 60, "active_share": 1.0, "regular_share": 1.0}
+        units = [
+            {"id": mine.id, "depth": 1, "name": mine.name, "subtree": ours},
+            {"id": other.id, "depth": 1, "name": other.name, "subtree": theirs},
+        ]
+        province = {"counted": 100, "active": 90, "active_share": 0.9, "regular_share": 0.7}
+        db.add(MonthlyReport(month=m, version=9, data={"province": province, "units": units}))
+    db.flush()
+    page = client_as("unit_admin", unit=mine).get("/").get_data(as_text=True)
+    assert re.fullmatch(r"25,0\s%", _figure(page, "kpi-regular"))  # 10 of their 40 this month
+    assert re.fullmatch(r"75,0\s%", _figure(page, "kpi-active"))  # 30 of their 40, not the province's 90 %
+    assert 'id="kpi-scope"' in page
+    spark = re.search(r'<polyline points="([^"]+)"', page)
+    assert spark is not None
+    assert len(spark.group(1).split()) == 3  # their share in each of the three months
+    assert 'id="units-ranked"' not in page
+    province_reader = client_as("auditor").get("/").get_data(as_text=True)
+    assert re.fullmatch(r"90,0\s%", _figure(province_reader, "kpi-active"))
+    assert 'id="kpi-scope"' not in province_reader
+
+
+def test_a_system_admin_sees_waiting_jobs_mail_last_sync_and_mailboxes_by_status(
+    db: Session, create_unit: Any, create_staff: Any, client_as: Any
+) -> None:
+    from core.outbox import MailJob
+
+    admin = client_as("system_admin")
+    before = admin.get("/").get_data(as_text=True)
+    waiting = int(_figure(before, "jobs-pending").replace(".", ""))
+    person = create_staff(create_unit(kind="commune"))
+    person.status = "disabled"
+    db.add(DirectoryJob(action="sync_staff", object_id=person.id, status="pending"))
+    db.add(MailJob(kind="test", recipient="a@example.org", subject="x", status="failed"))
+    db.flush()
+    page = admin.get("/").get_data(as_text=True)
+    assert int(_figure(page, "jobs-pending").replace(".", "")) >= waiting + 1
+    _pending, failed = (int(x.replace(".", "")) for x in _figure(page, "mail-queue").split(" / "))
+    assert failed >= 1
+    by_status = re.search(r'<p class="muted" id="by-status">(.*?)</p>', page, re.S)
+    assert by_status is not None
+    assert re.search(r"Đã khóa: [\d.]+", by_status.group(1))  # mailboxes by status
+    assert "lần ghi thư mục gần nhất" in page  # the last successful sync, in Vietnamese

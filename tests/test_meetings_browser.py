@@ -111,6 +111,13 @@ def test_invitees_are_picked_by_name_as_chips_and_the_meeting_shows_them(
         )
         assert person is not None
         name, email = person.full_name, person.email
+        second = session.scalar(
+            select(Staff)
+            .where(Staff.status == AccountStatus.ACTIVE, Staff.kind == AccountKind.PERSONAL, Staff.id != person.id)
+            .order_by(Staff.id.desc())
+        )
+        assert second is not None
+        other_name, other_email = second.full_name, second.email
     typed = " ".join(fold_ascii(w) for w in name.split())  # "nguyen van an": no diacritics
     title = "Họp mời theo tên (thử trình duyệt)"
     try:
@@ -125,6 +132,13 @@ def test_invitees_are_picked_by_name_as_chips_and_the_meeting_shows_them(
         page.click(f".people-results button.person:has-text('{name}')")
         chip = page.wait_for_selector(f".people-chips .chip[data-email='{email}']")
         assert name in chip.inner_text()
+        # A second person picked, then taken off again with the chip's ×: not invited.
+        page.fill("#people-search", other_email)
+        page.click(f".people-results button.person:has-text('{other_name}')")
+        page.wait_for_selector(f".people-chips .chip[data-email='{other_email}']")
+        page.click(f".people-chips .chip[data-email='{other_email}'] button.chip-remove")
+        assert page.locator(f".people-chips .chip[data-email='{other_email}']").count() == 0
+        assert page.locator(f".people-chips .chip[data-email='{email}']").count() == 1
         page.fill("#people-search", "khong co ai ten nay")  # nobody: the list empties, the chip stays
         page.fill("#invitees", "khach.moi@example.org")  # an external address still goes in the box
         page.screenshot(path=str(tmp_path / "invite-by-name.png"), full_page=True)
@@ -138,6 +152,7 @@ def test_invitees_are_picked_by_name_as_chips_and_the_meeting_shows_them(
             meeting = session.scalar(select(Meeting).where(Meeting.title == title))
             assert meeting is not None
             assert {i.email: i.name for i in meeting.invitees}[email] == name
+            assert other_email not in {i.email for i in meeting.invitees}
     finally:
         with unit_of_work(factory) as session:
             for meeting in session.scalars(select(Meeting).where(Meeting.title == title)):
