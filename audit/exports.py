@@ -229,13 +229,20 @@ def _save(wb: Any) -> bytes:
 def inactive_export(data: dict[str, Any], fmt: str, unit_id: int | None = None) -> bytes:
     """The counted mailboxes with no activity (of ``unit_id``'s subtree if given) as ``csv`` or ``xlsx``."""
     rows = inactive_rows(data, unit_id)
+    definitions = definition_rows(labelled(data), Formats())  # what "counted" and "no activity" mean, the month
     if fmt == "csv":
-        return _csv([INACTIVE_HEADER, *([r["email"], r["name"], r.get("unit_code", ""), r["unit"]] for r in rows)])
+        listed = ([r["email"], r["name"], r.get("unit_code", ""), r["unit"]] for r in rows)
+        return _csv([INACTIVE_HEADER, *listed, [], ["Định nghĩa", ""], *definitions])
     from openpyxl import Workbook
 
     wb = Workbook()
     _inactive_sheet(wb.active, rows)
     wb.active.title = "Chưa sử dụng"
+    notes = wb.create_sheet("Định nghĩa")
+    for label, value in definitions:
+        notes.append([safe_cell(str(label)), value if isinstance(value, int | float) else safe_cell(str(value))])
+    notes.column_dimensions["A"].width = 40
+    notes.column_dimensions["B"].width = 90
     return _save(wb)
 
 

@@ -38,10 +38,16 @@ class Actor:
     name: str
     roles: frozenset[tuple[str, str | None]] = field(default_factory=frozenset)
     client_address: str = ""
+    full_name: str = ""  # a mailbox's name in the directory, as pages show who is signed in
 
     @property
     def label(self) -> str:
         return f"{self.kind}:{self.name}"
+
+    @property
+    def display_name(self) -> str:
+        """Who this is, for people to read: the full name when known, else the sign-in name."""
+        return self.full_name or self.name
 
     @property
     def is_system_admin(self) -> bool:
@@ -75,7 +81,7 @@ class Actor:
             raise PermissionDenied(f"{self.name} may not change {what}")
 
     def with_address(self, address: str) -> Actor:
-        return Actor(self.kind, self.id, self.name, self.roles, address)
+        return Actor(self.kind, self.id, self.name, self.roles, address, self.full_name)
 
 
 SYSTEM = Actor("system", None, "system")

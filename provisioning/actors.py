@@ -10,7 +10,7 @@ from provisioning.models import LocalAdmin, Role, Staff
 
 def actor_for_staff(staff: Staff, client_address: str = "") -> Actor:
     roles = frozenset((g.role, g.unit.path if g.unit is not None else None) for g in staff.roles)
-    return Actor("staff", staff.id, staff.email, roles, client_address)
+    return Actor("staff", staff.id, staff.email, roles, client_address, staff.full_name)
 
 
 def actor_for_local_admin(admin: LocalAdmin, client_address: str = "") -> Actor:

@@ -35,7 +35,6 @@ from audit.models import LastSeen, UsageDay
 from core.actors import SYSTEM
 from core.db import utcnow
 from core.tabular import read_table
-from provisioning.actors import actor_for_staff
 from provisioning.directory import Directory
 from provisioning.entries import staff_dn
 from provisioning.importing import preview
@@ -236,7 +235,9 @@ def test_old_address_signs_in_and_receives_as_the_same_mailbox_and_its_logins_co
     # The console: signed in as the mailbox, not as some other account.
     console = outside.console()
     assert sign_in(console, moved.old, PASSWORD).status_code == 302
-    assert f'class="who">{actor_for_staff(moved.person).name}<' in console.get("/").get_data(as_text=True)
+    # The header names the mailbox's owner by their full name (the address they signed in with on hover).
+    header = f'class="who" title="{moved.person.email}">{moved.person.full_name}<'
+    assert header in console.get("/").get_data(as_text=True)
 
     # The person's page says until when the old address works.
     page = client_as("system_admin").get(f"/staff/{moved.person.id}").get_data(as_text=True)

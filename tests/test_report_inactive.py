@@ -69,12 +69,18 @@ def test_console_pages_filters_and_exports_the_inactive_list(
     assert csv_file.status_code == 200
     rows = list(csv.reader(io.StringIO(csv_file.data.decode("utf-8-sig"))))
     assert rows[0] == ["Hộp thư", "Họ và tên", "Mã đơn vị", "Đơn vị"]
-    assert len(rows) == 1 + 62
-    assert {r[2] for r in rows[1:]} == {world["first"].code, world["second"].code}
+    listed = rows[1 : rows.index([])]  # the list, then an empty line and the definitions
+    assert len(listed) == 62
+    assert {r[2] for r in listed} == {world["first"].code, world["second"].code}
+    notes = rows[rows.index([]) + 1 :]
+    assert notes[0][0] == "Định nghĩa"
+    assert any(r[0] == "Tháng báo cáo" for r in notes)  # what the list means travels with it
     xlsx = client.get(f"{url}/inactive.xlsx?unit={world['second'].id}")
-    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data)).active
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.data))
+    sheet = book.active
     assert sheet.max_row == 1 + 7
     assert "H'Thử" in str(sheet["B2"].value)
+    assert book["Định nghĩa"]["A1"].value == "Tháng báo cáo"
     assert client.get(f"{url}/inactive.pdf").status_code == 404
 
 
@@ -93,4 +99,6 @@ def test_api_pages_and_exports_the_inactive_list(
     assert client.get(f"{base}?page=0", headers=headers).status_code == 400
     exported = client.get(f"{base}.csv?unit={world['second'].id}", headers=headers)
     assert exported.status_code == 200
-    assert len(exported.data.decode("utf-8-sig").strip().splitlines()) == 1 + 7
+    lines = exported.data.decode("utf-8-sig").splitlines()
+    assert len(lines[: lines.index("")]) == 1 + 7  # header and the 7, then the definitions
+    assert lines[lines.index("") + 1].startswith("Định nghĩa")
