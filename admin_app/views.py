@@ -21,6 +21,7 @@ from meetings.models import BridgePoint, Meeting
 from provisioning.actors import actor_for_staff
 from provisioning.entries import list_address
 from provisioning.models import AccountKind, AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff
+from provisioning.people import actor_names
 from provisioning.queries import get_unit_for, read_paths, visible_staff, visible_units
 from provisioning.roles import DELEGABLE, holds_equal_or_wider, visible_grants
 from provisioning.second_factor import has_second_factor
@@ -233,6 +234,7 @@ def audit_trail() -> Any:
     return render_template(
         "audit.html",
         entries=page.entries,
+        actor_names=actor_names(session, {e.actor for e in page.entries}),
         page=page,
         actions=known_actions(session),
         units=session.scalars(visible_units(actor)).all(),

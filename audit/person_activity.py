@@ -14,6 +14,7 @@ from audit.models import LastSeen, UsageDay
 from core.changelog import ChangeEntry
 from meetings.models import Invitee, Meeting
 from provisioning.models import Staff
+from provisioning.people import actor_names
 
 CHANNELS = ("imap", "pop3", "webmail", "smtp")
 HISTORY = 20
@@ -93,10 +94,7 @@ def activity_of(session: Session, person: Staff, today: dt.date) -> PersonActivi
             .limit(HISTORY)
         )
     )
-    by_address = {e.actor.split(":", 1)[1]: e.actor for e in found.history if e.actor.startswith("staff:")}
-    if by_address:
-        rows = session.execute(select(Staff.email, Staff.full_name).where(Staff.email.in_(by_address)))
-        found.actor_names = {by_address[email]: name for email, name in rows}
+    found.actor_names = actor_names(session, (e.actor for e in found.history))
     return found
 
 

@@ -3,6 +3,7 @@ finds "Nguyễn Văn An"): a folded search key kept on every staff row, matched 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -66,3 +67,13 @@ def search_people(session: Session, actor: Actor, query: str, limit: int = 10) -
         .limit(max(1, min(limit, MAX_RESULTS)))
     ).all()
     return [Person(*row) for row in rows]
+
+
+def actor_names(session: Session, labels: Iterable[str]) -> dict[str, str]:
+    """Change-trail actor labels ("staff:<address>") → the mailbox owner's full name, for pages that list who
+    made a change (one query); labels of other kinds (local admins, the CLI, the system) are left out."""
+    by_address = {label.split(":", 1)[1]: label for label in labels if label.startswith("staff:")}
+    if not by_address:
+        return {}
+    rows = session.execute(select(Staff.email, Staff.full_name).where(Staff.email.in_(by_address)))
+    return {by_address[email]: name for email, name in rows}

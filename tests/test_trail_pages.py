@@ -132,3 +132,20 @@ def test_a_cursor_out_of_bounds_is_refused_by_name(client_as) -> None:
     assert "before" in refused.get_data(as_text=True)
     beyond = client.get("/audit", query_string={"after": str(2**31 - 2)}).get_data(as_text=True)
     assert "Không có mục nào phù hợp" in beyond
+
+
+def test_a_change_made_by_a_mailbox_names_its_owner(db, create_unit, create_staff, client_as) -> None:
+    from provisioning.actors import actor_for_staff
+
+    unit = create_unit(name="Phòng Nhật ký")
+    person = create_staff(unit, full_name="Ksor H'Bia Đào")
+    changelog.record(db, actor_for_staff(person), "test.named", "thing", 1, target_label="Vật có tên")
+    db.commit()
+    page = client_as(Role.SYSTEM_ADMIN).get("/audit", query_string={"action": "test.named"}).get_data(as_text=True)
+    row = re.search(r"<tr><td>\d+</td>.*?</tr>", page, re.S)
+    assert row, page
+    # The full name, with the address beside it in small print: never the raw "staff:" label.
+    text = html.unescape(row[0])
+    assert "Ksor H'Bia Đào" in text
+    assert person.email in text
+    assert f"staff:{person.email}" not in text
