@@ -16,6 +16,7 @@ from audit.mailbox_figures import MEASURES, with_shares
 from audit.models import LastSeen, MonthlyReport, UsageDay
 from audit.report import stored_months, trend
 from core.actors import Actor
+from core.db import utcnow
 from core.outbox import MailJob, MailStatus
 from meetings.attendance import point_attendance
 from meetings.models import Meeting, MeetingPoint
@@ -42,6 +43,7 @@ class MeetingLine:
     meeting: Meeting
     planned: int
     attended: int
+    has_started: bool = False  # attendance means something only once it has
 
 
 def admin_health(session: Session, actor: Actor, now: dt.datetime) -> AdminHealth:
@@ -114,9 +116,11 @@ def meetings_between(session: Session, start: dt.datetime, end: dt.datetime) -> 
         )
     ).all()
     lines = []
+    now = utcnow()
     for meeting in found:
         attendance = point_attendance(meeting)
-        lines.append(MeetingLine(meeting, len(attendance), sum(a.attended for a in attendance)))
+        attended = sum(a.attended for a in attendance)
+        lines.append(MeetingLine(meeting, len(attendance), attended, meeting.starts_at <= now))
     return lines
 
 

@@ -62,6 +62,29 @@ def test_a_secretary_sees_todays_meetings_with_attendance(
     assert "2 điểm cầu" in week.group(1)
 
 
+def test_a_meeting_under_way_shows_its_points_attended_in_the_weeks_list(
+    db: Session, runtime: Any, client_as: Any, create_point: Any, create_meeting: Any
+) -> None:
+    from core.actors import SYSTEM
+    from meetings.operations.roll_call import mark_roll_call
+
+    now = dt.datetime.now(runtime.meeting_env.tz).replace(second=0, microsecond=0)
+    present, absent = create_point(), create_point()
+    meeting = create_meeting(
+        [present, absent],
+        start=max(now - dt.timedelta(minutes=20), now.replace(hour=0, minute=0)),  # begun, and today: this week
+        end=now + dt.timedelta(minutes=40),
+        title="Họp đang diễn ra",
+    )
+    mark_roll_call(db, SYSTEM, meeting, present.id, True)
+    db.flush()
+    page = client_as("secretary").get("/").get_data(as_text=True)
+    week = re.search(r'<ul id="week-meetings">(.*?)</ul>', page, re.S)
+    assert week is not None
+    line = next(li for li in week.group(1).split("<li>") if "Họp đang diễn ra" in li)
+    assert "1 / 2 điểm cầu tham gia" in line  # the one the host's secretary marked present, of the two planned
+
+
 def test_an_auditor_sees_the_figures_the_trend_and_the_units_ranked(
     db: Session, client_as: Any, create_unit: Any
 ) -> None:
