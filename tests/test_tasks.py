@@ -212,9 +212,27 @@ def _empty_workbook() -> bytes:
     [
         ("khong-co-trang.xlsx", _empty_workbook(), "không có trang tính nào"),
         ("bao-cao.xlsx", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n", "không phải là bảng tính XLSX"),
-        ("trong.csv", b"", "trống"),
     ],
 )
+def test_a_workbook_without_a_readable_sheet_is_refused_at_upload(
+    admin_client: FlaskClient, own_units: Any, db: Any, name: str, content: bytes, message: str
+) -> None:
+    db.commit()
+    unit_id = own_units[0].id
+    token = csrf_token(admin_client, f"/units/{unit_id}/import")
+    response = admin_client.post(
+        f"/units/{unit_id}/import",
+        data={"file": (io.BytesIO(content), name), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert name in page
+    assert db.scalar(select(ImportBatch).where(ImportBatch.filename == name)) is None  # nothing kept, no task
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [("trong.csv", b"", "trống")])
 def test_an_unreadable_file_ends_as_a_failed_task_with_a_clear_message(
     admin_client: FlaskClient, own_units: Any, runtime: Runtime, db: Any, name: str, content: bytes, message: str
 ) -> None:
