@@ -54,6 +54,11 @@ def upsert(
         f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "  # noqa: S608 - identifiers checked
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
     )
+    _executemany(session, statement, values)
+
+
+def _executemany(session: Session, statement: str, values: list[tuple[object, ...]]) -> None:
+    """SQLite: the driver's executemany of ``statement`` in the session's transaction."""
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(statement, values)
@@ -100,17 +105,15 @@ def upsert_last_seen(session: Session, rows: list[tuple[int, str, dt.datetime]])
             f"at = excluded.at WHERE excluded.at > {table.name}.at",
         )
         return
-    bind = table.c.at.type.bind_processor(dialect)
+    # The dialect's own processor (the type decorator's alone would hand sqlite3 an aware datetime, which its
+    # default adapter writes as "…+00:00": text that compares wrongly against the times the ORM writes).
+    bind = table.c.at.type.dialect_impl(dialect).bind_processor(dialect)
     values = rows if bind is None else [(staff_id, channel, bind(at)) for staff_id, channel, at in rows]
     statement = (
         f"INSERT INTO {table.name} (staff_id, channel, at) VALUES (?, ?, ?) "  # noqa: S608 - our identifiers
         f"ON CONFLICT (staff_id, channel) DO UPDATE SET at = excluded.at WHERE excluded.at > {table.name}.at"
     )
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(statement, values)
-    finally:
-        cursor.close()
+    _executemany(session, statement, values)  # type: ignore[arg-type]
 
 
 def upsert_days(session: Session, known: dict[tuple[int, dt.date], list[int]]) -> None:

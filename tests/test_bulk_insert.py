@@ -63,3 +63,24 @@ def test_returning_names_each_new_row(db: Session) -> None:
         db.execute(select(MailJob.id, MailJob.recipient).where(MailJob.recipient.like("r%@gialai.gov.vn"))).all()
     )
     assert recipients == dict(returned)
+
+
+def test_last_seen_written_in_bulk_is_stored_as_the_orm_stores_it(db: Session, create_unit, create_staff) -> None:
+    from audit.models import LastSeen
+    from audit.usage_upserts import upsert_last_seen
+
+    unit = create_unit()
+    one, two = create_staff(unit, full_name="Nguyễn Văn Một"), create_staff(unit, full_name="Trần Thị Hai")
+    db.add(LastSeen(staff_id=one.id, channel="imap", at=WHEN))
+    db.flush()
+    upsert_last_seen(db, [(two.id, "imap", WHEN)])
+    stored = dict(db.execute(text("SELECT staff_id, at FROM usage_last_seen WHERE channel = 'imap'")).all())
+    assert stored[two.id] == stored[one.id]
+    # Moved only forward, by a time comparison that holds against rows the ORM wrote.
+    upsert_last_seen(
+        db, [(one.id, "imap", WHEN - dt.timedelta(minutes=1)), (two.id, "imap", WHEN + dt.timedelta(seconds=1))]
+    )
+    db.expire_all()
+    seen = {r.staff_id: r.at for r in db.scalars(select(LastSeen).where(LastSeen.channel == "imap"))}
+    assert seen[one.id] == WHEN
+    assert seen[two.id] == WHEN + dt.timedelta(seconds=1)
