@@ -12,11 +12,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
-from core.actors import Actor
+from core.actors import Actor, PermissionDenied
 from core.boundary import UnitOfWork
 from core.db import READ_ONLY, utcnow
 from core.tabular import FileFormatError, sheet_names
@@ -95,6 +96,39 @@ def queue_batch(
     batch.task_id = task.id
     batch.status = "applying" if do_apply else "previewing"
     return task
+
+
+@dataclass(frozen=True)
+class BatchStep:
+    """The upload a task works on, and which of its two steps this is."""
+
+    batch: ImportBatch
+    applying: bool
+
+    @property
+    def phase(self) -> str:
+        return "database" if self.applying else "preview"
+
+    @property
+    def done_before(self) -> bool:
+        """Applied before the worker stopped (that commit held the rows): only its directory jobs are resumed."""
+        return self.applying and self.batch.status == "applied"
+
+
+def begin_step(ctx: TaskContext, apply_kind: str) -> BatchStep:
+    return BatchStep(load_batch(ctx), ctx.kind == apply_kind)
+
+
+@contextmanager
+def batch_failures(ctx: TaskContext, filename: str, *refusals: type[Exception]) -> Iterator[None]:
+    """A refused file or a refused actor ends the batch as failed, the reason in Vietnamese on its page.
+    ``refusals``: more errors of the step's own that mean the file was refused."""
+    try:
+        yield
+    except (ProvisioningError, *refusals) as exc:
+        fail_batch(ctx, f"Không nhập được tệp {filename}: {exc}")
+    except PermissionDenied as exc:
+        fail_batch(ctx, f"Không có quyền: {exc}")
 
 
 def load_batch(ctx: TaskContext) -> ImportBatch:

@@ -15,17 +15,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core import changelog
-from core.actors import Actor, PermissionDenied
+from core.actors import Actor
 from core.db import utcnow
 from core.tabular import FileFormatError, read_table
 from core.tasks import Task, TaskContext, TaskFailed
 from provisioning.file_tasks import (
     applying,
+    batch_failures,
     batch_unit,
+    begin_step,
     fail_batch,
     file_problem,
     finish_batch,
-    load_batch,
     previewing,
     queue_batch,
     upload_name,
@@ -60,36 +61,29 @@ def queue(session: Session, actor: Actor, batch: ImportBatch, *, do_apply: bool)
 
 def run(ctx: TaskContext, policy: MailboxPolicy) -> dict[str, Any]:
     """The task handler for both steps."""
-    do_apply = ctx.kind == APPLY
-    batch = load_batch(ctx)
-    if do_apply and batch.status == "applied":
-        return dict(batch.summary)  # applied before the worker stopped; its directory jobs are resumed
-    content, filename, unit_id = batch.content, batch.filename, batch.unit_id
+    step = begin_step(ctx, APPLY)
+    if step.done_before:
+        return dict(step.batch.summary)
+    content, filename, unit_id = step.batch.content, step.batch.filename, step.batch.unit_id
     try:
         total = sum(1 for _ in read_table(io.BytesIO(content), filename))
     except FileFormatError as exc:
         fail_batch(ctx, file_problem(filename, exc, ".csv hoặc .xlsx"))
-    ctx.progress(0, total, "preview" if not do_apply else "database")
-    options: dict[str, Any] = {
-        "policy": policy,
-        "progress": lambda n: ctx.progress(n, total, "preview" if not do_apply else "database"),
-    }
-    try:
-        if do_apply:
-            result = _apply(ctx, unit_id, content, filename, options)
-        else:
-            result = _preview(ctx, unit_id, content, filename, options)
-    except ImportRefused as exc:
-        finish_batch(ctx, "previewed", exc.preview.as_dict(), total)
-        raise TaskFailed(
-            f"Tệp {filename} có {len(exc.preview.errors)} dòng lỗi; không dòng nào được áp dụng."
-        ) from None
-    except FileFormatError as exc:
-        fail_batch(ctx, file_problem(filename, exc, ".csv hoặc .xlsx"))
-    except (ImportError_, ProvisioningError) as exc:
-        fail_batch(ctx, f"Không nhập được tệp {filename}: {exc}")
-    except PermissionDenied as exc:
-        fail_batch(ctx, f"Không có quyền: {exc}")
+    ctx.progress(0, total, step.phase)
+    options: dict[str, Any] = {"policy": policy, "progress": lambda n: ctx.progress(n, total, step.phase)}
+    with batch_failures(ctx, filename, ImportError_):
+        try:
+            if step.applying:
+                result = _apply(ctx, unit_id, content, filename, options)
+            else:
+                result = _preview(ctx, unit_id, content, filename, options)
+        except ImportRefused as exc:
+            finish_batch(ctx, "previewed", exc.preview.as_dict(), total)
+            raise TaskFailed(
+                f"Tệp {filename} có {len(exc.preview.errors)} dòng lỗi; không dòng nào được áp dụng."
+            ) from None
+        except FileFormatError as exc:
+            fail_batch(ctx, file_problem(filename, exc, ".csv hoặc .xlsx"))
     return result.as_dict()
 
 

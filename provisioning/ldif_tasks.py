@@ -16,17 +16,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core import changelog
-from core.actors import Actor, PermissionDenied
+from core.actors import Actor
 from core.db import utcnow
 from core.tasks import Task, TaskContext, TaskFailed
 from provisioning.directory_jobs import password_cipher
 from provisioning.errors import ProvisioningError
 from provisioning.file_tasks import (
     applying,
+    batch_failures,
     batch_unit,
-    fail_batch,
+    begin_step,
     finish_batch,
-    load_batch,
     previewing,
     queue_batch,
     upload_name,
@@ -79,32 +79,27 @@ def queue(session: Session, actor: Actor, batch: ImportBatch, *, do_apply: bool,
 
 def run(ctx: TaskContext, policy: MailboxPolicy) -> dict[str, Any]:
     """The task handler for both steps."""
-    do_apply = ctx.kind == APPLY
-    batch = load_batch(ctx)
-    if do_apply and batch.status == "applied":
-        return _public(batch.summary)  # applied before the worker stopped; its directory jobs are resumed
-    content, filename, unit_id = batch.content, batch.filename, batch.unit_id
+    step = begin_step(ctx, APPLY)
+    if step.done_before:
+        return _public(step.batch.summary)
+    content, filename, unit_id = step.batch.content, step.batch.filename, step.batch.unit_id
     total = content.count(b"\ndn:") + content.startswith(b"dn:")
-    phase = "database" if do_apply else "preview"
-    ctx.progress(0, total, phase)
+    ctx.progress(0, total, step.phase)
     options: dict[str, Any] = {
         "policy": policy,
         "addresses": ctx.params.get("addresses", Addresses.PRIMARY),
-        "progress": lambda n: ctx.progress(n, max(n, total), phase),
+        "progress": lambda n: ctx.progress(n, max(n, total), step.phase),
     }
-    try:
-        if do_apply:
-            return _apply(ctx, unit_id, content, filename, options)
-        return _preview(ctx, unit_id, content, options)
-    except LdifRefused as exc:
-        _finish(ctx, "previewed", exc.preview.as_dict())
-        raise TaskFailed(
-            f"Tệp {filename} có {exc.preview.unreadable} dòng không đọc được; không người nào được nhập."
-        ) from None
-    except ProvisioningError as exc:
-        fail_batch(ctx, f"Không nhập được tệp {filename}: {exc}")
-    except PermissionDenied as exc:
-        fail_batch(ctx, f"Không có quyền: {exc}")
+    with batch_failures(ctx, filename):
+        try:
+            if step.applying:
+                return _apply(ctx, unit_id, content, filename, options)
+            return _preview(ctx, unit_id, content, options)
+        except LdifRefused as exc:
+            _finish(ctx, "previewed", exc.preview.as_dict())
+            raise TaskFailed(
+                f"Tệp {filename} có {exc.preview.unreadable} dòng không đọc được; không người nào được nhập."
+            ) from None
 
 
 def _preview(ctx: TaskContext, unit_id: int, content: bytes, options: dict[str, Any]) -> dict[str, Any]:
