@@ -52,24 +52,56 @@ class ChangeEntry(Base):
 
     def canonical_text(self, entry_id: object, prev_hash: object) -> str:
         """What the hash covers, with ``entry_id`` and ``prev_hash`` standing for the entry's own."""
-        body = {
-            "id": entry_id,
-            "occurred_at": self.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            "actor": self.actor,
-            "client_address": self.client_address,
-            "action": self.action,
-            "target_type": self.target_type,
-            "target_id": self.target_id,
-            "target_label": self.target_label,
-            "unit_id": self.unit_id,
-            "before": self.before,
-            "after": self.after,
-            "prev_hash": prev_hash,
-        }
-        return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return _canonical_text(self, entry_id, prev_hash)
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
+
+
+class _Draft:
+    """An entry of a bulk append before it is written: the columns alone, without the ORM's bookkeeping (a
+    reorganisation writes thousands; the rows go in by core.bulk, never through the session)."""
+
+    __slots__ = (
+        "action",
+        "actor",
+        "after",
+        "before",
+        "client_address",
+        "entry_hash",
+        "id",
+        "occurred_at",
+        "prev_hash",
+        "target_id",
+        "target_label",
+        "target_type",
+        "unit_id",
+    )
+
+    def __init__(self, **columns: Any) -> None:
+        for name, value in columns.items():
+            setattr(self, name, value)
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(_canonical_text(self, self.id, self.prev_hash).encode()).hexdigest()
+
+
+def _canonical_text(entry: ChangeEntry | _Draft, entry_id: object, prev_hash: object) -> str:
+    body = {
+        "id": entry_id,
+        "occurred_at": entry.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "client_address": entry.client_address,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "target_label": entry.target_label,
+        "unit_id": entry.unit_id,
+        "before": entry.before,
+        "after": entry.after,
+        "prev_hash": prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 class ChangeHead(Base):
@@ -180,7 +212,7 @@ def record_many(
 Item = tuple[str, str, object, str, int | None, dict[str, Any] | None, dict[str, Any] | None]
 
 
-def _append(session: Session, actor: Actor, items: list[Item]) -> list[ChangeEntry]:
+def _append(session: Session, actor: Actor, items: list[Item]) -> list[ChangeEntry] | list[_Draft]:
     # Two statements however many entries: the chain's head locked with the ids taken, then the entries and
     # the new head written together; one entry on PostgreSQL: one statement (a booking's round trips are most
     # of its time).
@@ -190,7 +222,7 @@ def _append(session: Session, actor: Actor, items: list[Item]) -> list[ChangeEnt
         if _append_one_pg(session, entry):
             return [entry]
     prev_hash, ids = _lock_head(session, len(items))
-    entries = _entries(actor, now, ids, items)
+    entries = _entries(actor, now, ids, items, _Draft if len(items) > 1 else ChangeEntry)
     for entry in entries:
         entry.prev_hash = prev_hash
         entry.entry_hash = entry.compute_hash()
@@ -199,9 +231,11 @@ def _append(session: Session, actor: Actor, items: list[Item]) -> list[ChangeEnt
     return entries
 
 
-def _entries(actor: Actor, now: dt.datetime, ids: list[int], items: list[Item]) -> list[ChangeEntry]:
+def _entries(
+    actor: Actor, now: dt.datetime, ids: list[int], items: list[Item], kind: type[Any] = ChangeEntry
+) -> list[Any]:
     return [
-        ChangeEntry(
+        kind(
             id=entry_id,
             occurred_at=now,
             actor=actor.label,
@@ -294,7 +328,7 @@ _HEAD = (
 )
 
 
-def _write(session: Session, entries: list[ChangeEntry]) -> None:
+def _write(session: Session, entries: list[ChangeEntry] | list[_Draft]) -> None:
     """Insert ``entries`` (chained, in id order) and move the head to the last; on PostgreSQL in one statement."""
     columns = ChangeEntry.__table__.columns.keys()
     rows = [{c: getattr(entry, c) for c in columns} for entry in entries]

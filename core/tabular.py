@@ -13,6 +13,7 @@ import io
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -121,19 +122,24 @@ def _cell_text(value: Any) -> str:
 def read_xlsx(raw: IO[bytes], sheet: str | None = None) -> Iterator[Row]:
     """Rows of the first sheet (or the sheet titled ``sheet``) of an XLSX workbook, streamed (read-only mode
     keeps memory flat)."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    with open_xlsx(raw) as book:
+        yield from book.rows(sheet)
 
-    try:
-        workbook = load_workbook(raw, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise FileFormatError(f"not a readable XLSX workbook: {exc}", "not_xlsx") from None
-    try:
-        if not workbook.worksheets:
+
+class XlsxBook:
+    """An XLSX workbook opened once for several of its sheets (each load reads its shared strings again)."""
+
+    def __init__(self, workbook: Any) -> None:
+        self._workbook = workbook
+        self.sheetnames: list[str] = [sheet.title for sheet in workbook.worksheets]  # not chart sheets
+
+    def rows(self, sheet: str | None = None) -> Iterator[Row]:
+        """The rows of ``sheet`` (the first if None) after its header, keyed by the header's names."""
+        if not self.sheetnames:
             raise FileFormatError("the workbook has no worksheet", "no_sheet")
-        if sheet is not None and sheet not in workbook.sheetnames:
+        if sheet is not None and sheet not in self.sheetnames:
             raise FileFormatError(f"the workbook has no sheet {sheet!r}", "no_sheet")
-        worksheet = workbook.worksheets[0] if sheet is None else workbook[sheet]
+        worksheet = self._workbook[sheet if sheet is not None else self.sheetnames[0]]
         rows = worksheet.iter_rows(values_only=True)
         first = next(rows, None)
         if first is None:
@@ -149,12 +155,11 @@ def read_xlsx(raw: IO[bytes], sheet: str | None = None) -> Iterator[Row]:
             if any(c.strip() for c in cells[len(header) :]):
                 raise FileFormatError(f"row {number}: a value stands outside the header's columns")
             yield Row(number, dict(zip(header, cells, strict=False)))
-    finally:
-        workbook.close()
 
 
-def sheet_names(raw: IO[bytes]) -> list[str]:
-    """The worksheet titles of an XLSX workbook, in order."""
+@contextmanager
+def open_xlsx(raw: IO[bytes]) -> Iterator[XlsxBook]:
+    """The workbook in ``raw``, read-only; a file that is not one raises :class:`FileFormatError`."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -163,9 +168,15 @@ def sheet_names(raw: IO[bytes]) -> list[str]:
     except (InvalidFileException, KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise FileFormatError(f"not a readable XLSX workbook: {exc}", "not_xlsx") from None
     try:
-        return list(workbook.sheetnames)
+        yield XlsxBook(workbook)
     finally:
         workbook.close()
+
+
+def sheet_names(raw: IO[bytes]) -> list[str]:
+    """The worksheet titles of an XLSX workbook, in order."""
+    with open_xlsx(raw) as book:
+        return book.sheetnames
 
 
 def read_table(path_or_file: Path | IO[bytes], filename: str | None = None, sheet: str | None = None) -> Iterator[Row]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import changelog
 from core.actors import Actor
@@ -32,6 +33,7 @@ from provisioning.operations import (
 from provisioning.passwords import WeakPasswordError, check_password, one_time_password
 from provisioning.roles import require_no_climbing
 from provisioning.sessions import end_sessions_of
+from provisioning.staff_rows import write_columns
 
 
 def _require(actor: Actor, staff: Staff) -> None:
@@ -289,20 +291,24 @@ def move_staff_many(
     Returns how many moved."""
     day = effective_on or utcnow().date()
     checked: set[int] = set()
-    moved: list[tuple[Staff, int]] = []
-    with session.no_autoflush:  # one flush for the batch, not one per history lookup
+    targets: dict[Staff, Unit] = {}
+    with session.no_autoflush:  # one write for the batch, not one per history lookup
         for staff, unit in moves:
             _require(actor, staff)
             if unit.id not in checked:
                 actor.require(Role.UNIT_ADMIN, unit, f"unit {unit.name}")
                 checked.add(unit.id)
-            if staff.unit_id == unit.id:
-                continue
-            moved.append((staff, staff.unit_id))
-            staff.unit = unit
+            targets[staff] = unit
+        moved = [(staff, staff.unit_id) for staff, unit in targets.items() if staff.unit_id != unit.id]
+        if not moved:
+            return 0
         history.remember_placements(session, [(s.id, old) for s, old in moved], day, reorganisation_id)
-    if not moved:
-        return 0
+        unstored = write_columns(session, [(s, {"unit_id": targets[s].id}) for s, _old in moved])
+        for staff, _old in moved:
+            if staff in unstored:
+                staff.unit = targets[staff]
+            else:
+                set_committed_value(staff, "unit", targets[staff])
     session.flush()
     units = dict.fromkeys(u for staff, old in moved for u in (old, staff.unit_id))
     sync.enqueue_many(session, [("sync_staff", s.id) for s, _ in moved] + [("sync_list", u) for u in units])

@@ -8,14 +8,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import changelog
 from core.actors import Actor
+from core.bulk import insert_rows
 from core.db import utcnow
 from provisioning import sync
 from provisioning.entries import directory_aliases
+from provisioning.errors import ProvisioningError
 from provisioning.models import MailAlias, Role, Staff
 
 EXPIRE_BATCH = 500  # aliases per step: a reorganisation's 12,000 expire on one night, memory stays flat
@@ -35,26 +38,66 @@ LOOKUP_BATCH = 500  # addresses per query
 def keep_as_aliases(
     session: Session, kept: Sequence[tuple[Staff, str]], *, reason: str, expires_at: dt.datetime | None
 ) -> list[MailAlias]:
-    """:func:`keep_as_alias` for many (person, old address) at once (a reorganisation's thousands): the rows the
-    addresses already have are read in one query per :data:`LOOKUP_BATCH`, not one each. An address that was
-    this person's alias gets the new expiry and is live again; any other becomes a new alias of theirs (an
-    address of someone else's then fails the flush, which the caller turns into a refusal)."""
+    """:func:`keep_as_alias` for many (person, old address) at once: the rows the addresses already have are
+    read in one query per :data:`LOOKUP_BATCH`, not one each. An address that was this person's alias gets the
+    new expiry and is live again; any other becomes a new alias of theirs (an address of someone else's then
+    fails the flush, which the caller turns into a refusal)."""
+    out: list[MailAlias] = []
+    for person, address, alias in _kept_rows(session, kept, expires_at):
+        if alias is None:
+            alias = MailAlias(address=address, reason=reason[:200], expires_at=expires_at)
+            person.aliases.append(alias)
+        out.append(alias)
+    return out
+
+
+def keep_as_aliases_in_bulk(
+    session: Session,
+    kept: Sequence[tuple[Staff, str]],
+    *,
+    reason: str,
+    expires_at: dt.datetime | None,
+    refused: str,
+) -> None:
+    """:func:`keep_as_aliases` for a reorganisation's thousands: the new aliases go in one insert (the people's
+    ``aliases`` are read again when next used); an address of someone else's refuses the whole batch with
+    ``refused`` (a :class:`ProvisioningError`), nothing of it written."""
+    rows: list[dict[str, object]] = []
+    for person, address, alias in _kept_rows(session, kept, expires_at):
+        if alias is not None:
+            continue
+        if not inspect(person).persistent:
+            person.aliases.append(MailAlias(address=address, reason=reason[:200], expires_at=expires_at))
+            continue
+        rows.append({"staff_id": person.id, "address": address, "reason": reason[:200], "expires_at": expires_at})
+        session.expire(person, ["aliases"])
+    try:
+        with session.begin_nested():
+            insert_rows(session, MailAlias.__table__, rows)  # type: ignore[arg-type]
+    except IntegrityError:
+        raise ProvisioningError(refused) from None
+
+
+def _kept_rows(
+    session: Session, kept: Sequence[tuple[Staff, str]], expires_at: dt.datetime | None
+) -> list[tuple[Staff, str, MailAlias | None]]:
+    """Each (person, old address folded) with its alias row if it was theirs already (its expiry set, live
+    again), or None: a new alias is to be made."""
     wanted = [(person, old.strip().lower()) for person, old in kept]
     addresses = list(dict.fromkeys(address for _person, address in wanted))
     existing: dict[str, MailAlias] = {}
     for start in range(0, len(addresses), LOOKUP_BATCH):
         chunk = addresses[start : start + LOOKUP_BATCH]
         existing |= {a.address: a for a in session.scalars(select(MailAlias).where(MailAlias.address.in_(chunk)))}
-    out: list[MailAlias] = []
+    out: list[tuple[Staff, str, MailAlias | None]] = []
     for person, address in wanted:
         alias = existing.get(address)
         if alias is not None and alias.staff_id == person.id:
             alias.expires_at = expires_at
             alias.removed_at = None
+            out.append((person, address, alias))
         else:
-            alias = MailAlias(address=address, reason=reason[:200], expires_at=expires_at)
-            person.aliases.append(alias)
-        out.append(alias)
+            out.append((person, address, None))
     return out
 
 

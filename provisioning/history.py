@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.bulk import insert_rows
 from provisioning.history_models import StaffPlacement, UnitSuccession, UnitVersion
 from provisioning.models import Staff, Unit
 
@@ -79,10 +80,11 @@ def remember_placements(
         )
         for staff_id in kept:
             first.pop(staff_id, None)
-    session.add_all(
-        StaffPlacement(staff_id=staff_id, unit_id=unit_id, valid_until=until, reorganisation_id=reorganisation_id)
+    rows = [
+        {"staff_id": staff_id, "unit_id": unit_id, "valid_until": until, "reorganisation_id": reorganisation_id}
         for staff_id, unit_id in first.items()
-    )
+    ]
+    insert_rows(session, StaffPlacement.__table__, rows)  # type: ignore[arg-type]
 
 
 def record_succession(

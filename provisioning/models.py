@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, synonym
@@ -356,10 +357,25 @@ class DirectoryJob(Base, Intent):
 
 
 @event.listens_for(Staff, "before_insert")
-@event.listens_for(Staff, "before_update")
-def _keep_search_key(_mapper: object, _connection: object, staff: Staff) -> None:
+def _make_search_key(_mapper: object, _connection: object, staff: Staff) -> None:
     staff.search_key = search_key_of(staff.full_name or "", staff.email or "")
     staff.sort_key = staff_sort_key(staff.given_name or "", staff.family_name or "", staff.middle_name or "")
+
+
+_SEARCHED = ("full_name", "email")
+_SORTED = ("given_name", "family_name", "middle_name")
+
+
+@event.listens_for(Staff, "before_update")
+def _keep_search_key(_mapper: object, _connection: object, staff: Staff) -> None:
+    # Only when what the keys are made of changed: a move or a directory write leaves them as they are.
+    changed = inspect(staff).committed_state  # the attributes set since the load, with their values then
+    if not changed:
+        return
+    if any(name in changed for name in _SEARCHED):
+        staff.search_key = search_key_of(staff.full_name or "", staff.email or "")
+    if any(name in changed for name in _SORTED):
+        staff.sort_key = staff_sort_key(staff.given_name or "", staff.family_name or "", staff.middle_name or "")
 
 
 def subtree_unit_ids(session: Session, unit: Unit) -> list[int]:

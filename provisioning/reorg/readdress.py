@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from core import changelog
 from core.actors import Actor
 from provisioning import sync
-from provisioning.aliases import keep_as_aliases
+from provisioning.aliases import keep_as_aliases, keep_as_aliases_in_bulk
 from provisioning.errors import flush_or_refuse
 from provisioning.models import Role, Staff
+from provisioning.names import search_key_of
 from provisioning.roles import require_no_climbing
+from provisioning.staff_rows import write_columns
 
 
 def readdress_many(
@@ -31,7 +33,9 @@ def readdress_many(
     address is already the new one only has the alias's expiry set. ``queued``: people whose directory job
     this unit of work recorded already (it reads the final state, so one is enough). Returns how many changed."""
     changed: list[tuple[Staff, str]] = []
-    with session.no_autoflush:  # one flush for the batch, not one per alias lookup
+    refused = "a new address of this reorganisation already belongs to someone else"
+    with session.no_autoflush:  # one write for the batch, not one per alias lookup
+        addresses: dict[Staff, str] = {}
         for staff, new in changes:
             actor.require(Role.UNIT_ADMIN, staff.unit, f"mailbox {staff.email}")
             require_no_climbing(actor, staff)
@@ -42,12 +46,19 @@ def readdress_many(
             if own:  # the new address was this person's alias: it becomes the primary
                 staff.aliases.remove(own[0])
                 session.flush()
-            changed.append((staff, staff.email))
-            staff.email = new
-        keep_as_aliases(session, changed, reason=reason, expires_at=expires_at)
-    if not changed:
-        return 0
-    flush_or_refuse(session, "a new address of this reorganisation already belongs to someone else")
+            addresses[staff] = new
+        changed = [(staff, staff.email) for staff in addresses]
+        if not changed:
+            return 0
+        unstored = write_columns(
+            session,
+            [(s, {"email": new, "search_key": search_key_of(s.full_name or "", new)}) for s, new in addresses.items()],
+            refused=refused,
+        )
+        for staff in unstored:
+            staff.email = addresses[staff]
+        keep_as_aliases_in_bulk(session, changed, reason=reason, expires_at=expires_at, refused=refused)
+    flush_or_refuse(session, refused)
     units = dict.fromkeys(s.unit_id for s, _ in changed)  # the list's member DNs are named by the address
     sync.enqueue_many(
         session,

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from core.tabular import FileFormatError, Row, read_table, sheet_names
+from core.tabular import FileFormatError, Row, open_xlsx, read_table
 from provisioning.reorg.plan import (
     ACTION,
     CREATE,
@@ -187,16 +187,17 @@ def read_plan(content: bytes, filename: str) -> PlanFile:
     :class:`core.tabular.FileFormatError` (its ``reason`` says why in a word)."""
     plan = PlanFile()
     if filename.lower().endswith(".xlsx"):
-        names = sheet_names(io.BytesIO(content))
-        if not names:
-            raise FileFormatError("the workbook has no worksheet", "no_sheet")
-        by_fold = {fold(n): n for n in names}
-        units = by_fold.get(fold(UNITS_SHEET), names[0])
-        staff = by_fold.get(fold(STAFF_SHEET)) or next((n for n in names[1:2] if n != units), None)
-        plan.units_sheet, plan.staff_sheet = units, staff or STAFF_SHEET
-        _unit_rows(_header_first(_rows(content, filename, units)), units, plan)
-        if staff is not None:
-            _staff_rows(_header_first(_rows(content, filename, staff)), staff, plan)
+        with open_xlsx(io.BytesIO(content)) as book:  # opened once for both sheets
+            names = book.sheetnames
+            if not names:
+                raise FileFormatError("the workbook has no worksheet", "no_sheet")
+            by_fold = {fold(n): n for n in names}
+            units = by_fold.get(fold(UNITS_SHEET), names[0])
+            staff = by_fold.get(fold(STAFF_SHEET)) or next((n for n in names[1:2] if n != units), None)
+            plan.units_sheet, plan.staff_sheet = units, staff or STAFF_SHEET
+            _unit_rows(_header_first(book.rows(units)), units, plan)
+            if staff is not None:
+                _staff_rows(_header_first(book.rows(staff)), staff, plan)
         return plan
     _unit_rows(_header_first(_rows(content, filename, None)), UNITS_SHEET, plan)
     return plan

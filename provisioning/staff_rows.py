@@ -1,0 +1,56 @@
+"""Many people's columns written at once, for the bulk verbs (a reorganisation moves and readdresses thousands):
+one UPDATE run per batch instead of the unit of work's bookkeeping per object. The objects are given the
+values as committed, so the rest of the transaction reads them right and the unit of work writes nothing again.
+
+Only what the caller's verb has checked goes through here; the row's ``updated_at`` is kept as the ORM would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import bindparam, inspect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from core.db import utcnow
+from provisioning.errors import ProvisioningError
+from provisioning.models import Staff
+
+
+def write_columns(
+    session: Session, changes: Sequence[tuple[Staff, Mapping[str, object]]], *, refused: str = ""
+) -> list[Staff]:
+    """Set each person's columns (attribute name → value). People the database has not stored yet are left to
+    the caller's flush and returned. With ``refused``, a value the database refuses (an address already taken)
+    becomes a :class:`ProvisioningError` saying it, nothing of the batch written."""
+    now = utcnow()
+    runs: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    written: list[tuple[Staff, Mapping[str, object]]] = []
+    unstored: list[Staff] = []
+    for staff, columns in changes:
+        if not inspect(staff).persistent:
+            unstored.append(staff)
+            continue
+        runs.setdefault(tuple(sorted(columns)), []).append({"_id": staff.id, "_now": now, **columns})
+        written.append((staff, columns))
+    table = Staff.__table__
+    try:
+        with session.begin_nested():
+            for names, rows in runs.items():
+                statement = (
+                    table.update()  # type: ignore[attr-defined]
+                    .where(table.c.id == bindparam("_id"))  # type: ignore[attr-defined]
+                    .values({name: bindparam(name) for name in names} | {"updated_at": bindparam("_now")})
+                )
+                session.connection().execute(statement, rows)
+    except IntegrityError:
+        if not refused:
+            raise
+        raise ProvisioningError(refused) from None
+    for staff, columns in written:
+        for name, value in columns.items():
+            set_committed_value(staff, name, value)
+        set_committed_value(staff, "updated_at", now)
+    return unstored
