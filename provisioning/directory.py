@@ -9,6 +9,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 from urllib.parse import urlparse
 
@@ -43,6 +44,7 @@ class Directory(BatchWrites):
         self.config = config
         self._conn: ldap3.Connection | None = None
         self._txn_supported: bool | None = None
+        self._mover: ThreadPoolExecutor | None = None  # see BatchWrites.move_in_background
         self._lock = threading.Lock()
 
     def _server(self) -> ldap3.Server:
@@ -87,8 +89,11 @@ class Directory(BatchWrites):
         return self._conn
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock:  # waits for moves still on the mover thread
             self._drop()
+        if self._mover is not None:
+            self._mover.shutdown(wait=True)
+            self._mover = None
 
     def _attempt(self, fn: Callable[[ldap3.Connection], T]) -> T:
         conn = self.conn

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 import ldap3
@@ -18,6 +18,7 @@ from provisioning.ldap_txn import (
     TXN_START,
     add_in_one_transaction,
     move_in_one_transaction,
+    relocate_in_one_transaction,
 )
 
 T = TypeVar("T")
@@ -31,6 +32,7 @@ class BatchWrites:
         _conn: ldap3.Connection | None
         _lock: threading.Lock
         _txn_supported: bool | None
+        _mover: ThreadPoolExecutor | None
 
         @property
         def conn(self) -> ldap3.Connection: ...
@@ -103,20 +105,52 @@ class BatchWrites:
         True if all of it landed; False if a move or a change was refused: the caller takes each the careful way."""
         return bool(moves) and self._in_transaction(lambda conn: move_in_one_transaction(conn, moves))
 
+    def move_in_background(self, moves: list[tuple[str, str, Mapping[str, list[str]]]]) -> Future[bool]:
+        """:meth:`move_in_transaction` on a thread of its own, so the caller prepares what comes next while slapd
+        works. It returns at once, the connection's lock already taken for the moves: any other use of the
+        admin connection (the next moves too) waits until they are over, so the directory sees every write in
+        the order the jobs were recorded. The future tells whether all of it landed."""
+        if not moves or not self.supports_transactions():
+            return _settled(False)
+        self._lock.acquire()  # released by the mover thread (a Lock may be released by any thread)
+
+        def run() -> bool:
+            try:
+                return self._transaction_held(lambda conn: relocate_in_one_transaction(conn, moves))
+            finally:
+                self._lock.release()
+
+        try:
+            if self._mover is None:
+                self._mover = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ldap-move")
+            return self._mover.submit(run)
+        except BaseException:
+            self._lock.release()
+            raise
+
     def _in_transaction(self, run: Callable[[ldap3.Connection], None]) -> bool:
         # On the shared admin connection, under the lock for the whole transaction: nothing interleaves, and no
         # extra bind (each costs slapd an argon2 verification, ~150 ms).
         if not self.supports_transactions():
             return False
         with self._lock:
-            try:
-                conn = self.conn
-            except DirectoryError:
-                return False
-            try:
-                run(conn)
-            except (LDAPException, KeyError, ValueError):
-                if conn.closed:  # refused: slapd applied nothing; a broken connection is reopened next time
-                    self._conn = None
-                return False
-            return True
+            return self._transaction_held(run)
+
+    def _transaction_held(self, run: Callable[[ldap3.Connection], None]) -> bool:
+        try:
+            conn = self.conn
+        except DirectoryError:
+            return False
+        try:
+            run(conn)
+        except (LDAPException, KeyError, ValueError, OSError):
+            if conn.closed:  # refused: slapd applied nothing; a broken connection is reopened next time
+                self._conn = None
+            return False
+        return True
+
+
+def _settled(value: bool) -> Future[bool]:
+    future: Future[bool] = Future()
+    future.set_result(value)
+    return future

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -24,9 +23,16 @@ from provisioning.entries import (
     PERSON_CLASSES,
 )
 from provisioning.models import DirectoryJob, DirectoryJobStatus, Staff
+from provisioning.sync_outcomes import (
+    Landed,
+    MovesInFlight,
+    SyncResult,
+    apply_one,
+    record_failure,
+    record_success,
+)
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF_SECONDS = 600
 
 
 def enqueue(session: Session, action: str, object_id: int | None, **payload: str) -> DirectoryJob:
@@ -66,52 +72,41 @@ def enqueue_password(
     return enqueue(session, "set_password", staff.id, password=token, must_change="1" if must_change else "0")
 
 
-@dataclass
-class SyncResult(boundary.ApplyResult):
-    applied: int = 0
-
-
 CHUNK = 200  # jobs per database transaction
 
 
-def _record_failure(job: DirectoryJob, exc: DirectoryError, result: SyncResult, ensured: set[int]) -> bool:
-    """Note a failed attempt with backoff; True if the directory is down (stop for now)."""
-    ensured.clear()
-    job.attempts += 1
-    job.last_error = str(exc)[:1000]
-    delay = min(MAX_BACKOFF_SECONDS, 2 ** min(job.attempts, 10))
-    job.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
-    if isinstance(exc, DirectoryUnavailable):
-        result.unavailable = True
-        return True
-    job.status = DirectoryJobStatus.FAILED
-    result.failed += 1
-    return False
-
-
-def _record_success(job: DirectoryJob, result: SyncResult) -> None:
-    job.status = DirectoryJobStatus.DONE
-    job.done_at = utcnow()
-    job.last_error = ""
-    result.applied += 1
-
-
-def _apply_one(applier: Applier, job: DirectoryJob, result: SyncResult, ensured: set[int]) -> bool:
-    """The careful path for one job (read, compare, move, modify); True if the directory went away."""
-    try:
-        applier.apply(job)
-    except DirectoryError as exc:
-        return _record_failure(job, exc, result, ensured)
-    _record_success(job, result)
-    return False
-
-
 def _apply_chunk(
-    session: Session, applier: Applier, chunk_ids: list[int], result: SyncResult, ensured: set[int]
+    session: Session,
+    applier: Applier,
+    chunk_ids: list[int],
+    result: SyncResult,
+    ensured: set[int],
+    in_flight: MovesInFlight,
 ) -> bool:
-    """Apply one chunk of jobs in order; runs of new mailboxes are added over parallel connections.
+    """Apply one chunk of jobs in order; runs of new mailboxes are added over parallel connections, runs of
+    moved ones go to slapd while the next chunk is prepared (``in_flight``), and what the runs sent before this
+    chunk achieved is recorded with it. Returns True if the directory went away (the rest stays pending)."""
+    landed = Landed()
+    settle = lambda: in_flight.record(session, applier, result, ensured, landed)  # noqa: E731
+    is_down = _apply_jobs(session, applier, chunk_ids, result, ensured, landed, settle, in_flight)
+    if not chunk_ids or is_down:  # the last round, or slapd went away: nothing is left unrecorded
+        is_down = settle() or is_down
+    landed.write(session)  # in the chunk's transaction, like the failures the ORM writes
+    return is_down
 
-    Returns True if the directory went away (the rest stays pending)."""
+
+def _apply_jobs(
+    session: Session,
+    applier: Applier,
+    chunk_ids: list[int],
+    result: SyncResult,
+    ensured: set[int],
+    landed: Landed,
+    settle: Callable[[], bool],
+    in_flight: MovesInFlight,
+) -> bool:
+    """The chunk's jobs in order. Before any other write to slapd, the runs of moves still in flight are
+    settled (recorded, or a refused one taken the careful way): the directory sees the jobs in their order."""
     jobs = session.scalars(
         select(DirectoryJob).where(DirectoryJob.id.in_(chunk_ids)).order_by(DirectoryJob.id).with_for_update()
     ).all()
@@ -130,12 +125,14 @@ def _apply_chunk(
     def flush_adds() -> bool:
         if not adds:
             return False
+        if settle():
+            return True
         entries = [(dn, PERSON_CLASSES, attrs) for _, _, dn, attrs in adds]
         if len(entries) > 1 and applier.directory.add_in_transaction(entries):
             # One LDAP transaction for the run: slapd syncs the disk once, not once per mailbox.
             for job, staff, dn, _attrs in adds:
-                staff.directory_dn = dn
-                _record_success(job, result)
+                landed.placed(staff, dn)
+                record_success(job, result, landed)
             adds.clear()
             return False
         outcomes = applier.directory.add_many(entries)
@@ -144,35 +141,29 @@ def _apply_chunk(
             if is_down:
                 break
             if outcome == "added":
-                staff.directory_dn = dn
-                _record_success(job, result)
+                landed.placed(staff, dn)
+                record_success(job, result, landed)
             elif isinstance(outcome, DirectoryUnavailable):
-                is_down = _record_failure(job, outcome, result, ensured)
+                is_down = record_failure(job, outcome, result, ensured)
             else:
                 # Refused (the entry or its address exists, maybe stale at another place): take the careful
                 # path, which compares, moves a stale entry holding the address, and modifies.
-                is_down = _apply_one(applier, job, result, ensured)
+                is_down = apply_one(applier, job, result, ensured)
         adds.clear()
         return is_down
 
     moves: list[tuple[DirectoryJob, Staff, str, str, dict[str, list[str]]]] = []
 
     def flush_moves() -> bool:
-        """A run of moved mailboxes in one LDAP transaction; if refused, each the careful way."""
+        """A run of moved mailboxes sent to slapd in one LDAP transaction; recorded (or, if refused, each taken
+        the careful way) with a later chunk."""
         if not moves:
             return False
-        done = applier.directory.move_in_transaction([(old, new, attrs) for _, _, old, new, attrs in moves])
-        is_down = False
-        for job, staff, _old, new, _attrs in moves:
-            if done:
-                staff.directory_dn = new
-                _record_success(job, result)
-                continue
-            if is_down:
-                break
-            is_down = _apply_one(applier, job, result, ensured)
+        if settle():
+            return True
+        in_flight.send(applier, moves)
         moves.clear()
-        return is_down
+        return False
 
     for job in jobs:
         if job.status == DirectoryJobStatus.DONE:
@@ -181,7 +172,7 @@ def _apply_chunk(
             fresh = applier.new_mailbox(job)
             moved = None if fresh is not None else applier.moved_mailbox(job)
         except DirectoryError as exc:
-            if _record_failure(job, exc, result, ensured):
+            if record_failure(job, exc, result, ensured):
                 return True
             continue
         if fresh is not None:
@@ -194,7 +185,7 @@ def _apply_chunk(
                 return True
             moves.append((job, *moved))
             continue
-        if flush_adds() or flush_moves() or _apply_one(applier, job, result, ensured):
+        if flush_adds() or flush_moves() or settle() or apply_one(applier, job, result, ensured):
             return True
     return flush_adds() or flush_moves()
 
@@ -249,11 +240,14 @@ def apply_pending(
             )
         skip = set(superseded)
         ids = [job_id for job_id, _action, _obj in rows if job_id not in skip]
-    for start in range(0, len(ids), CHUNK):
+    in_flight = MovesInFlight()
+    for start in [*range(0, len(ids), CHUNK), len(ids)]:  # the last round only records the moves in flight
         chunk_ids = ids[start : start + CHUNK]
+        if not chunk_ids and not in_flight:
+            break
         with unit_of_work(factory) as session:
             applier = Applier(session, directory, base_dn, secret_key, ensured, default_domain)
-            is_stopped = _apply_chunk(session, applier, chunk_ids, result, ensured)
+            is_stopped = _apply_chunk(session, applier, chunk_ids, result, ensured, in_flight)
         if progress is not None:
             progress(result.applied + result.failed, len(ids))
         if is_stopped:
