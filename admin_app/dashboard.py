@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session, selectinload
 
+from audit import report_store
 from audit.mailbox_figures import MEASURES, with_shares
 from audit.models import LastSeen, MonthlyReport, UsageDay
-from audit.report import stored_months, trend
+from audit.report import subtree_trend, trend
 from core.actors import Actor
 from core.db import utcnow
 from core.outbox import MailJob, MailStatus
@@ -124,10 +125,9 @@ def meetings_between(session: Session, start: dt.datetime, end: dt.datetime) -> 
     return lines
 
 
-def subtree_figures(data: dict[str, Any], unit_ids: Collection[int]) -> dict[str, Any] | None:
-    """The figures of the units ``unit_ids`` (each with its subunits) summed from a stored report, or None if
-    the report has none of them (a unit formed later, or one a reorganisation ended before)."""
-    rows = [u for u in data.get("units", []) if isinstance(u, dict) and u.get("id") in unit_ids]
+def subtree_figures(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The figures of a stored report's rows of some units (each with its subunits) summed, or None if the report
+    has none of them (a unit formed later, or one a reorganisation ended before)."""
     if not rows:
         return None
     return with_shares({m: sum(int((u.get("subtree") or {}).get(m) or 0) for u in rows) for m in MEASURES})
@@ -143,29 +143,30 @@ def headline(session: Session, month: str, unit_ids: Collection[int] | None = No
     """The figures of the latest stored report up to ``month`` (the province's, or with ``unit_ids`` those of a
     unit admin's subtree), the 12-month trend of the regular-use share, and the units ranked by it (best first).
     A subtree's trend reads each month's stored report, so a month before the unit existed has no point."""
-    latest = session.scalar(
-        select(MonthlyReport)
+    latest = session.execute(
+        select(MonthlyReport.id, MonthlyReport.month)
         .where(MonthlyReport.month <= month)
         .order_by(MonthlyReport.month.desc(), MonthlyReport.version.desc())
         .limit(1)
-    )
+    ).first()
     if unit_ids is not None:
-        months = stored_months(session, latest.month if latest else month)
-        mine = {m: subtree_figures(data, unit_ids) for m, data in months.items()}
+        months = subtree_trend(session, latest.month if latest else month, unit_ids)
+        mine = {m: subtree_figures(rows) for m, rows in months.items()}
         shares = [(m, (figures or {}).get("regular_share")) for m, figures in mine.items()]
         province = mine.get(latest.month) if latest else None
         return {"report": latest, "province": province, "trend": shares, "units": [], "is_subtree": True}
     points = trend(session, latest.month if latest else month)
     shares = [(p["month"], (p["province"] or {}).get("regular_share")) for p in points]
     units: list[dict[str, Any]] = []
+    province = None
     if latest is not None:
         rows = [
             u
-            for u in latest.data.get("units", [])
-            if isinstance(u, dict) and u.get("depth") == 1 and (u.get("subtree") or {}).get("counted")
+            for u in report_store.unit_rows(session, [latest.id], depth=1)[latest.id]
+            if isinstance(u, dict) and (u.get("subtree") or {}).get("counted")
         ]
         units = sorted(rows, key=lambda u: (-(u["subtree"].get("regular_share") or 0), u.get("name", "")))
-    province = latest.data.get("province") if latest else None
+        province = points[-1]["province"] if points and points[-1]["month"] == latest.month else None
     return {"report": latest, "province": province, "trend": shares, "units": units, "is_subtree": False}
 
 

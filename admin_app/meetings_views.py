@@ -32,6 +32,8 @@ from admin_app.points_views import (
     point_update,
     points,
 )
+from admin_app.url_patterns import addresses
+from admin_app.week_board import BoardLine, week_lines
 from core.actors import Actor, PermissionDenied
 from core.db import utcnow
 from meetings import invitations
@@ -46,7 +48,7 @@ from meetings.operations.points import POINT_GROUPS
 from meetings.operations.roll_call import mark_roll_call
 from meetings.operations.suggestions import Availability, check_availability, find_free_slots
 from meetings.permissions import can_book, can_change, can_find_time, can_see_links
-from meetings.queries import load_meeting, visible_meetings
+from meetings.queries import load_meeting
 from meetings.recurrence import RecurrenceError
 from provisioning.models import Unit
 
@@ -85,29 +87,30 @@ def board() -> Any:
     kind = request.args.get("kind", "")
     text = request.args.get("q", "")
     start, end = local_range(monday, 7)
-    meetings = visible_meetings(db(), start, end)
     tz = runtime_of().settings.tz
     days = [monday + dt.timedelta(days=i) for i in range(7)]
-    grid: dict[tuple[int, dt.date], list[Meeting]] = {}
-    for meeting in meetings:
-        if meeting.is_cancelled:
+    every_point = all_points()
+    lines = week_lines(db(), start, end, tz, {p.id: p.name for p in every_point})
+    grid: dict[tuple[int, dt.date], list[BoardLine]] = {}
+    for line in lines:
+        if line.is_cancelled:
             continue
-        day = meeting.starts_at.astimezone(tz).date()
-        for mp in meeting.points:
-            grid.setdefault((mp.point_id, day), []).append(meeting)
+        for point_id in line.point_ids:
+            grid.setdefault((point_id, line.day), []).append(line)
     return render_template(
         "meetings_board.html",
-        sections=point_sections([p for p in all_points() if p.is_active], kind, text),
+        sections=point_sections([p for p in every_point if p.is_active], kind, text),
         section_labels=SECTION_LABELS,
         kind=kind,
         q=text,
         days=days,
         grid=grid,
-        meetings=meetings,
+        meetings=lines,
         monday=monday,
         prev_week=monday - dt.timedelta(days=7),
         next_week=monday + dt.timedelta(days=7),
         may_book=can_book(signed_in_actor()),
+        calendar_url=addresses("meetings.point_calendar", "point_id", date=monday.isoformat()),
     )
 
 

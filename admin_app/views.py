@@ -6,13 +6,16 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.dashboard import admin_health, headline, is_admin, meetings_between, scope_unit_ids, sparkline
+from admin_app.filters import status_label
 from admin_app.lookups import staff_or_abort, unit_or_abort
 from admin_app.trail_pages import CURSOR_ARGS, TrailFilters, known_actions, trail_page, trail_query
+from admin_app.url_patterns import addresses
 from audit.models import LastSeen
 from audit.person_activity import activity_of, last_seen_many
 from core.actors import SYSTEM, Actor
@@ -45,11 +48,6 @@ def dashboard() -> Any:
     scope = actor if read_paths(actor) != [] else SYSTEM
     units = visible_units(scope).subquery()
     unit_count = session.scalar(select(func.count()).select_from(units))
-    mailbox_count = session.scalar(
-        select(func.count()).select_from(
-            visible_staff(scope).where(Staff.status == AccountStatus.ACTIVE).order_by(None).subquery()
-        )
-    )
     point_count = session.scalar(select(func.count(BridgePoint.id)).where(BridgePoint.is_active.is_(True)))
     start, end = _week_bounds(dt.datetime.now(dt.UTC))
     meeting_count = session.scalar(
@@ -65,9 +63,15 @@ def dashboard() -> Any:
     # A unit admin (or an auditor of some units) sees the figures of their subtree, the province's readers its own.
     mine = scope_unit_ids(session, paths) if paths else None
     figures = headline(session, local_today.strftime("%Y-%m"), mine) if paths != [] else None
+    health = admin_health(session, actor, now) if is_admin(actor) else None
+    if health is not None and scope is actor:  # the same mailboxes: the health counted them by status
+        mailbox_count = health.by_status.get(AccountStatus.ACTIVE, 0)
+    else:
+        active = visible_staff(scope).where(Staff.status == AccountStatus.ACTIVE).order_by(None).subquery()
+        mailbox_count = session.scalar(select(func.count()).select_from(active))
     return render_template(
         "dashboard.html",
-        health=admin_health(session, actor, now) if is_admin(actor) else None,
+        health=health,
         today=meetings_between(session, local_today, local_today + dt.timedelta(days=1)) if is_secretary else None,
         this_week=meetings_between(session, start, end) if is_secretary else None,
         figures=figures,
@@ -139,7 +143,8 @@ def staff_list() -> Any:
     last = select(LastSeen.staff_id, func.max(LastSeen.at).label("at")).group_by(LastSeen.staff_id).subquery()
     if idle is not None:  # inactive for N days: no sign-in on any channel since then, or never
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=idle)
-        stmt = stmt.where(~Staff.id.in_(select(last.c.staff_id).where(last.c.at >= since)))
+        # signed in since on some channel: any of their rows is that recent (no need to find each one's latest)
+        stmt = stmt.where(~Staff.id.in_(select(LastSeen.staff_id).where(LastSeen.at >= since)))
     if sort == "given":  # Vietnamese order: by given name, then family and middle name (the key sorts bytewise)
         key = Staff.sort_key.collate("C") if db().get_bind().dialect.name == "postgresql" else Staff.sort_key
         stmt = stmt.order_by(None).order_by(key, Staff.id)
@@ -166,6 +171,10 @@ def staff_list() -> Any:
         units=units,
         move_targets=admin_units,
         can_bulk=bool(admin_units),
+        # what each row would translate or build again: its status's word, its box's label, its page's address
+        status_names={s.value: status_label(s.value) for s in AccountStatus},
+        choose_label=gettext("Choose %(name)s"),
+        person_url=addresses("console.staff_detail", "staff_id"),
     )
 
 

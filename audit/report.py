@@ -20,12 +20,13 @@ that month with the people of that month, and the change against the previous mo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audit import unit_meetings
+from audit import report_store, unit_meetings
 from audit.definitions import Definitions
 from audit.formatting import Formats
 from audit.mailbox_figures import (
@@ -43,7 +44,6 @@ from audit.months import (
     local_midnight,
     month_bounds,
     month_span,
-    months_until,
     parse_month,
     previous_month,
 )
@@ -238,27 +238,22 @@ def generate(session: Session, actor: Actor, month: str, definitions: Definition
     return report
 
 
-def stored_months(session: Session, month: str, months: int = 12) -> dict[str, dict[str, Any]]:
-    """The last ``months`` months up to ``month``, oldest first, each with its latest stored snapshot ({} if none)."""
-    wanted = months_until(month, months)
-    latest = (
-        select(MonthlyReport.month, func.max(MonthlyReport.version).label("v"))
-        .where(MonthlyReport.month.in_(wanted))
-        .group_by(MonthlyReport.month)
-        .subquery()
-    )
-    rows = session.execute(
-        select(MonthlyReport.month, MonthlyReport.data).join(
-            latest, and_(MonthlyReport.month == latest.c.month, MonthlyReport.version == latest.c.v)
-        )
-    ).all()
-    found = dict(rows)
-    return {m: found.get(m) or {} for m in wanted}
+def subtree_trend(
+    session: Session, month: str, unit_ids: Collection[int], months: int = 12
+) -> dict[str, list[dict[str, Any]]]:
+    """The last ``months`` months up to ``month``, oldest first, each with the rows of the units ``unit_ids`` in its
+    latest stored snapshot ([] if none): those rows only, never a whole snapshot (audit.report_store)."""
+    latest = report_store.latest_reports(session, month, months)
+    rows = report_store.unit_rows(session, [i for i in latest.values() if i is not None], unit_ids)
+    return {m: rows.get(i, []) if i is not None else [] for m, i in latest.items()}
 
 
 def trend(session: Session, month: str, months: int = 12) -> list[dict[str, Any]]:
-    """The province's regular-use share over the last ``months`` months, from the latest stored snapshots."""
-    return [{"month": m, "province": d.get("province")} for m, d in stored_months(session, month, months).items()]
+    """The province's regular-use share over the last ``months`` months, from the latest stored snapshots (their
+    province figures only)."""
+    latest = report_store.latest_reports(session, month, months)
+    figures = report_store.provinces(session, [i for i in latest.values() if i is not None])
+    return [{"month": m, "province": figures.get(i) if i is not None else None} for m, i in latest.items()]
 
 
 def summary_text(data: dict[str, Any], link: str = "") -> str:

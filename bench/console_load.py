@@ -1,6 +1,8 @@
-"""The console under load: six pages at 20 concurrent clients against a static file served by the same gunicorn.
+"""The console under load: six pages (the report with and without a unit chosen) at 20 concurrent clients against
+a static file served by the same gunicorn.
 
     .venv/bin/python bench/console_load.py [--data DIR] [--no-pg] [--seconds 20] [--users 20] [--workers 2]
+        [--pages PAGE ...] [--gc-freeze]
 
 1. Builds (once; reused from ``--data``, default /root/logs/HLOAD/data) a database of a province's size: the
    30,000 mailboxes of bench/usage_bench.py, the 50,000 meetings of bench/meetings_bench.py on 160 bridge points,
@@ -16,7 +18,10 @@
    before each page the same clients ask for a static file (/static/congvu.css) for as long: that run is the
    page's baseline, measured under the same conditions. Between runs it waits until the requests the last run
    left queued are answered.
-4. Prints p50 and p95 per page, the static file's, and the ratio p95(page) / p95(static).
+4. Prints p50 and p95 per page, the static file's, the ratio p95(page) / p95(static) and the load average (1 min).
+
+``--gc-freeze`` runs the workers with ``gc.freeze()`` once the app is loaded (a gunicorn hook): not production's
+configuration, it shows what Python's full collections over the loaded app cost each page.
 
 Prints the figures; asserts nothing.
 """
@@ -57,7 +62,7 @@ from core.db import make_engine  # noqa: E402
 from provisioning.models import Staff, Unit  # noqa: E402
 
 STATIC = "/static/congvu.css"
-PAGES = ("dashboard", "staff list", "person", "week board", "report", "change trail")
+PAGES = ("dashboard", "staff list", "person", "week board", "report", "report unit", "change trail")
 
 # The load, run by locust in its own process (gevent): one user class; the page it asks for comes from the plan.
 LOCUSTFILE = r"""
@@ -132,8 +137,9 @@ def _plan(url: str, path: Path, cookies: list[str]) -> None:
             "staff list": staff,
             "person": [f"/staff/{rng.choice(staff_ids)}" for _ in range(200)],
             "week board": ["/meetings"] + [f"/meetings?week={w.isoformat()}" for w in weeks],
-            "report": [f"/reports/{report_id}", f"/reports/{report_id}?page=2"]
-            + [f"/reports/{report_id}?unit={u}" for u in districts[:4]],
+            "report": [f"/reports/{report_id}", f"/reports/{report_id}?page=2"],
+            # a unit chosen: the same page with the unit's 12-month trend (audit.unit_trend) and its inactive list
+            "report unit": [f"/reports/{report_id}?unit={u}" for u in districts[:4]],
             "change trail": trail,
         },
     }
@@ -147,7 +153,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, instance: Path, workers: int, log: Path) -> Iterator[str]:
+def gunicorn(url: str, instance: Path, workers: int, log: Path, gc_freeze: bool = False) -> Iterator[str]:
     instance.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = {
@@ -157,7 +163,12 @@ def gunicorn(url: str, instance: Path, workers: int, log: Path) -> Iterator[str]
         "CONGVU_SECRET_KEY": hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
     }
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
-    cmd += ["--no-control-socket", "--error-logfile", str(log), "admin_app:create_app()"]
+    cmd += ["--no-control-socket", "--error-logfile", str(log)]
+    if gc_freeze:  # not production's configuration (config/deploy/congvu-web.service): what the collector costs
+        hooks = instance / "gc_freeze.py"
+        hooks.write_text("import gc\n\n\ndef post_worker_init(worker):\n    gc.freeze()\n")
+        cmd += ["--config", str(hooks)]
+    cmd += ["admin_app:create_app()"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -253,12 +264,15 @@ def run_on(label: str, url: str, data: Path, args: argparse.Namespace) -> None:
     out = data / f"run-{label}"
     out.mkdir(exist_ok=True)
     plan = out / "plan.json"
-    with gunicorn(url, data / f"instance-{label}", args.workers, out / "gunicorn.log") as base:
+    with gunicorn(url, data / f"instance-{label}", args.workers, out / "gunicorn.log", args.gc_freeze) as base:
         _plan(url, plan, sign_in(base, args.users))
+        frozen = " (gc.freeze() in each worker once the app is loaded)" if args.gc_freeze else ""
         print(
-            f"  gunicorn -w {args.workers} on {base}; locust {args.users} users, {args.seconds} s per run", flush=True
+            f"  gunicorn -w {args.workers}{frozen} on {base}; locust {args.users} users, {args.seconds} s per run; "
+            f"load average {os.getloadavg()[0]:.2f}",
+            flush=True,
         )
-        print(f"  {'page':<14} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>7}   static p95 ms   ratio p95/static")
+        print(f"  {'page':<14} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>7}   static p95 ms   ratio p95/static   load")
         for page in args.pages:
             locust(base, page, plan, args.users, 3, out)  # a warm-up, not counted: caches, first connections
             drain(base, args.workers)
@@ -267,9 +281,10 @@ def run_on(label: str, url: str, data: Path, args: argparse.Namespace) -> None:
             figures = locust(base, page, plan, args.users, args.seconds, out)
             drain(base, args.workers)
             failed = f"   {figures['failures']:.0f} FAILED" if figures["failures"] else ""
+            load = os.getloadavg()[0]
             print(
                 f"  {page:<14} {figures['p50']:8.0f} {figures['p95']:8.0f} {figures['count'] / args.seconds:7.1f}"
-                f"   {static['p95']:13.0f}   {figures['p95'] / static['p95']:6.1f}×{failed}",
+                f"   {static['p95']:13.0f}   {figures['p95'] / static['p95']:6.1f}×   {load:5.2f}{failed}",
                 flush=True,
             )
 
@@ -302,6 +317,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="move what the app holds once loaded out of the collector's reach (gc.freeze() in a gunicorn hook), to "
+        "measure what the full collections cost; not how production runs",
+    )
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     if not args.no_sqlite:
