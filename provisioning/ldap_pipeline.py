@@ -198,18 +198,23 @@ def any_equal_filter(name: str, values: Iterable[str]) -> bytes:
     return tlv(0xA1, b"".join(tlv(0xA3, octets(name) + octets(v)) for v in values))
 
 
+PRESENT_OBJECTCLASS = b"\x87\x0bobjectClass"  # the filter (objectClass=*)
+SIZE_LIMIT_EXCEEDED = 4
+
+
 def search_one_level(
-    conn: ldap3.Connection, base: str, filter_: bytes, attributes: Sequence[str]
+    conn: ldap3.Connection, base: str, filter_: bytes, attributes: Sequence[str], *, size_limit: int = 0
 ) -> list[tuple[str, dict[str, list[bytes]]]]:
     """The entries right below ``base`` matching ``filter_`` (from ``any_equal_filter``): (DN, {attribute: raw
-    values}). Decoded here, several times faster than ldap3 for a few hundred whole entries. A refusal raises."""
+    values}); at most ``size_limit`` of them if it is not 0. Decoded here, several times faster than ldap3 for a
+    few hundred whole entries. A refusal raises."""
     message_id = conn.server.next_message_id()
     request = tlv(
         0x63,
         octets(base)
         + _integer(1, 0x0A)  # scope: one level
         + _integer(0, 0x0A)  # never dereference aliases
-        + _integer(0)
+        + _integer(size_limit)
         + _integer(0)
         + _boolean(False)
         + filter_
@@ -230,7 +235,9 @@ def search_one_level(
                 if op_tag == 0x64:
                     found.append(_search_entry(message, op_start, op_end))
                 elif op_tag == 0x65:
-                    all_succeeded([_answer(message)[1]])
+                    outcome = _answer(message)[1]
+                    if not (size_limit and outcome.code == SIZE_LIMIT_EXCEEDED):
+                        all_succeeded([outcome])
                     return found
             data = sock.recv(65536)
             if not data:

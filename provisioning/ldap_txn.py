@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 import ldap3
-from ldap3.core.exceptions import LDAPException, LDAPSizeLimitExceededResult
+from ldap3.core.exceptions import LDAPException
 
 from provisioning.ldap_pipeline import (
+    PRESENT_OBJECTCLASS,
     REPLACE,
     Control,
     add_request,
@@ -111,7 +112,8 @@ def relocate_in_one_transaction(conn: ldap3.Connection, moves: list[tuple[str, s
     held = _emptying(conn, moves)
     moves = [move for move in moves if move not in held]
     old_entries = _read_entries(conn, [old for old, _new, _attrs in moves])
-    requests: list[bytes] = []
+    deletes: list[bytes] = []
+    adds: list[bytes] = []
     for old, new, attributes in moves:
         entry = old_entries.get(old.lower())
         if entry is None:
@@ -122,13 +124,18 @@ def relocate_in_one_transaction(conn: ldap3.Connection, moves: list[tuple[str, s
         values[rdn_name] = [rdn_value.encode()]
         for name, vals in attributes.items():
             values[name] = [v.encode() for v in vals]
-        requests.append(delete_request(old))
-        requests.append(add_request(new, {name: vals for name, vals in values.items() if vals}))
-    # One at a time: a delete and the add that follows it are not independent.
-    in_one_transaction(
-        conn,
-        lambda control: all_succeeded(pipelined(conn, requests, [*control, (RELAX_CONTROL, True, None)], window=1)),
-    )
+        deletes.append(delete_request(old))
+        adds.append(add_request(new, {name: vals for name, vals in values.items() if vals}))
+    controls = [(RELAX_CONTROL, True, None)]
+
+    def write(control: list[Control]) -> None:
+        # slapd queues a transaction's requests as they come and runs them in that order at its end. The deletes
+        # are independent of each other, and so are the adds, but every add must come after the deletes (an
+        # entry's old address becomes another's alias): all the deletes are answered before the first add goes.
+        all_succeeded(pipelined(conn, deletes, [*control, *controls]))
+        all_succeeded(pipelined(conn, adds, [*control, *controls]))
+
+    in_one_transaction(conn, write)
     if held:
         move_in_one_transaction(conn, held)
 
@@ -143,11 +150,7 @@ def _emptying(
         leaving.setdefault(split_rdn(move[0])[1].lower(), []).append(move)
     held = []
     for parent, out in leaving.items():
-        try:
-            conn.search(parent, "(objectClass=*)", ldap3.LEVEL, attributes=["1.1"], size_limit=len(out) + 1)
-        except LDAPSizeLimitExceededResult:
-            continue  # more children than leave
-        children = [r for r in conn.response or [] if r.get("type") == "searchResEntry"]
+        children = search_one_level(conn, parent, PRESENT_OBJECTCLASS, ["1.1"], size_limit=len(out) + 1)
         if len(children) <= len(out):
             held.append(out[-1])
     return held
