@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 from admin_app.migrate import upgrade
 from admin_app.runtime import Runtime
 from audit import mailbox_figures, report_store
-from audit.definitions import definitions_from
 from audit.models import MonthlyReport
-from audit.report import generate, trend
-from core.actors import SYSTEM
+from audit.report import trend
 from core.db import make_engine, make_session_factory
 from provisioning.models import Role
 from tests.conftest import drop_database, fresh_database_url
+from tests.test_report_inactive import _world as inactive_world
 
 WHOLE = re.compile(r"\bmonthly_reports\.data\b")  # the snapshot's column (not data_from, data_to)
 
@@ -46,20 +45,8 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def _world(db: Session, runtime: Runtime, create_unit: Any, create_staff: Any) -> dict[str, Any]:
-    """A department with two offices (55 and 7 unused mailboxes) and another department; this month's report."""
-    department = create_unit(name="Sở Thử phần báo cáo")
-    first = create_unit(name="Phòng Một (phần)", parent=department)
-    second = create_unit(name="Phòng Hai (phần)", parent=department)
-    other = create_unit(name="Sở Khác (phần)")
-    for i in range(55):
-        create_staff(first, full_name=f"Nguyễn Văn Phần {i:02d}")
-    for i in range(7):
-        create_staff(second, full_name=f"Ksor H'Phần {i}")
-    for i in range(3):
-        create_staff(other, full_name=f"Trần Thị Phần {i}")
-    month = f"{dt.datetime.now(runtime.settings.tz):%Y-%m}"
-    report = generate(db, SYSTEM, month, definitions_from(runtime.settings))
-    return {"department": department, "first": first, "second": second, "other": other, "report": report}
+    """The inactive-list tests' department and offices, with a third unit in another department."""
+    return inactive_world(db, runtime, create_unit, create_staff, other_unit=True)
 
 
 def _same_pages(db: Session, report: MonthlyReport, unit_ids: list[int | None]) -> None:

@@ -19,18 +19,26 @@ from core.actors import SYSTEM
 from provisioning.models import Role
 
 
-def _world(db: Session, runtime: Runtime, create_unit: Any, create_staff: Any) -> dict[str, Any]:
-    """A department with two offices: 55 unused mailboxes in one, 7 in the other; this month's report."""
+def _world(
+    db: Session, runtime: Runtime, create_unit: Any, create_staff: Any, *, other_unit: bool = False
+) -> dict[str, Any]:
+    """A department with two offices: 55 unused mailboxes in one, 7 in the other (with ``other_unit``, 3 more
+    in another department); this month's report."""
     department = create_unit(name="Sở Thử nghiệm danh sách")
     first = create_unit(name="Phòng Một (thử)", parent=department)
     second = create_unit(name="Phòng Hai (thử)", parent=department)
+    world: dict[str, Any] = {"department": department, "first": first, "second": second}
     for i in range(55):
         create_staff(first, full_name=f"Nguyễn Văn Thử {i:02d}")
     for i in range(7):
         create_staff(second, full_name=f"Ksor H'Thử {i}")
+    if other_unit:
+        world["other"] = create_unit(name="Sở Khác (thử)")
+        for i in range(3):
+            create_staff(world["other"], full_name=f"Trần Thị Thử {i}")
     month = f"{dt.datetime.now(runtime.settings.tz):%Y-%m}"
-    report = generate(db, SYSTEM, month, definitions_from(runtime.settings))
-    return {"department": department, "first": first, "second": second, "report": report}
+    world["report"] = generate(db, SYSTEM, month, definitions_from(runtime.settings))
+    return world
 
 
 def _rows(page: str) -> list[list[str]]:
