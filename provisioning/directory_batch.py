@@ -18,7 +18,6 @@ from provisioning.ldap_txn import (
     TXN_START,
     add_in_one_transaction,
     move_in_one_transaction,
-    relocate_in_one_transaction,
 )
 
 T = TypeVar("T")
@@ -116,7 +115,7 @@ class BatchWrites:
 
         def run() -> bool:
             try:
-                return self._transaction_held(lambda conn: relocate_in_one_transaction(conn, moves))
+                return self._transaction_held(lambda conn: move_in_one_transaction(conn, moves))
             finally:
                 self._lock.release()
 

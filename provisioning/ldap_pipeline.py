@@ -23,7 +23,7 @@ from ldap3.core.exceptions import (
 
 WINDOW = 64  # requests in flight: well under slapd's per-connection limit (olcConnMaxPendingAuth, 1000)
 ADD, DELETE, REPLACE = 0, 1, 2  # ModifyRequest operation
-Control = tuple[str, bool, bytes | None]  # (OID, critical, value; None: no value)
+Control = tuple[str, bool, bytes]
 
 
 class Refused(LDAPException):
@@ -83,30 +83,10 @@ def modify_request(dn: str, changes: Mapping[str, tuple[int, Iterable[str]]]) ->
     return tlv(0x66, octets(dn) + tlv(0x30, items))
 
 
-def add_request(dn: str, attributes: Mapping[str, Sequence[bytes]]) -> bytes:
-    """AddRequest [APPLICATION 8]: the entry at ``dn`` with ``attributes`` (each a non-empty list of values)."""
-    items = b"".join(
-        tlv(0x30, octets(name) + tlv(0x31, b"".join(octets(v) for v in values))) for name, values in attributes.items()
-    )
-    return tlv(0x68, octets(dn) + tlv(0x30, items))
-
-
-def delete_request(dn: str) -> bytes:
-    """DelRequest [APPLICATION 10]: the (leaf) entry at ``dn``."""
-    return octets(dn, 0x4A)
-
-
 def _message(message_id: int, request: bytes, controls: Sequence[Control]) -> bytes:
     body = tlv(0x02, message_id.to_bytes((message_id.bit_length() + 8) // 8, "big")) + request
     if controls:
-        # None is an absent controlValue (the Relax Rules control must have none).
-        body += tlv(
-            0xA0,
-            b"".join(
-                tlv(0x30, octets(oid) + _boolean(crit) + (octets(v) if v is not None else b""))
-                for oid, crit, v in controls
-            ),
-        )
+        body += tlv(0xA0, b"".join(tlv(0x30, octets(oid) + _boolean(crit) + octets(v)) for oid, crit, v in controls))
     return tlv(0x30, body)
 
 
@@ -187,85 +167,3 @@ def all_succeeded(outcomes: Sequence[Outcome]) -> None:
     for outcome in outcomes:
         if outcome.code != 0:
             raise Refused(f"refused ({outcome.code}): {outcome.message}")
-
-
-def _integer(value: int, tag: int = 0x02) -> bytes:
-    return tlv(tag, value.to_bytes((value.bit_length() + 8) // 8, "big"))
-
-
-def any_equal_filter(name: str, values: Iterable[str]) -> bytes:
-    """The search filter ``(|(name=v1)(name=v2)…)``, BER-encoded (no escaping needed: values go as they are)."""
-    return tlv(0xA1, b"".join(tlv(0xA3, octets(name) + octets(v)) for v in values))
-
-
-PRESENT_OBJECTCLASS = b"\x87\x0bobjectClass"  # the filter (objectClass=*)
-SIZE_LIMIT_EXCEEDED = 4
-
-
-def search_one_level(
-    conn: ldap3.Connection, base: str, filter_: bytes, attributes: Sequence[str], *, size_limit: int = 0
-) -> list[tuple[str, dict[str, list[bytes]]]]:
-    """The entries right below ``base`` matching ``filter_`` (from ``any_equal_filter``): (DN, {attribute: raw
-    values}); at most ``size_limit`` of them if it is not 0. Decoded here, several times faster than ldap3 for a
-    few hundred whole entries. A refusal raises."""
-    message_id = conn.server.next_message_id()
-    request = tlv(
-        0x63,
-        octets(base)
-        + _integer(1, 0x0A)  # scope: one level
-        + _integer(0, 0x0A)  # never dereference aliases
-        + _integer(size_limit)
-        + _integer(0)
-        + _boolean(False)
-        + filter_
-        + tlv(0x30, b"".join(octets(a) for a in attributes)),
-    )
-    sock = conn.socket
-    found: list[tuple[str, dict[str, list[bytes]]]] = []
-    buffer = bytearray()
-    try:
-        sock.sendall(_message(message_id, request, ()))
-        while True:
-            while (whole := _element(buffer, 0)) is not None:
-                message = bytes(buffer[: whole[2]])
-                del buffer[: whole[2]]
-                _tag, start, _end = _element(message, 0)  # type: ignore[misc]
-                _tag, _id_start, id_end = _element(message, start)  # type: ignore[misc]
-                op_tag, op_start, op_end = _element(message, id_end)  # type: ignore[misc]
-                if op_tag == 0x64:
-                    found.append(_search_entry(message, op_start, op_end))
-                elif op_tag == 0x65:
-                    outcome = _answer(message)[1]
-                    if not (size_limit and outcome.code == SIZE_LIMIT_EXCEEDED):
-                        all_succeeded([outcome])
-                    return found
-            data = sock.recv(65536)
-            if not data:
-                raise LDAPSessionTerminatedByServerError("the directory closed the connection")
-            buffer += data
-    except OSError as exc:
-        with contextlib.suppress(LDAPException, OSError):
-            conn.strategy.close()
-        raise LDAPSocketReceiveError(f"searching the directory: {exc}") from exc
-    except (LDAPException, KeyError, TypeError):
-        with contextlib.suppress(LDAPException, OSError):
-            conn.strategy.close()  # the answers still on the way would confuse the next request
-        raise
-
-
-def _search_entry(data: bytes, start: int, end: int) -> tuple[str, dict[str, list[bytes]]]:
-    _tag, dn_start, dn_end = _element(data, start)  # type: ignore[misc]
-    _tag, pos, attrs_end = _element(data, dn_end)  # type: ignore[misc]
-    attributes: dict[str, list[bytes]] = {}
-    while pos < attrs_end:
-        _tag, item_start, item_end = _element(data, pos)  # type: ignore[misc]
-        _tag, name_start, name_end = _element(data, item_start)  # type: ignore[misc]
-        _tag, value_pos, values_end = _element(data, name_end)  # type: ignore[misc]
-        values = []
-        while value_pos < values_end:
-            _tag, v_start, v_end = _element(data, value_pos)  # type: ignore[misc]
-            values.append(data[v_start:v_end])
-            value_pos = v_end
-        attributes[data[name_start:name_end].decode()] = values
-        pos = item_end
-    return data[dn_start:dn_end].decode("utf-8"), attributes
