@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import inspect, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import changelog
@@ -18,7 +17,7 @@ from core.bulk import insert_rows
 from core.db import utcnow
 from provisioning import sync
 from provisioning.entries import directory_aliases
-from provisioning.errors import ProvisioningError
+from provisioning.errors import refusing
 from provisioning.models import MailAlias, Role, Staff
 
 EXPIRE_BATCH = 500  # aliases per step: a reorganisation's 12,000 expire on one night, memory stays flat
@@ -71,11 +70,9 @@ def keep_as_aliases_in_bulk(
             continue
         rows.append({"staff_id": person.id, "address": address, "reason": reason[:200], "expires_at": expires_at})
         session.expire(person, ["aliases"])
-    try:
-        with session.begin_nested():
+    if rows:
+        with refusing(session, refused):
             insert_rows(session, MailAlias.__table__, rows)  # type: ignore[arg-type]
-    except IntegrityError:
-        raise ProvisioningError(refused) from None
 
 
 def _kept_rows(

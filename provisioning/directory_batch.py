@@ -99,16 +99,13 @@ class BatchWrites:
         True if committed; False (nothing written) if refused or not offered: the caller adds them one by one."""
         return bool(entries) and self._in_transaction(lambda conn: add_in_one_transaction(conn, entries))
 
-    def move_in_transaction(self, moves: list[tuple[str, str, Mapping[str, list[str]]]]) -> bool:
-        """Move entries to new DNs (pipelined), then set their attributes in one LDAP transaction (see ``ldap_txn``).
-        True if all of it landed; False if a move or a change was refused: the caller takes each the careful way."""
-        return bool(moves) and self._in_transaction(lambda conn: move_in_one_transaction(conn, moves))
-
     def move_in_background(self, moves: list[tuple[str, str, Mapping[str, list[str]]]]) -> Future[bool]:
-        """:meth:`move_in_transaction` on a thread of its own, so the caller prepares what comes next while slapd
-        works. It returns at once, the connection's lock already taken for the moves: any other use of the
+        """Move entries to new DNs (pipelined), then set their attributes in one LDAP transaction (see ``ldap_txn``),
+        on a thread of its own, so the caller prepares what comes next while slapd works. It returns at once, the
+        connection's lock already taken for the moves: any other use of the
         admin connection (the next moves too) waits until they are over, so the directory sees every write in
-        the order the jobs were recorded. The future tells whether all of it landed."""
+        the order the jobs were recorded. The future tells whether all of it landed; if not (a move or a change
+        refused), the caller takes each the careful way."""
         if not moves or not self.supports_transactions():
             return _settled(False)
         self._lock.acquire()  # released by the mover thread (a Lock may be released by any thread)

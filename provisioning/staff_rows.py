@@ -7,15 +7,15 @@ Only what the caller's verb has checked goes through here; the row's ``updated_a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import bindparam, inspect
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.db import utcnow
-from provisioning.errors import ProvisioningError
+from provisioning.errors import refusing
 from provisioning.models import Staff
 
 
@@ -36,19 +36,14 @@ def write_columns(
         runs.setdefault(tuple(sorted(columns)), []).append({"_id": staff.id, "_now": now, **columns})
         written.append((staff, columns))
     table = Staff.__table__
-    try:
-        with session.begin_nested():
-            for names, rows in runs.items():
-                statement = (
-                    table.update()  # type: ignore[attr-defined]
-                    .where(table.c.id == bindparam("_id"))  # type: ignore[attr-defined]
-                    .values({name: bindparam(name) for name in names} | {"updated_at": bindparam("_now")})
-                )
-                session.connection().execute(statement, rows)
-    except IntegrityError:
-        if not refused:
-            raise
-        raise ProvisioningError(refused) from None
+    with contextlib.nullcontext() if not refused else refusing(session, refused):
+        for names, rows in runs.items():
+            statement = (
+                table.update()  # type: ignore[attr-defined]
+                .where(table.c.id == bindparam("_id"))  # type: ignore[attr-defined]
+                .values({name: bindparam(name) for name in names} | {"updated_at": bindparam("_now")})
+            )
+            session.connection().execute(statement, rows)
     for staff, columns in written:
         for name, value in columns.items():
             set_committed_value(staff, name, value)
