@@ -3,6 +3,10 @@
 each on a fresh copy of the same directory data.
 
     .venv/bin/python bench/bench_reorganise.py [--mailboxes 12000] [--districts 12] [--memory 3000,12000]
+        [--postgres [URL]]
+
+The database is a fresh SQLite file, or with ``--postgres`` a scratch database of its own on that server (default
+the local one), dropped afterwards.
 
 congvu end to end: the apply task (read and resolve the plan, every verb in one transaction, commit, then every
 directory job). Every mailbox moves to a commune under the province and changes domain (its district had its
@@ -30,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_db import pg_server, scratch_database  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -219,9 +224,13 @@ def ldapmodify(ldif: str, svc: Services, tmp: Path) -> float:
     return time.perf_counter() - started
 
 
-def run(mailboxes: int, districts: int, *, baseline: bool) -> dict[str, float]:
-    with private_services() as (tmp, svc):
-        url = f"sqlite:///{tmp / 'bench.db'}"
+def run(mailboxes: int, districts: int, *, baseline: bool, postgres: str | None = None) -> dict[str, float]:
+    with private_services() as (tmp, svc), contextlib.ExitStack() as stack:
+        url = (
+            stack.enter_context(scratch_database(postgres, "congvu_reorg"))
+            if postgres
+            else f"sqlite:///{tmp / 'bench.db'}"
+        )
         upgrade(url)
         app = app_for(tmp, url, svc)
         runtime = app.extensions["congvu"]
@@ -263,19 +272,30 @@ def main() -> None:
     parser.add_argument("--districts", type=int, default=12)
     parser.add_argument("--memory", default="3000,12000", help="sizes for the memory runs ('' to skip)")
     parser.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--postgres", nargs="?", const="", default=None, metavar="URL", help="PostgreSQL server (default: local)"
+    )
     args = parser.parse_args()
+    postgres = None
+    if args.postgres is not None:
+        postgres = pg_server(args.postgres or None)
+        if postgres is None:
+            parser.error("no PostgreSQL server answers")
     if args.memory_child:
-        print(json.dumps(run(args.memory_child, args.districts, baseline=False)))
+        print(json.dumps(run(args.memory_child, args.districts, baseline=False, postgres=postgres)))
         return
-    figures = run(args.mailboxes, args.districts, baseline=True)
+    figures = run(args.mailboxes, args.districts, baseline=True, postgres=postgres)
     n = args.mailboxes
-    print(f"mailboxes: {n} in {args.districts} districts, each dissolved into {COMMUNES_PER_DISTRICT} communes")
+    database = "PostgreSQL" if postgres else "SQLite"
+    print(f"mailboxes: {n} in {args.districts} districts, into {COMMUNES_PER_DISTRICT} communes each, {database}")
     print(f"congvu preview task: {figures['preview']:.2f} s")
     print(f"congvu apply task end to end: {figures['apply']:.2f} s = {n / figures['apply']:.0f} mailboxes/s")
     print(f"ldapmodify -f same moves and aliases: {figures['ldapmodify']:.2f} s = {n / figures['ldapmodify']:.0f}/s")
     print(f"ratio (congvu rate / ldapmodify rate): {figures['ldapmodify'] / figures['apply']:.2f}")
     for size in [int(x) for x in args.memory.split(",") if x]:
         cmd = [sys.executable, __file__, "--memory-child", str(size), "--districts", str(args.districts)]
+        if postgres:
+            cmd += ["--postgres", postgres]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         child = json.loads(out)
         print(

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Dialect, Table, text
+from sqlalchemy import JSON, Dialect, Table, bindparam, text
 from sqlalchemy.orm import Session
 
 
@@ -148,6 +148,37 @@ def pg_insert(
     if fixed:
         params["shared"] = pg_document(session, table, [shared])
     return statement, params
+
+
+def update_rows(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str = "id", shared: Mapping[str, Any]
+) -> None:
+    """Set, in each of ``rows`` (each giving ``key`` and the same other columns), the row of ``table`` whose
+    ``key`` it names to its values and to ``shared``'s (the same for every row: a batch's ``updated_at``).
+    PostgreSQL: one statement, the rows as one JSON document (as :func:`pg_insert`); SQLite: one executemany."""
+    if not rows:
+        return
+    names = [n for n in rows[0] if n != key]
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    table_name = quote(table.name)
+    if session.get_bind().dialect.name == "postgresql":
+        # Table and column names come from the model's metadata, never from input; the rows are the parameters.
+        sets = [f"{quote(n)} = r.{quote(n)}" for n in names] + [f"{quote(n)} = s.{quote(n)}" for n in shared]
+        source = f"json_populate_recordset(NULL::{table_name}, CAST(:rows AS json)) AS r"
+        source += f", json_populate_recordset(NULL::{table_name}, CAST(:shared AS json)) AS s" if shared else ""
+        statement = (
+            f"UPDATE {table_name} SET {', '.join(sets)} FROM {source} "  # noqa: S608
+            f"WHERE {table_name}.{quote(key)} = r.{quote(key)}"
+        )
+        params = {"rows": pg_document(session, table, rows)}
+        if shared:
+            params["shared"] = pg_document(session, table, [shared])
+        session.execute(text(statement), params)
+        return
+    values = {n: bindparam(n) for n in names} | {n: bindparam(f"_shared_{n}") for n in shared}
+    statement = table.update().where(table.c[key] == bindparam(f"_key_{key}")).values(values)
+    extra = {f"_shared_{n}": v for n, v in shared.items()}
+    session.connection().execute(statement, [{**row, f"_key_{key}": row[key], **extra} for row in rows])
 
 
 _PLAIN = (str, int, float, bool, dt.datetime, dt.date, type(None))

@@ -1,6 +1,7 @@
 """Many people's columns written at once, for the bulk verbs (a reorganisation moves and readdresses thousands):
-one UPDATE run per batch instead of the unit of work's bookkeeping per object. The objects are given the
-values as committed, so the rest of the transaction reads them right and the unit of work writes nothing again.
+one UPDATE per batch (``core.bulk.update_rows``) instead of the unit of work's bookkeeping per object. The objects
+are given the values as committed, so the rest of the transaction reads them right and the unit of work writes
+nothing again.
 
 Only what the caller's verb has checked goes through here; the row's ``updated_at`` is kept as the ORM would.
 """
@@ -10,10 +11,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import bindparam, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core import bulk
 from core.db import utcnow
 from provisioning.errors import refusing
 from provisioning.models import Staff
@@ -33,17 +35,12 @@ def write_columns(
         if not inspect(staff).persistent:
             unstored.append(staff)
             continue
-        runs.setdefault(tuple(sorted(columns)), []).append({"_id": staff.id, "_now": now, **columns})
+        runs.setdefault(tuple(sorted(columns)), []).append({"id": staff.id, **columns})
         written.append((staff, columns))
     table = Staff.__table__
     with contextlib.nullcontext() if not refused else refusing(session, refused):
-        for names, rows in runs.items():
-            statement = (
-                table.update()  # type: ignore[attr-defined]
-                .where(table.c.id == bindparam("_id"))  # type: ignore[attr-defined]
-                .values({name: bindparam(name) for name in names} | {"updated_at": bindparam("_now")})
-            )
-            session.connection().execute(statement, rows)
+        for rows in runs.values():
+            bulk.update_rows(session, table, rows, shared={"updated_at": now})  # type: ignore[arg-type]
     for staff, columns in written:
         for name, value in columns.items():
             set_committed_value(staff, name, value)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.bulk import insert_returning, insert_rows
 from core.outbox import MailJob
+from provisioning.errors import ProvisioningError
+from provisioning.models import Staff
+from provisioning.staff_rows import write_columns
 
 # A local time (Gia Lai, +07:00) with microseconds: both have to be written the same way as the ORM does.
 WHEN = dt.datetime(2026, 3, 9, 8, 30, 15, 250, tzinfo=dt.timezone(dt.timedelta(hours=7)))
@@ -84,3 +88,36 @@ def test_last_seen_written_in_bulk_is_stored_as_the_orm_stores_it(db: Session, c
     seen = {r.staff_id: r.at for r in db.scalars(select(LastSeen).where(LastSeen.channel == "imap"))}
     assert seen[one.id] == WHEN
     assert seen[two.id] == WHEN + dt.timedelta(seconds=1)
+
+
+def test_columns_written_in_bulk_are_stored_as_the_orm_stores_them(db: Session, create_unit, create_staff) -> None:
+    unit, other = create_unit(), create_unit()
+    by_orm, *bulk = (create_staff(unit, full_name=f"Lê Văn Người {n}") for n in range(4))
+    by_orm.unit_id, by_orm.title = other.id, "Chuyên viên"
+    db.flush()
+    write_columns(db, [(s, {"unit_id": other.id, "title": "Chuyên viên"}) for s in bulk])
+
+    def stored(staff_id: int) -> tuple[object, ...]:
+        query = text("SELECT unit_id, title, length(CAST(updated_at AS TEXT)) FROM staff WHERE id = :id")
+        return tuple(db.execute(query, {"id": staff_id}).one())
+
+    for staff in bulk:
+        assert stored(staff.id) == stored(by_orm.id)
+    db.expire_all()
+    moved = db.scalars(select(Staff).where(Staff.unit_id == other.id)).all()
+    assert sorted(s.id for s in moved) == sorted(s.id for s in [by_orm, *bulk])
+    assert all(s.updated_at >= by_orm.updated_at for s in bulk)
+
+
+def test_an_address_taken_in_a_bulk_write_refuses_the_whole_batch(db: Session, create_unit, create_staff) -> None:
+    unit = create_unit()
+    one, two, taken = (create_staff(unit, full_name=f"Phạm Thị Người {n}") for n in range(3))
+    before = (one.email, two.email)
+    with pytest.raises(ProvisioningError, match="đã có người dùng"):
+        write_columns(
+            db, [(one, {"email": "moi.mot@gialai.gov.vn"}), (two, {"email": taken.email})], refused="đã có người dùng"
+        )
+    emails = dict(
+        db.execute(text("SELECT id, email FROM staff WHERE id IN (:a, :b)"), {"a": one.id, "b": two.id}).all()
+    )
+    assert (emails[one.id], emails[two.id]) == before
