@@ -24,6 +24,7 @@ from core.outbox import MailJob, Renderer, SendResult, SmtpConfig, send_pending
 from core.tasks import Worker, submit
 from meetings.env import MeetingEnv
 from meetings.jitsi import JitsiConfig
+from provisioning import directory_lock
 from provisioning.addresses import AddressRules
 from provisioning.directory import Directory, DirectoryConfig, DirectoryError
 from provisioning.models import DirectoryJob
@@ -52,7 +53,8 @@ class Runtime:
     def directory(self) -> Directory:
         s = self.settings
         return Directory(
-            DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password, s.ldap_timeout_seconds)
+            DirectoryConfig(s.ldap_url, s.ldap_base_dn, s.ldap_bind_dn, s.ldap_bind_password, s.ldap_timeout_seconds),
+            directory_lock.for_database(self.engine, s.instance_path),
         )
 
     @cached_property

@@ -17,6 +17,7 @@ import ldap3
 from ldap3.core.exceptions import LDAPEntryAlreadyExistsResult, LDAPException
 
 from provisioning.directory_batch import BatchWrites
+from provisioning.directory_lock import BatchLock, ProcessLock
 from provisioning.directory_types import (
     UNAVAILABLE,
     DirectoryConfig,
@@ -40,8 +41,11 @@ def _text(value: object) -> str:
 class Directory(BatchWrites):
     """A thread-safe admin connection to slapd, opened lazily and reopened after a failure."""
 
-    def __init__(self, config: DirectoryConfig) -> None:
+    def __init__(self, config: DirectoryConfig, batches: BatchLock | None = None) -> None:
+        """``batches``: the lock every process writing to this slapd shares (``directory_lock``); without it,
+        this process's own batches are kept apart only."""
         self.config = config
+        self._batches = batches or ProcessLock()
         self._conn: ldap3.Connection | None = None
         self._txn_supported: bool | None = None
         self._mover: ThreadPoolExecutor | None = None  # see BatchWrites.move_in_background

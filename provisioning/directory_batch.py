@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 import ldap3
 from ldap3.core.exceptions import LDAPEntryAlreadyExistsResult, LDAPException
 
+from provisioning.directory_lock import BatchLock, held
 from provisioning.directory_types import UNAVAILABLE, DirectoryConfig, DirectoryError, DirectoryUnavailable
 from provisioning.ldap_txn import (
     TXN_END,
@@ -32,6 +33,7 @@ class BatchWrites:
         _lock: threading.Lock
         _txn_supported: bool | None
         _mover: ThreadPoolExecutor | None
+        _batches: BatchLock
 
         @property
         def conn(self) -> ldap3.Connection: ...
@@ -73,7 +75,7 @@ class BatchWrites:
             return "added"
 
         try:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ldap-add") as pool:
+            with held(self._batches), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ldap-add") as pool:
                 return list(pool.map(add, entries))
         finally:
             for conn in opened:
@@ -108,13 +110,15 @@ class BatchWrites:
         refused), the caller takes each the careful way."""
         if not moves or not self.supports_transactions():
             return _settled(False)
-        self._lock.acquire()  # released by the mover thread (a Lock may be released by any thread)
+        self._batches.acquire()  # both released by the mover thread (these locks may be released by any thread)
+        self._lock.acquire()
 
         def run() -> bool:
             try:
                 return self._transaction_held(lambda conn: move_in_one_transaction(conn, moves))
             finally:
                 self._lock.release()
+                self._batches.release()
 
         try:
             if self._mover is None:
@@ -122,6 +126,7 @@ class BatchWrites:
             return self._mover.submit(run)
         except BaseException:
             self._lock.release()
+            self._batches.release()
             raise
 
     def _in_transaction(self, run: Callable[[ldap3.Connection], None]) -> bool:
@@ -129,7 +134,7 @@ class BatchWrites:
         # extra bind (each costs slapd an argon2 verification, ~150 ms).
         if not self.supports_transactions():
             return False
-        with self._lock:
+        with held(self._batches), self._lock:
             return self._transaction_held(run)
 
     def _transaction_held(self, run: Callable[[ldap3.Connection], None]) -> bool:
