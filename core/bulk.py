@@ -151,13 +151,19 @@ def pg_insert(
 
 
 def update_rows(
-    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str = "id", shared: Mapping[str, Any]
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: str = "id",
+    shared: Mapping[str, Any] | None = None,
 ) -> None:
     """Set, in each of ``rows`` (each giving ``key`` and the same other columns), the row of ``table`` whose
     ``key`` it names to its values and to ``shared``'s (the same for every row: a batch's ``updated_at``).
     PostgreSQL: one statement, the rows as one JSON document (as :func:`pg_insert`); SQLite: one executemany."""
     if not rows:
         return
+    shared = shared or {}
     names = [n for n in rows[0] if n != key]
     quote = session.get_bind().dialect.identifier_preparer.quote
     table_name = quote(table.name)

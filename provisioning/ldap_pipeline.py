@@ -83,6 +83,19 @@ def modify_request(dn: str, changes: Mapping[str, tuple[int, Iterable[str]]]) ->
     return tlv(0x66, octets(dn) + tlv(0x30, items))
 
 
+def add_request(dn: str, object_classes: Iterable[str], attributes: Mapping[str, Iterable[str]]) -> bytes:
+    """AddRequest [APPLICATION 8]: the entry with its object classes; an attribute without values is left out
+    (LDAP refuses an empty one), as ldap3's ``add`` is given them."""
+
+    def attribute(name: str, values: Iterable[str]) -> bytes:
+        return tlv(0x30, octets(name) + tlv(0x31, b"".join(octets(v) for v in values)))
+
+    items = attribute("objectClass", object_classes) + b"".join(
+        attribute(name, values) for name, values in attributes.items() if values
+    )
+    return tlv(0x68, octets(dn) + tlv(0x30, items))
+
+
 def _message(message_id: int, request: bytes, controls: Sequence[Control]) -> bytes:
     body = tlv(0x02, message_id.to_bytes((message_id.bit_length() + 8) // 8, "big")) + request
     if controls:

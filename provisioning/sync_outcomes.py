@@ -8,11 +8,11 @@ import datetime as dt
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core import boundary
+from core import boundary, bulk
 from core.db import utcnow
 from provisioning.directory import DirectoryError, DirectoryUnavailable
 from provisioning.directory_jobs import Applier
@@ -52,7 +52,7 @@ class Landed:
     def placed(self, staff: Staff, dn: str) -> None:
         if staff.directory_dn != dn:
             set_committed_value(staff, "directory_dn", dn)
-            self.dns.append({"staff_id": staff.id, "dn": dn})
+            self.dns.append({"id": staff.id, "directory_dn": dn})
 
     def write(self, session: Session) -> None:
         now = utcnow()
@@ -63,12 +63,8 @@ class Landed:
                 .values(status=DirectoryJobStatus.DONE, done_at=now, last_error="")
                 .execution_options(synchronize_session=False)
             )
-        if self.dns:
-            table = Staff.__table__
-            session.connection().execute(
-                table.update().where(table.c.id == bindparam("staff_id")).values(directory_dn=bindparam("dn")),
-                self.dns,
-            )
+        last = {row["id"]: row for row in self.dns}  # a person placed twice in the chunk: where they were put last
+        bulk.update_rows(session, Staff.__table__, list(last.values()))  # type: ignore[arg-type]
 
 
 def record_success(job: DirectoryJob, result: SyncResult, landed: Landed | None = None) -> None:
@@ -122,7 +118,7 @@ class MovesInFlight:
             if run.future.result():
                 for job_id, staff_id, dn in run.placed:
                     landed.jobs.append(job_id)
-                    landed.dns.append({"staff_id": staff_id, "dn": dn})
+                    landed.dns.append({"id": staff_id, "directory_dn": dn})
                     result.applied += 1
                 continue
             for job_id, _staff_id, _dn in run.placed:

@@ -103,3 +103,27 @@ def test_the_installations_lock_keeps_a_second_holder_waiting(runtime: Runtime, 
         first.release()  # released from the thread that took it or another: the mover releases for the caller
         waiting.result(timeout=10)
         second.release()
+
+
+def test_entries_added_in_one_transaction_read_back_as_given(slapd: Services) -> None:
+    # The adds are BER-encoded by congvu itself (ldap_pipeline.add_request): Vietnamese text, LDAP-special
+    # characters in the DN and values, and a long value come back from slapd exactly as given.
+    directory = Directory(DirectoryConfig(slapd.ldap_url, BASE, ADMIN, PASSWORD, 10))
+    try:
+        directory.upsert(f"ou=dac biet,{BASE}", ["top", "organizationalUnit"], {"ou": ["dac biet"]})
+        given = {
+            "uid": ["lê.thị+ánh@gialai.gov.vn"],
+            "cn": ['Lê Thị Ánh, (Phó) \\ "Giám đốc" #1 <Sở> = ;'],
+            "sn": ["Lê"],
+            "description": ["Ủy ban nhân dân " * 40],
+            "mail": ["le.thi.anh@gialai.gov.vn"],
+        }
+        dn = f"uid=l\\C3\\AA.th\\E1\\BB\\8B\\2B\\C3\\A1nh@gialai.gov.vn,ou=dac biet,{BASE}"
+        other = f"uid=hai,ou=dac biet,{BASE}"
+        assert directory.add_in_transaction(
+            [(dn, PERSON, given), (other, PERSON, {"uid": ["hai"], "cn": ["Hai"], "sn": ["H"], "title": []})]
+        )
+        assert directory.read(dn, list(given)) == given
+        assert directory.read(other, ["uid", "title"]) == {"uid": ["hai"], "title": []}  # no empty value sent
+    finally:
+        directory.close()
