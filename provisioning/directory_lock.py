@@ -1,15 +1,16 @@
 """One batch of directory writes at a time across every process of an installation.
 
-slapd 2.5.13 (Debian 12) hangs, for every client, when an LDAP transaction ends (TXN END) on one connection while
-two or more other write requests are in flight: pipelined on one connection, or one each on several. Seen here with
-``bench``-sized runs in seconds (modify DNs or modifies pipelined 64 or 2 at a time, or one at a time on four
-connections, beside transactions of 200 modifies on another connection); a transaction beside another
-transaction, or beside writes that go one at a time on one connection, did not hang. Within one process the
-sync never mixes them (a run of moves is settled before any other write). Across processes it could: a
-reorganisation's moves in the worker and a console import's transaction in a web process. So every batch — an
-LDAP transaction, pipelined moves, adds over parallel connections — holds this lock, taken from the database all
-the processes share: a PostgreSQL advisory lock (any number of machines), or with SQLite (one machine) a file
-lock beside the instance's other files. Single writes (a console edit, a password change) go without it.
+slapd 2.5.13 (Debian 12) and 2.6.10 (Debian 13) hang, for every client, when an LDAP transaction ends (TXN END)
+on one connection while two or more other write requests are in flight: pipelined on one connection, or one
+each on several. Seen here within seconds (modify DNs or modifies pipelined 64 or 2 at a time, or one at a time
+on four connections, beside transactions of 200 modifies on another connection: ``bench/slapd_txn_race.py``);
+a transaction beside another transaction, or beside writes that go one at a time on one connection, did not
+hang. Within one process the sync never mixes them (a run of moves is settled before any other write). Across
+processes it could: a reorganisation's moves in the worker and a console import's transaction in a web process.
+So every batch (an LDAP transaction, pipelined moves, adds over parallel connections) holds this lock, taken
+from the database all the processes share: a PostgreSQL advisory lock (any number of machines), or with SQLite
+(one machine) a file lock beside the instance's other files. Single writes (a console edit, a password change)
+go without it.
 """
 
 from __future__ import annotations
