@@ -5,6 +5,7 @@ a time."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,20 +28,36 @@ class MailboxRows:
     changes: dict[int, list[tuple[dt.datetime, str]]]
 
 
-def mailbox_rows(session: Session, end: dt.datetime) -> MailboxRows:
+def mailbox_rows(
+    session: Session, end: dt.datetime, *, units: Collection[int] | None = None, ids: Collection[int] = ()
+) -> MailboxRows:
     """The mailboxes created before ``end`` and their status changes (all of them: one made after a month still
-    says the mailbox was created active, whatever its status now): two queries."""
-    rows = session.execute(
-        select(Staff.id, Staff.unit_id, Staff.kind, Staff.email, Staff.full_name, Staff.status, Staff.created_at).where(
-            Staff.created_at < end
-        )
-    ).all()
+    says the mailbox was created active, whatever its status now): two queries. With ``units``, only the
+    mailboxes now in those units and those of ``ids`` (a unit's page: a few queries of ``FEW`` at a time)."""
+    columns = (Staff.id, Staff.unit_id, Staff.kind, Staff.email, Staff.full_name, Staff.status, Staff.created_at)
+    query = select(*columns).where(Staff.created_at < end)
+    changes_query = select(StaffStatusChange.staff_id, StaffStatusChange.status, StaffStatusChange.changed_at)
+    if units is None:
+        rows = session.execute(query).all()
+        found = session.execute(changes_query.order_by(StaffStatusChange.staff_id, StaffStatusChange.changed_at))
+    else:
+        by_id = {}
+        for column, keys in ((Staff.unit_id, sorted(units)), (Staff.id, sorted(ids))):
+            for start in range(0, len(keys), FEW):
+                by_id.update((r[0], r) for r in session.execute(query.where(column.in_(keys[start : start + FEW]))))
+        rows = list(by_id.values())
+        staff_ids = sorted(by_id)
+        found = [
+            change
+            for start in range(0, len(staff_ids), FEW)
+            for change in session.execute(
+                changes_query.where(StaffStatusChange.staff_id.in_(staff_ids[start : start + FEW])).order_by(
+                    StaffStatusChange.staff_id, StaffStatusChange.changed_at
+                )
+            )
+        ]
     changes: dict[int, list[tuple[dt.datetime, str]]] = {}
-    for staff_id, status, at in session.execute(
-        select(StaffStatusChange.staff_id, StaffStatusChange.status, StaffStatusChange.changed_at).order_by(
-            StaffStatusChange.staff_id, StaffStatusChange.changed_at
-        )
-    ):
+    for staff_id, status, at in found:
         changes.setdefault(staff_id, []).append((at, status))
     return MailboxRows(rows, changes)  # type: ignore[arg-type]
 

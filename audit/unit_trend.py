@@ -3,8 +3,8 @@ each earlier month's figures are those of the mailboxes that are in the unit (it
 report's month (audit.definitions.COMPARISON_EN). A commune formed on 1 July from two districts has values for
 the months before it existed: those of the districts' people who make it up.
 
-Read when a unit's page asks for it, never while building a report: two queries for the mailboxes and history,
-then one per month for the usage from the monthly rollups (asked by id when the unit is small).
+Read when a unit's page asks for it, never while building a report: a few queries for the unit's mailboxes (by
+their units) and the history, then the usage of all the months from the monthly rollups, asked by id.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from audit.mailbox_figures import (
 )
 from audit.months import month_bounds, month_span, months_until
 from audit.report_history import month_tree
-from audit.usage_months import month_usage
+from audit.usage_months import months_usage
 from meetings.availability import working_days
 from provisioning.models import AccountKind, Unit
 
@@ -44,7 +44,10 @@ def unit_trend(
     regular_days = int(data["definitions"].get("regular_days", definitions.regular_days))
     inside = subtree_unit_ids(data["units"], unit_id)
     tree = month_tree(session, last)
-    known = mailbox_rows(session, end)
+    # Only the mailboxes that can be the unit's: now in a unit that this month's tree counts inside it, or placed
+    # in one that month (the same test as below picks the members among them).
+    homes = {u for u in tree.lives if tree.unit_of(u) in inside}
+    known = mailbox_rows(session, end, units=homes, ids=[s for s, u in tree.placed.items() if u in homes])
     members = {
         staff_id
         for staff_id, unit, kind, *_rest in known.rows
@@ -54,11 +57,14 @@ def unit_trend(
     unit = session.get(Unit, unit_id)
     started = unit.started_on if unit is not None else None
     points = []
-    for m in months_until(month, months):
-        first, final = month_bounds(m)
+    span = months_until(month, months)
+    bounds = [month_bounds(m) for m in span]
+    work = [day for first, final in bounds for day in working_days(first, final, definitions.holidays)]
+    usages = months_usage(session, [first for first, _final in bounds], work, members)
+    for m, (first, final) in zip(span, bounds, strict=True):
         start, stop = month_span(m, definitions.tz)
         personal = {sid: (unit_id, *rest) for sid, (_u, *rest) in enabled_among(known, start, stop)[0].items()}
-        usage = month_usage(session, first, working_days(first, final, definitions.holidays), members)
+        usage = usages[first]
         figures = unit_figures(personal, usage, regular_days).get(unit_id, dict.fromkeys(MEASURES, 0))
         points.append(
             {

@@ -9,8 +9,9 @@ for (holidays may be configured after the days were ingested).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from operator import add
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from audit.mailbox_figures import FEW
 from audit.models import UsageMonth
 from audit.tally import COUNTERS
 
+BY_ID = 8 * FEW  # a district's few thousand mailboxes: fewer rows read by id than the whole month's 30,000
 LOGINS = tuple(COUNTERS.index(c) for c in ("imap_logins", "pop3_logins", "webmail_logins", "smtp_logins"))
 
 
@@ -56,9 +58,19 @@ def month_usage(
 ) -> dict[int, tuple[int, ...]]:
     """Per mailbox with days recorded in the month that starts on ``first``: (logins, working days active, sent
     messages, imap, pop3, webmail, smtp logins, failed), what the month's days sum to.
-    With ``only``, those mailboxes' (asked by id when they are few, else filtered after)."""
+    With ``only``, those mailboxes' (asked by id, ``FEW`` at a time, when they are up to ``BY_ID``; else the
+    month's rows filtered after)."""
+    return months_usage(session, [first], work, only)[first]
+
+
+def months_usage(
+    session: Session, firsts: Collection[dt.date], work: Collection[dt.date], only: Collection[int] | None = None
+) -> dict[dt.date, dict[int, tuple[int, ...]]]:
+    """:func:`month_usage` of each month starting on one of ``firsts`` (``work``: the working days of all of
+    them), in one query per ``FEW`` mailboxes of ``only`` for all the months together (a unit's 12-month trend)."""
     m = UsageMonth
     query = select(
+        m.month,
         m.staff_id,
         m.imap_logins,
         m.pop3_logins,
@@ -67,17 +79,26 @@ def month_usage(
         m.failed_logins,
         m.sent_messages,
         m.active_days,
-    ).where(m.month == first)
-    if only is not None and len(only) <= FEW:
-        query = query.where(m.staff_id.in_(list(only)))
-    work_bits = day_mask([d for d in work if d.year == first.year and d.month == first.month])
-    out: dict[int, tuple[int, ...]] = {}
-    for staff_id, imap, pop3, webmail, smtp, failed, sent, days in session.execute(query):
+    ).where(m.month.in_(sorted(firsts)))
+    if only is not None and len(only) <= BY_ID:
+        wanted = sorted(only)
+        found: Iterable[Any] = [
+            row
+            for start in range(0, len(wanted), FEW)
+            for row in session.execute(query.where(m.staff_id.in_(wanted[start : start + FEW])))
+        ]
+    else:
+        found = session.execute(query)
+    work_bits = {
+        first: day_mask([d for d in work if d.year == first.year and d.month == first.month]) for first in firsts
+    }
+    out: dict[dt.date, dict[int, tuple[int, ...]]] = {first: {} for first in firsts}
+    for month, staff_id, imap, pop3, webmail, smtp, failed, sent, days in found:
         if only is not None and staff_id not in only:
             continue
-        out[staff_id] = (
+        out[month][staff_id] = (
             imap + pop3 + webmail + smtp,
-            (days & work_bits).bit_count(),
+            (days & work_bits[month]).bit_count(),
             sent,
             imap,
             pop3,

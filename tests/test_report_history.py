@@ -288,6 +288,12 @@ def test_moving_a_person_leaves_last_months_report_unchanged(
         assert _row(after, unit)["subtree"] == _row(before, unit)["subtree"]  # type: ignore[index]
     assert _figures(_row(after, here)) == (2, 1, 1, 0)
     assert _figures(_row(after, there)) == (0, 0, 0, 0)
+    # The unit's trend on last month's report still counts the mover, who is elsewhere now (read by placement).
+    trend = {p["month"]: p["figures"] for p in unit_trend(db, after, here.id, _definitions(runtime))}
+    assert (trend[month]["counted"], trend[month]["active"]) == (2, 1)
+    assert {p["month"]: p["figures"]["counted"] for p in unit_trend(db, after, there.id, _definitions(runtime))}[
+        month
+    ] == 0
     # This month's report has the mover where they are now, and compares them with their own last month.
     now = build_report(db, f"{today:%Y-%m}", _definitions(runtime))
     assert _figures(_row(now, there), "previous") == (1, 1, 1, 0)
