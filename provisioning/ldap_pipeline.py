@@ -83,11 +83,13 @@ def modify_request(dn: str, changes: Mapping[str, tuple[int, Iterable[str]]]) ->
     return tlv(0x66, octets(dn) + tlv(0x30, items))
 
 
-def add_request(dn: str, object_classes: Iterable[str], attributes: Mapping[str, Iterable[str]]) -> bytes:
+def add_request(dn: str, object_classes: Iterable[str], attributes: Mapping[str, Iterable[str] | str]) -> bytes:
     """AddRequest [APPLICATION 8]: the entry with its object classes; an attribute without values is left out
     (LDAP refuses an empty one), as ldap3's ``add`` is given them."""
 
-    def attribute(name: str, values: Iterable[str]) -> bytes:
+    def attribute(name: str, values: Iterable[str] | str) -> bytes:
+        if isinstance(values, str):  # one value given bare, as ldap3 accepts it: not its characters
+            values = [values]
         return tlv(0x30, octets(name) + tlv(0x31, b"".join(octets(v) for v in values)))
 
     items = attribute("objectClass", object_classes) + b"".join(
