@@ -5,11 +5,11 @@ a time."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from provisioning.models import AccountKind, AccountStatus, Staff, StaffStatusChange
@@ -17,6 +17,17 @@ from provisioning.models import AccountKind, AccountStatus, Staff, StaffStatusCh
 MEASURES = ("counted", "active", "regular", "engaged")
 FEW = 900  # mailboxes asked for by id in one IN (…): below SQLite's bound on parameters
 Mailboxes = dict[int, tuple[int, str, str, str]]  # staff id -> (unit id, kind, email, name)
+
+
+def rows_by_id(session: Session, query: Select[Any], column: Any, keys: Collection[int]) -> list[Any]:
+    """The rows of ``query`` whose ``column`` is one of ``keys``, asked ``FEW`` keys at a time (in key order, so
+    a query ordered by ``column`` comes back in that order)."""
+    wanted = sorted(keys)
+    return [
+        row
+        for start in range(0, len(wanted), FEW)
+        for row in session.execute(query.where(column.in_(wanted[start : start + FEW])))
+    ]
 
 
 @dataclass(frozen=True)
@@ -37,25 +48,16 @@ def mailbox_rows(
     columns = (Staff.id, Staff.unit_id, Staff.kind, Staff.email, Staff.full_name, Staff.status, Staff.created_at)
     query = select(*columns).where(Staff.created_at < end)
     changes_query = select(StaffStatusChange.staff_id, StaffStatusChange.status, StaffStatusChange.changed_at)
+    in_order = (StaffStatusChange.staff_id, StaffStatusChange.changed_at)
+    found: Iterable[Any]
     if units is None:
         rows = session.execute(query).all()
-        found = session.execute(changes_query.order_by(StaffStatusChange.staff_id, StaffStatusChange.changed_at))
+        found = session.execute(changes_query.order_by(*in_order))
     else:
-        by_id = {}
-        for column, keys in ((Staff.unit_id, sorted(units)), (Staff.id, sorted(ids))):
-            for start in range(0, len(keys), FEW):
-                by_id.update((r[0], r) for r in session.execute(query.where(column.in_(keys[start : start + FEW]))))
+        by_id = {r[0]: r for r in rows_by_id(session, query, Staff.unit_id, units)}
+        by_id.update((r[0], r) for r in rows_by_id(session, query, Staff.id, ids))
         rows = list(by_id.values())
-        staff_ids = sorted(by_id)
-        found = [
-            change
-            for start in range(0, len(staff_ids), FEW)
-            for change in session.execute(
-                changes_query.where(StaffStatusChange.staff_id.in_(staff_ids[start : start + FEW])).order_by(
-                    StaffStatusChange.staff_id, StaffStatusChange.changed_at
-                )
-            )
-        ]
+        found = rows_by_id(session, changes_query.order_by(*in_order), StaffStatusChange.staff_id, by_id)
     changes: dict[int, list[tuple[dt.datetime, str]]] = {}
     for staff_id, status, at in found:
         changes.setdefault(staff_id, []).append((at, status))

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit.mailbox_figures import FEW
+from audit.mailbox_figures import FEW, rows_by_id
 from audit.models import UsageMonth
 from audit.tally import COUNTERS
 
@@ -80,13 +80,9 @@ def months_usage(
         m.sent_messages,
         m.active_days,
     ).where(m.month.in_(sorted(firsts)))
+    found: Iterable[Any]
     if only is not None and len(only) <= BY_ID:
-        wanted = sorted(only)
-        found: Iterable[Any] = [
-            row
-            for start in range(0, len(wanted), FEW)
-            for row in session.execute(query.where(m.staff_id.in_(wanted[start : start + FEW])))
-        ]
+        found = rows_by_id(session, query, m.staff_id, only)
     else:
         found = session.execute(query)
     work_bits = {

@@ -35,89 +35,90 @@ class BatchLock(Protocol):
 
 
 class ProcessLock:
-    """Batches of this process only: for a Directory that no other process shares (tools, benchmarks)."""
+    """Batches of this process only: for a Directory that no other process shares (tools, benchmarks). The
+    shared locks below are this one (their process's threads queue here first) and a hold on something other
+    processes see, taken once the thread lock is held and let go before it is released."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        self._lock.acquire()
-
-    def release(self) -> None:
-        self._lock.release()
-
-
-class FileLock:
-    """Every process on this machine that opens ``path``: ``flock`` on it (let go by the kernel if the process
-    dies), after this process's own threads have queued on a thread lock."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
         self._threads = threading.Lock()
-        self._file: IO[bytes] | None = None
 
     def acquire(self) -> None:
         self._threads.acquire()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            held = self.path.open("ab")
-            try:
-                fcntl.flock(held.fileno(), fcntl.LOCK_EX)
-            except BaseException:
-                held.close()
-                raise
-            self._file = held
+            self._take()
         except BaseException:
             self._threads.release()
             raise
 
     def release(self) -> None:
-        held, self._file = self._file, None
         try:
-            if held is not None:
-                held.close()  # closing the file lets the lock go
+            self._let_go()
         finally:
             self._threads.release()
 
+    def _take(self) -> None:
+        pass
 
-class AdvisoryLock:
+    def _let_go(self) -> None:
+        pass
+
+
+class FileLock(ProcessLock):
+    """Every process on this machine that opens ``path``: ``flock`` on it (let go by the kernel if the process
+    dies)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    def _take(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        held = self.path.open("ab")
+        try:
+            fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        except BaseException:
+            held.close()
+            raise
+        self._file = held
+
+    def _let_go(self) -> None:
+        held, self._file = self._file, None
+        if held is not None:
+            held.close()  # closing the file lets the lock go
+
+
+class AdvisoryLock(ProcessLock):
     """Every process of the installation, on any machine: a PostgreSQL session advisory lock, held on a
     connection of its own for the batch (the server lets it go if the process dies)."""
 
     def __init__(self, engine: Engine) -> None:
+        super().__init__()
         self.engine = engine
-        self._threads = threading.Lock()
         self._conn: Connection | None = None
 
-    def acquire(self) -> None:
-        self._threads.acquire()
+    def _take(self) -> None:
+        conn = self.engine.connect()
         try:
-            conn = self.engine.connect()
-            try:
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_KEY})
-                conn.commit()  # the lock is the session's, not the transaction's: nothing stays open
-            except BaseException:
-                conn.invalidate()
-                conn.close()
-                raise
-            self._conn = conn
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_KEY})
+            conn.commit()  # the lock is the session's, not the transaction's: nothing stays open
         except BaseException:
-            self._threads.release()
+            conn.invalidate()
+            conn.close()
             raise
+        self._conn = conn
 
-    def release(self) -> None:
+    def _let_go(self) -> None:
         conn, self._conn = self._conn, None
+        if conn is None:
+            return
         try:
-            if conn is not None:
-                try:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-                    conn.commit()
-                except Exception:
-                    conn.invalidate()  # a closed session holds no lock
-                finally:
-                    conn.close()
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+            conn.commit()
+        except Exception:
+            conn.invalidate()  # a closed session holds no lock
         finally:
-            self._threads.release()
+            conn.close()
 
 
 def for_database(engine: Engine, instance_path: Path) -> BatchLock:
