@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from audit.logfiles import decode_block
 from audit.parsing import MAX_EXAMPLES, QUEUE_MAX_AGE, LogParser, follows_qmgr, is_dovecot_file
-from audit.tally import DailyTally, TallyRows
+from audit.tally import DailyTally, RowTally, TallyRows
 
 TASK_BLOCKS = 8  # 1 MiB blocks per task: big enough that handing a task over costs little next to reading it
 MAX_WORKERS = 4
@@ -94,7 +94,7 @@ def count_task(task: Task) -> TaskResult:
     """In a worker: parse and tally a task's blocks, as the sequential path would from an empty queue."""
     started = time.process_time()
     parser = LogParser(reference=task.reference, tz=task.tz)
-    tally = DailyTally(task.tz)
+    tally = RowTally(task.tz)
     texts = [decode_block(data) for data in task.blocks]
     block_lines = [text.count("\n") for text in texts]
     if all(is_dovecot_file(text) for text in texts):

@@ -33,15 +33,24 @@ def pg_server(explicit: str | None) -> str | None:
         return None
 
 
-@contextmanager
-def scratch_database(server: str, prefix: str) -> Iterator[str]:
-    """A new database on ``server`` for the block (its URL), dropped afterwards whatever happens."""
+def new_database(server: str, prefix: str) -> str:
+    """The URL of a new database on ``server``, named ``prefix`` and a random suffix."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def scratch_database(server: str, prefix: str) -> Iterator[str]:
+    """A new database on ``server`` for the block (its URL), dropped afterwards whatever happens."""
+    url = new_database(server, prefix)
+    name = make_url(url).database
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -57,6 +57,17 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime}  # noqa: RUF012
 
 
+def declared_for(dialect: str) -> Any:
+    """Alembic's ``include_object`` for a database of ``dialect``: leaves out what the models declare for another
+    database only (``Index(...).ddl_if(dialect="postgresql")``), which migrations create there alone."""
+
+    def include(obj: Any, _name: object, _type: object, _reflected: object, _compare_to: object) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        return condition is None or condition.dialect in (None, dialect)
+
+    return include
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

@@ -316,6 +316,7 @@ def write_month(
     dovecot: str = "2.3",
     progress: Callable[[str], None] | None = None,
     thin: bool = False,
+    days: int | None = None,
 ) -> dict[str, int]:
     """Write the month's three logs into ``out``; returns the number of lines of each file.
 
@@ -323,7 +324,8 @@ def write_month(
     sessions in both. ``thin``: the same mix of people and habits in far fewer lines (one desktop session a
     day, a phone polling every six hours, one IMAP session per webmail visit, a quarter of the mail sent, a
     tenth of the mail from outside, one attacker): for the demo's earlier months, whose reports only need who
-    was active when.
+    was active when. ``days``: stop after the month's first ``days`` days (a slice of a month too large to
+    write whole); the lines of those days are the whole month's.
     """
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -331,6 +333,8 @@ def write_month(
     domain = addresses[0].lower().partition("@")[2] if addresses else DOMAIN
     writer = MailLines(out, datetime(first.year, first.month, 1), host, rng, domain, dovecot)
     sim = Month(draw_profiles(addresses, rng), first, writer, rng, thin)
+    if days is not None:
+        sim.end = min(sim.end, days * DAY)
     heap: list[tuple[int, int, Iterator[int]]] = []
     for seq, client in enumerate(sim.clients()):
         wake = next(client, None)

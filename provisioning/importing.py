@@ -2,7 +2,9 @@
 
 Rows are matched to existing staff by staff number, so importing the same file again changes nothing.
 The file is streamed twice (preview, apply) rather than held in memory; what is kept per row is a
-staff number and an address, so memory grows with the number of people, not with the file's bytes.
+staff number and an address, so memory grows with the number of people in the file, not with its bytes. The
+staff the file names are looked up a thousand rows at a time; of the people already in the database only their
+addresses are held (to choose new ones that are free).
 """
 
 from __future__ import annotations
@@ -39,9 +41,8 @@ def preview(
     planner = Planner(session, actor, unit, policy)
     result = Preview()
     try:
-        for row in rows:
+        for row, outcome in planner.plans(rows):
             result.total += 1
-            outcome = planner.plan(row)
             if isinstance(outcome, list):
                 result.errors.extend(outcome)
             else:
@@ -108,9 +109,8 @@ def apply(
         creates.clear()
 
     try:
-        for row in rows:
+        for _row, outcome in planner.plans(rows):
             result.total += 1
-            outcome = planner.plan(row)
             if isinstance(outcome, list):
                 result.errors.extend(outcome)
                 continue

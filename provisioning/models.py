@@ -143,6 +143,15 @@ class Staff(Base):
         CheckConstraint("quota_mb > 0", name="quota_positive"),
         # The staff list's order: a page is read off the index instead of sorting every mailbox for it.
         Index("ix_staff_full_name", "full_name", "id"),
+        # The staff list's "contains" search (LIKE '%…%') from trigrams, on PostgreSQL only (migration 0017).
+        Index(
+            "ix_staff_search_trgm",
+            "full_name",
+            "email",
+            "staff_number",
+            postgresql_using="gin",
+            postgresql_ops={"full_name": "gin_trgm_ops", "email": "gin_trgm_ops", "staff_number": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

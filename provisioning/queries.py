@@ -41,13 +41,17 @@ def visible_units(actor: Actor) -> Select[tuple[Unit]]:
 
 
 def visible_staff(actor: Actor, search: str = "", unit: Unit | None = None) -> Select[tuple[Staff]]:
-    stmt = select(Staff).join(Staff.unit).order_by(Staff.full_name, Staff.id)
+    term = normalize_text(search.strip())
+    # With a search, the same order by an expression no index has: PostgreSQL would otherwise walk the name
+    # index to the first fifty matches and, names starting with the family name, read most of it for "Nguyễn"
+    # (105 ms at 300,000 mailboxes) instead of sorting the few the trigram index finds (2 ms).
+    name = Staff.full_name.concat("") if term else Staff.full_name
+    stmt = select(Staff).join(Staff.unit).order_by(name, Staff.id)
     paths = read_paths(actor)
     if paths is not None:
         stmt = stmt.where(_in_paths(Unit.path, paths))
     if unit is not None:
         stmt = stmt.where(Unit.path.startswith(unit.path))
-    term = normalize_text(search.strip())
     if term:
         # autoescape: '%', '_' and '*' in a search are literal characters, not wildcards
         stmt = stmt.where(

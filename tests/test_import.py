@@ -77,6 +77,29 @@ def test_preview_apply_and_the_same_file_again_changes_nothing(db, runtime, dire
     assert db.scalar(select(func.count(ChangeEntry.id))) == audit_before
 
 
+def test_people_already_there_are_found_in_every_chunk_of_rows(db, runtime, own_unit, monkeypatch) -> None:
+    """The staff a file names are looked up some rows at a time: a person in a later chunk is still an update
+    (not a second mailbox), and a number repeated across chunks is still refused."""
+    import provisioning.import_plan as import_plan
+
+    monkeypatch.setattr(import_plan, "LOOKUP_ROWS", 7)
+    unit = own_unit("T-IMP-CHUNK", "chunk.gialai.gov.vn")
+    apply(db, SYSTEM, unit, _table(csv_file(people("T-IMP-C", 20))), **_options(runtime))
+    db.commit()
+    rows = people("T-IMP-C", 25)
+    rows[16] = rows[16].replace("Chuyên viên", "Trưởng phòng")  # the third chunk
+    first = preview(db, SYSTEM, unit, _table(csv_file(rows)), **_options(runtime))
+    assert (first.creates, first.updates, first.unchanged, first.errors) == (5, 1, 19, [])
+    applied = apply(db, SYSTEM, unit, _table(csv_file(rows)), **_options(runtime))
+    db.commit()
+    assert (applied.creates, applied.updates) == (5, 1)
+    numbers = db.scalars(select(Staff.staff_number).where(Staff.staff_number.like("T-IMP-C%"))).all()
+    assert len(numbers) == len(set(numbers)) == 25
+    assert db.scalar(select(Staff.title).where(Staff.staff_number == "T-IMP-C00016")) == "Trưởng phòng"
+    repeated = preview(db, SYSTEM, unit, _table(csv_file([*rows, rows[2]])), **_options(runtime))
+    assert [(e.row, e.column) for e in repeated.errors] == [(27, "mã_cán_bộ")]
+
+
 def test_changed_row_is_an_update_with_before_and_after(db, runtime, district) -> None:
     unit = district
     apply(db, SYSTEM, unit, _table(csv_file(people("T-IMP-B", 3))), **_options(runtime))

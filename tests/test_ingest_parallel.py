@@ -333,3 +333,44 @@ def test_from_a_process_with_threads_the_workers_come_from_a_server_and_count_th
         stop.set()
         other.join()
     assert _stored(db) == expected
+
+
+def test_a_commit_that_fails_stops_the_rest_and_its_error_reaches_the_caller(
+    db: Session,
+    runtime: Any,
+    mailboxes: dict[int, str],
+    month_logs: dict[str, list[str]],
+    tmp_path: Path,
+    small_tasks: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parallel path commits on a thread of its own while the workers read on: a commit that fails (the
+    database gone) raises in the caller, and nothing after it is stored; the next run resumes where the last
+    good commit ended and counts the rest once."""
+    from audit import ingest
+
+    log = _write(tmp_path / "dovecot.log", month_logs["2.3/dovecot.log"])
+    tz = runtime.settings.tz
+    expected = _sequential(db, runtime, log)
+    real_commit = ingest._Store.commit
+    calls: list[int] = []
+
+    class DatabaseGone(RuntimeError):
+        pass
+
+    def commit_once(self: Any, *args: Any) -> None:
+        calls.append(1)
+        if len(calls) > 1:
+            raise DatabaseGone
+        real_commit(self, *args)
+
+    monkeypatch.setattr(ingest._Store, "commit", commit_once)
+    with pytest.raises(DatabaseGone):
+        ingest_file(runtime.session_factory, log, tz=tz, workers=2, chunk_lines=400, block_bytes=small_tasks)
+    assert len(calls) == 2  # the chunks handed over after the failed one were not tried
+    ((offset, lines, *_),) = _stored(db)["sources"].values()
+    assert 0 < lines < len(month_logs["2.3/dovecot.log"])
+    monkeypatch.setattr(ingest._Store, "commit", real_commit)
+    again = ingest_file(runtime.session_factory, log, tz=tz, workers=2, block_bytes=small_tasks)
+    assert again.resumed_at == offset
+    assert _stored(db) == expected

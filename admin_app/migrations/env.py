@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import admin_app.models_registry  # noqa: F401  (imports every model so metadata is complete)
-from core.db import Base, make_engine
+from core.db import Base, declared_for, make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -34,6 +34,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
         compare_type=True,
+        include_object=declared_for(connection.dialect.name),  # type: ignore[attr-defined]
     )
     with context.begin_transaction():
         context.run_migrations()
