@@ -277,8 +277,7 @@ class _Committer:
             self._thread.start()
         self._queue.put((position, rows, lines, events, malformed))
         self.handed = lines
-        if self.progress is not None and self.store.lines:
-            self.progress(self.store.lines)
+        self._report()
 
     def close(self) -> None:
         """Wait for the commits handed over; raise the error of one that failed."""
@@ -287,12 +286,16 @@ class _Committer:
             self._thread.join()
             self._thread = None
         self._raise()
-        if self.progress is not None and self.store.lines:
-            self.progress(self.store.lines)
+        self._report()
 
     def _raise(self) -> None:
         if self._error is not None:
             raise self._error
+
+    def _report(self) -> None:
+        """The lines committed so far, to ``progress`` (in the caller's thread)."""
+        if self.progress is not None and self.store.lines:
+            self.progress(self.store.lines)
 
 
 def _pays_to_share(path: Path, offset: int) -> bool:

@@ -161,12 +161,8 @@ class DailyTally:
         if not counts.events:
             return
         usage_of = self._usage
-        days: dict[str, date] = {}
-        for (day_text, written), values in counts.rows.items():
-            day = days.get(day_text)
-            if day is None:
-                day = days[day_text] = day_of(day_text)
-            usage_of(day, None if written is None else written.lower())[0].add_counts(values)
+        for address, day, values in _block_rows(counts):
+            usage_of(day, address or None)[0].add_counts(values)
         self._add_seen_and_span(counts, at_of)
 
     def _add_seen_and_span(self, counts: BlockCounts, at_of: Callable[[str], datetime]) -> None:
@@ -215,6 +211,23 @@ class DailyTally:
         return sum(len(row) for row in self.by_day.values())
 
 
+def _block_rows(counts: BlockCounts) -> Iterator[tuple[str, date, list[int]]]:
+    """A fast block's rows as (address in lower case, "" for failures naming none; date; counters)."""
+    days: dict[str, date] = {}
+    for (day_text, written), values in counts.rows.items():
+        day = days.get(day_text)
+        if day is None:
+            day = days[day_text] = day_of(day_text)
+        yield "" if written is None else written.lower(), day, values
+
+
+def add_rows(into: dict[tuple[str, date], list[int]], rows: dict[tuple[str, date], list[int]]) -> None:
+    """Add ``rows`` (counters in :data:`COUNTERS` order) into ``into``, row by row; a new row is taken as it is."""
+    for key, counts in rows.items():
+        mine = into.get(key)
+        into[key] = counts if mine is None else list(map(add, mine, counts))
+
+
 class RowTally(DailyTally):
     """A :class:`DailyTally` for a worker of the parallel path, which hands its counters back as rows.
 
@@ -232,12 +245,8 @@ class RowTally(DailyTally):
         if not counts.events:
             return
         rows = self._block_rows
-        days: dict[str, date] = {}
-        for (day_text, written), values in counts.rows.items():
-            day = days.get(day_text)
-            if day is None:
-                day = days[day_text] = day_of(day_text)
-            key = ("" if written is None else written.lower(), day)  # "": failures naming no address
+        for address, day, values in _block_rows(counts):
+            key = (address, day)
             mine = rows.get(key)
             rows[key] = values if mine is None else list(map(add, mine, values))
         self._add_seen_and_span(counts, at_of)
@@ -247,9 +256,7 @@ class RowTally(DailyTally):
         table = DailyTally.days.fget(self)  # type: ignore[attr-defined]
         if not table:
             return self._block_rows
-        for key, values in self._block_rows.items():
-            mine = table.get(key)
-            table[key] = values if mine is None else list(map(add, mine, values))
+        add_rows(table, self._block_rows)
         return table
 
     def __len__(self) -> int:
@@ -280,10 +287,7 @@ class TallyRows:
         return rows
 
     def add(self, other: TallyRows) -> None:
-        days = self.days
-        for key, counts in other.days.items():
-            mine = days.get(key)
-            days[key] = counts if mine is None else list(map(add, mine, counts))
+        add_rows(self.days, other.days)
         seen = self.last_seen
         for key, at in other.last_seen.items():
             last = seen.get(key)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
+from core.bulk import chunked
 from core.tabular import Row
 from provisioning.models import AccountKind, MailAlias, Role, Staff, Unit
 from provisioning.names import (
@@ -115,17 +116,6 @@ def resolve_columns(header: Iterable[str]) -> dict[str, str]:
 LOOKUP_ROWS = 1000  # rows whose staff numbers are looked up in one query
 
 
-def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
-    chunk: list[Row] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 @dataclass
 class _Existing:
     id: int
@@ -161,7 +151,7 @@ class Planner:
     def plans(self, rows: Iterable[Row]) -> Iterator[tuple[Row, tuple[str, dict[str, Any]] | list[RowIssue]]]:
         """Each row with what :meth:`plan` makes of it; the staff numbers of ``LOOKUP_ROWS`` rows are looked up
         in one query before they are planned."""
-        for chunk in _chunks(rows, LOOKUP_ROWS):
+        for chunk in chunked(rows, LOOKUP_ROWS):
             self._look_up(chunk)
             for row in chunk:
                 yield row, self.plan(row)

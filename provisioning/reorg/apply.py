@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import changelog
 from core.actors import Actor
+from core.bulk import chunked
 from core.db import utcnow
 from provisioning import sync
 from provisioning.accounts import move_staff_many
@@ -44,11 +45,6 @@ class ApplyOptions:
     alias_days: int
     participants: Sequence[Participant] = ()
     progress: Callable[[int, int], None] | None = None
-
-
-def _chunks(values: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 class _Applier:
@@ -168,7 +164,7 @@ class _Applier:
             groups.setdefault((move.to_key, move.effective_on), []).append(move.staff_id)
         for (to_key, day), ids in groups.items():
             target = self.units[to_key]
-            for chunk in _chunks(ids):
+            for chunk in chunked(ids, BATCH):
                 people = self.session.scalars(select(Staff).where(Staff.id.in_(chunk))).all()
                 moved = move_staff_many(
                     self.session,
@@ -214,7 +210,7 @@ class _Applier:
     # -- addresses -------------------------------------------------------------------------------------
 
     def _readdress(self, changes: Sequence[AddressChange]) -> None:
-        for chunk in _chunks(changes):
+        for chunk in chunked(changes, BATCH):
             people = {
                 p.id: p
                 for p in self.session.scalars(

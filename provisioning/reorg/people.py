@@ -7,12 +7,13 @@ file."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.bulk import chunked
 from provisioning.models import AccountKind, AccountStatus, MailAlias, Staff
 from provisioning.names import unique_local_part
 from provisioning.reorg.plan import (
@@ -32,14 +33,9 @@ LIST_KINDS = (AccountKind.PERSONAL, AccountKind.FUNCTIONAL)
 _COLUMNS = (Staff.id, Staff.staff_number, Staff.unit_id, Staff.status, Staff.kind, Staff.email, Staff.full_name)
 
 
-def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _people(session: Session, column: Any, values: Iterable[Any]) -> list[Any]:
     found: list[Any] = []
-    for chunk in _chunks(list(values)):
+    for chunk in chunked(values, 500):
         found.extend(session.execute(select(*_COLUMNS).where(column.in_(chunk))).all())
     return found
 
