@@ -25,12 +25,13 @@ from provisioning.actors import actor_for_staff
 from provisioning.entries import list_address
 from provisioning.models import AccountKind, AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff
 from provisioning.people import actor_names
-from provisioning.queries import get_unit_for, read_paths, visible_staff, visible_units
+from provisioning.queries import first_matches, get_unit_for, read_paths, visible_staff, visible_units
 from provisioning.roles import DELEGABLE, holds_equal_or_wider, visible_grants
 from provisioning.second_factor import has_second_factor
 
 bp = Blueprint("console", __name__)
 PAGE_SIZE = 100
+SEARCH_CAP = 1000  # matches a search counts and orders (ten pages)
 
 
 def _week_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -145,17 +146,31 @@ def staff_list() -> Any:
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=idle)
         # signed in since on some channel: any of their rows is that recent (no need to find each one's latest)
         stmt = stmt.where(~Staff.id.in_(select(LastSeen.staff_id).where(LastSeen.at >= since)))
+    row: Any = Staff
+    if q:  # a search orders and counts its first thousand matches (in one query); a broader one asks for more words
+        row = first_matches(stmt, SEARCH_CAP)
+        stmt = select(row).order_by(row.full_name.concat(""), row.id)
     if sort == "given":  # Vietnamese order: by given name, then family and middle name (the key sorts bytewise)
-        key = Staff.sort_key.collate("C") if db().get_bind().dialect.name == "postgresql" else Staff.sort_key
-        stmt = stmt.order_by(None).order_by(key, Staff.id)
+        key = row.sort_key.collate("C") if db().get_bind().dialect.name == "postgresql" else row.sort_key
+        stmt = stmt.order_by(None).order_by(key, row.id)
     elif sort == "last_seen":
         stmt = (
-            stmt.outerjoin(last, last.c.staff_id == Staff.id)
+            stmt.outerjoin(last, last.c.staff_id == row.id)
             .order_by(None)
-            .order_by(last.c.at.is_(None), last.c.at, Staff.id)
+            .order_by(last.c.at.is_(None), last.c.at, row.id)
         )
-    total = db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db().scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    offset = (page - 1) * PAGE_SIZE
+    if q:
+        found = db().execute(stmt.add_columns(func.count().over()).offset(offset).limit(PAGE_SIZE)).all()
+        if found or offset == 0:
+            matched = found[0][1] if found else 0
+        else:  # a page past the matches: count them for the pager
+            matched = db().scalar(select(func.count()).select_from(row)) or 0
+        total, more = min(matched, SEARCH_CAP), matched > SEARCH_CAP
+        rows = [person for person, _ in found][: max(0, total - offset)]
+    else:
+        total, more = db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0, False
+        rows = db().scalars(stmt.offset(offset).limit(PAGE_SIZE)).all()
     filters = {"q": q, "status": status, "kind": kind, "idle": idle or "", "unit": unit_id or "", "sort": sort}
     units = db().scalars(visible_units(actor)).all()
     admin_units = [u for u in units if actor.can(Role.UNIT_ADMIN, u)]
@@ -165,10 +180,12 @@ def staff_list() -> Any:
         q=q,
         page=page,
         total=total,
+        more=more,
         page_size=PAGE_SIZE,
         filters=filters,
         last_seen=last_seen_many(db(), [p.id for p in rows]),
         units=units,
+        unit_names={u.id: u.name for u in units},  # the rows' units without a lazy load each
         move_targets=admin_units,
         can_bulk=bool(admin_units),
         # what each row would translate or build again: its status's word, its box's label, its page's address

@@ -133,6 +133,9 @@ class Unit(Base):
         return chain[::-1]
 
 
+_SEARCHED = ("search_key", "full_name", "email", "staff_number")
+
+
 class Staff(Base):
     """A member of staff and their official mailbox (one mailbox per record; functional mailboxes too)."""
 
@@ -143,14 +146,13 @@ class Staff(Base):
         CheckConstraint("quota_mb > 0", name="quota_positive"),
         # The staff list's order: a page is read off the index instead of sorting every mailbox for it.
         Index("ix_staff_full_name", "full_name", "id"),
-        # The staff list's "contains" search (LIKE '%…%') from trigrams, on PostgreSQL only (migration 0017).
+        # The staff list's search (LIKE '% word%' on the key, '%…%' on the rest) from trigrams, on PostgreSQL
+        # only (migrations 0017, 0018).
         Index(
             "ix_staff_search_trgm",
-            "full_name",
-            "email",
-            "staff_number",
+            *_SEARCHED,
             postgresql_using="gin",
-            postgresql_ops={"full_name": "gin_trgm_ops", "email": "gin_trgm_ops", "staff_number": "gin_trgm_ops"},
+            postgresql_ops=dict.fromkeys(_SEARCHED, "gin_trgm_ops"),
         ).ddl_if(dialect="postgresql"),
     )
 

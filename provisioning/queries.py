@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import AliasedClass
 
 from core.actors import Actor, PermissionDenied
 from provisioning.models import Role, Staff, Unit
-from provisioning.names import normalize_text
+from provisioning.names import fold_ascii, normalize_text
 
 READ_ROLES = (Role.UNIT_ADMIN, Role.AUDITOR)
+SEARCH_WORDS = 6  # words of a search matched; the rest are ignored
 
 
 def read_paths(actor: Actor) -> list[str] | None:
@@ -53,15 +55,34 @@ def visible_staff(actor: Actor, search: str = "", unit: Unit | None = None) -> S
     if unit is not None:
         stmt = stmt.where(Unit.path.startswith(unit.path))
     if term:
-        # autoescape: '%', '_' and '*' in a search are literal characters, not wildcards
-        stmt = stmt.where(
-            or_(
-                Staff.full_name.contains(term, autoescape=True),
-                Staff.email.contains(term.lower(), autoescape=True),
-                Staff.staff_number.contains(term, autoescape=True),
-            )
-        )
+        stmt = stmt.where(staff_matching(term))
     return stmt
+
+
+def staff_matching(term: str) -> ColumnElement[bool]:
+    """People a search finds: every word typed at the start of a word of their name or address, case and
+    diacritics ignored ("nguyen van" and "NGUYỄN Văn" find "Nguyễn Văn An", the same search as
+    ``provisioning.people``); a search with digits also by staff number; one with other characters ("@",
+    "<", "*") also by the name or address holding it as typed. ``%``, ``_`` and ``*`` are characters, never
+    wildcards. On PostgreSQL every branch is answered by the trigram index (migration 0018)."""
+    words = [w for w in (fold_ascii(part) for part in term.split()) if w][:SEARCH_WORDS]
+    # fold_ascii leaves a–z and 0–9 only: nothing in a word is a LIKE wildcard
+    branches = [and_(*[Staff.search_key.like(f"% {word}%") for word in words])] if words else []
+    if any(ch.isdigit() for ch in term):
+        branches.append(Staff.staff_number.contains(term.upper(), autoescape=True))
+        if term.upper() != term:
+            branches.append(Staff.staff_number.contains(term, autoescape=True))
+    if not words or any(not (ch.isalnum() or ch.isspace()) for ch in term):
+        branches.append(Staff.full_name.contains(term, autoescape=True))
+        branches.append(Staff.email.contains(term.lower(), autoescape=True))
+    return or_(*branches)
+
+
+def first_matches(stmt: Select[tuple[Staff]], cap: int) -> AliasedClass[Staff]:
+    """The first ``cap + 1`` people ``stmt`` finds, in the order the database finds them, to select from: a
+    broad search ("Nguyễn": a third of a city) then orders and counts that many rows instead of every match,
+    and its page says there are more than ``cap``."""
+    return aliased(Staff, stmt.order_by(None).limit(cap + 1).subquery())
 
 
 def can_read_unit(actor: Actor, unit: Unit) -> bool:
