@@ -100,6 +100,30 @@ def test_people_already_there_are_found_in_every_chunk_of_rows(db, runtime, own_
     assert [(e.row, e.column) for e in repeated.errors] == [(27, "mã_cán_bộ")]
 
 
+def test_addresses_in_use_are_known_across_every_slice_they_are_read_in(db, runtime, own_unit, monkeypatch) -> None:
+    """The addresses in use are read some at a time: a namesake still gets the next free address, never one
+    already taken, however many slices they came in."""
+    import provisioning.import_plan as import_plan
+
+    monkeypatch.setattr(import_plan, "ADDRESS_ROWS", 2)
+    unit = own_unit("T-IMP-ADDR", "addr.gialai.gov.vn")
+    apply(
+        db,
+        SYSTEM,
+        unit,
+        _table(csv_file([f"T-IMP-A{i},Nguyễn Văn An,,Chuyên viên,0905" for i in range(5)])),
+        **_options(runtime),
+    )
+    db.commit()
+    applied = apply(
+        db, SYSTEM, unit, _table(csv_file(["T-IMP-A9,Nguyễn Văn An,,Chuyên viên,0905"])), **_options(runtime)
+    )
+    db.commit()
+    assert applied.creates == 1
+    addresses = db.scalars(select(Staff.email).where(Staff.staff_number.like("T-IMP-A%"))).all()
+    assert sorted(addresses) == sorted(f"annv{n}@addr.gialai.gov.vn".replace("annv1@", "annv@") for n in range(1, 7))
+
+
 def test_changed_row_is_an_update_with_before_and_after(db, runtime, district) -> None:
     unit = district
     apply(db, SYSTEM, unit, _table(csv_file(people("T-IMP-B", 3))), **_options(runtime))
