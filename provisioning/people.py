@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor, PermissionDenied
 from provisioning.models import AccountKind, AccountStatus, Role, Staff, Unit
 from provisioning.names import fold_ascii, search_key_of
 
-__all__ = ["Person", "can_search_people", "search_key_of", "search_people"]
+__all__ = ["Person", "can_search_people", "search_key_of", "search_people", "search_words", "starts_a_word"]
 
 MAX_RESULTS = 20
 MAX_WORDS = 6
@@ -33,6 +33,17 @@ def can_search_people(actor: Actor) -> bool:
     return actor.is_system_admin or any(actor.has_role(r) for r in (Role.SECRETARY, Role.UNIT_ADMIN, Role.AUDITOR))
 
 
+def search_words(query: str) -> list[str]:
+    """The words of a search, folded as the search key is (a–z and 0–9 only), at most ``MAX_WORDS``."""
+    return [w for w in (fold_ascii(part) for part in query.split()) if w][:MAX_WORDS]
+
+
+def starts_a_word(word: str) -> ColumnElement[bool]:
+    """Staff with a word of their name or address starting with ``word`` (one of :func:`search_words`: nothing
+    in it is a LIKE wildcard)."""
+    return Staff.search_key.like(f"% {word}%")
+
+
 def search_people(session: Session, actor: Actor, query: str, limit: int = 10) -> list[Person]:
     """Active personal and functional mailboxes whose name, address or unit has words starting with each
     word of ``query`` (diacritics and case ignored); at most ``limit`` (≤ 20), by name."""
@@ -43,7 +54,7 @@ def search_people(session: Session, actor: Actor, query: str, limit: int = 10) -
     if "@" in raw:  # an address, or its beginning
         conditions.append(Staff.email.startswith(raw, autoescape=True))
     else:
-        words = [w for w in (fold_ascii(part) for part in raw.split()) if w][:MAX_WORDS]
+        words = search_words(raw)
         if not words:
             return []
         # Units are few: their names are folded here, so "chu pah" finds the people of "Chư Păh" too.
@@ -53,8 +64,7 @@ def search_people(session: Session, actor: Actor, query: str, limit: int = 10) -
         }
         for word in words:
             in_units = [uid for uid, names in unit_words.items() if any(n.startswith(word) for n in names)]
-            # fold_ascii leaves a–z and 0–9 only: nothing in ``word`` is a LIKE wildcard
-            conditions.append(or_(Staff.search_key.like(f"% {word}%"), Staff.unit_id.in_(in_units)))
+            conditions.append(or_(starts_a_word(word), Staff.unit_id.in_(in_units)))
     rows = session.execute(
         select(Staff.id, Staff.full_name, Staff.email, Staff.title, Unit.name)
         .join(Unit, Unit.id == Staff.unit_id)

@@ -8,10 +8,10 @@ from sqlalchemy.orm.util import AliasedClass
 
 from core.actors import Actor, PermissionDenied
 from provisioning.models import Role, Staff, Unit
-from provisioning.names import fold_ascii, normalize_text
+from provisioning.names import normalize_text
+from provisioning.people import search_words, starts_a_word
 
 READ_ROLES = (Role.UNIT_ADMIN, Role.AUDITOR)
-SEARCH_WORDS = 6  # words of a search matched; the rest are ignored
 
 
 def read_paths(actor: Actor) -> list[str] | None:
@@ -65,9 +65,8 @@ def staff_matching(term: str) -> ColumnElement[bool]:
     ``provisioning.people``); a search with digits also by staff number; one with other characters ("@",
     "<", "*") also by the name or address holding it as typed. ``%``, ``_`` and ``*`` are characters, never
     wildcards. On PostgreSQL every branch is answered by the trigram index (migration 0018)."""
-    words = [w for w in (fold_ascii(part) for part in term.split()) if w][:SEARCH_WORDS]
-    # fold_ascii leaves a–z and 0–9 only: nothing in a word is a LIKE wildcard
-    branches = [and_(*[Staff.search_key.like(f"% {word}%") for word in words])] if words else []
+    words = search_words(term)
+    branches = [and_(*[starts_a_word(word) for word in words])] if words else []
     if any(ch.isdigit() for ch in term):
         branches.append(Staff.staff_number.contains(term.upper(), autoescape=True))
         if term.upper() != term:
