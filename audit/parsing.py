@@ -24,6 +24,7 @@ from itertools import groupby, islice
 
 from audit.events import DEFAULT_TZ, Event, MalformedLine
 from audit.fastlines import BlockCounts, count_dovecot_block
+from audit.fastpostfix import count_postfix_block
 from audit.fastroundcube import count_roundcube_block
 from audit.programs import (
     DOVECOT_MARKERS,
@@ -168,8 +169,9 @@ class LogParser:
         Runs of blocks of Dovecot's own file are counted together the fast way (:mod:`audit.fastlines`) when
         nothing needs the events one by one (no webmail addresses to tell apart, ``tally`` in the parser's
         zone, no Postfix submission waiting); a run the fast way cannot vouch for goes block by block.
-        Blocks of Roundcube's file go the fast way of :mod:`audit.fastroundcube` (``tally`` in the parser's
-        zone), one by one.
+        Blocks of Roundcube's file go the fast way of :mod:`audit.fastroundcube` and blocks of classic syslog
+        that of :mod:`audit.fastpostfix` (no submission waiting from an earlier block) (``tally`` in the
+        parser's zone), one by one.
         """
         number = first_line - 1
         same_zone = tally.tz is self.tz
@@ -188,6 +190,9 @@ class LogParser:
             number = self._count_run(run, number, tally)
             run = []
             count = text.count("\n")
+            if form == () and not self._postfix.queue and self._count_postfix(text, count, tally):
+                number += count
+                continue
             if form is not ROUNDCUBE_MARKERS or not self._count_fast(text, count, tally, self._roundcube_block):
                 tally.add_all(self._block(text, number, count))
             number += count
@@ -206,6 +211,23 @@ class LogParser:
                 tally.add_all(self._block(text, number, count))
             number += count
         return number
+
+    def _count_postfix(self, text: str, count: int, tally: DailyTally) -> bool:
+        """Count a block of classic syslog the fast way of :mod:`audit.fastpostfix`; False if it needs the reader."""
+        postfix = self._postfix
+        found = count_postfix_block(
+            text, _markers_for(text), self._clock.syslog, postfix.queue_cap, postfix.webmail_ips
+        )
+        if found is None:
+            return False
+        self.lines += count
+        postfix.queue.update(found.waiting)
+        postfix.dropped += found.dropped
+        if found.counts.events:
+            self.events += found.counts.events
+            tally.add_block(found.counts, self._clock.local)
+            self._latest = self._clock.local(found.counts.last_in_order)
+        return True
 
     def _roundcube_block(self, text: str) -> BlockCounts | None:
         return count_roundcube_block(text, self.tz)

@@ -71,20 +71,25 @@ def _both_ways(block: str, tz: tzinfo = DEFAULT_TZ) -> tuple[tuple[object, ...],
             parser.count_blocks([block], tally)
         else:
             tally.add_all(parser.parse_blocks([block]))
-        out.append(
-            (
-                tally.days,
-                tally.last_seen,
-                tally.first,
-                tally.last,
-                parser.lines,
-                parser.events,
-                parser.malformed,
-                parser.examples,
-                parser.latest,
-            )
-        )
+        out.append(held(parser, tally))
     return out[0], out[1]
+
+
+def held(parser: LogParser, tally: DailyTally) -> tuple[object, ...]:
+    """Everything a parser and its tally hold after reading: what the two ways must agree on."""
+    return (
+        tally.days,
+        tally.last_seen,
+        tally.first,
+        tally.last,
+        parser.lines,
+        parser.events,
+        parser.malformed,
+        parser.examples,
+        parser.latest,
+        parser.waiting_submissions,
+        parser.queue_dropped,
+    )
 
 
 def test_the_usual_lines_go_the_fast_way_and_count_the_same() -> None:
