@@ -13,7 +13,7 @@ ISO text once each (``Clock.local`` turns them back into the datetime the line r
 It is an accelerator, never a second parser: it gives up (returns None) unless it can prove it reads every
 line the line reader would, the same way. The caller sends it a block only when no submission waits from an
 earlier block (the line reader then follows only each submission's own qmgr line); every line holding a
-marker (of every program :func:`audit.parsing._markers_for` would look for) must match the pattern, and hold
+marker (of every program :func:`audit.markers.markers_for` would look for) must match the pattern, and hold
 only one; a submission's qmgr line must be qmgr's, about that queue id, with its size and recipients;
 every stamp must be a date. What is left waiting (a qmgr line in the next block) is handed back.
 """

@@ -33,9 +33,10 @@ from audit.logfiles import (
     read_blocks,
     read_raw_blocks,
 )
+from audit.markers import is_dovecot_file
 from audit.models import LogSource, UnknownAddressDay
 from audit.parallel import TASK_BLOCKS, ParallelReader, default_workers, make_pool
-from audit.parsing import LogParser, is_dovecot_file
+from audit.parsing import LogParser
 from audit.tally import COUNTERS, DailyTally, TallyRows
 from audit.usage_upserts import upsert, upsert_days, upsert_last_seen
 from core.db import unit_of_work, utcnow

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from audit.logfiles import decode_block
-from audit.parsing import MAX_EXAMPLES, QUEUE_MAX_AGE, LogParser, follows_qmgr, is_dovecot_file
+from audit.markers import follows_qmgr, is_dovecot_file
+from audit.parsing import MAX_EXAMPLES, QUEUE_MAX_AGE, LogParser
 from audit.tally import DailyTally, RowTally, TallyRows
 
 TASK_BLOCKS = 8  # 1 MiB blocks per task: big enough that handing a task over costs little next to reading it

@@ -26,9 +26,9 @@ from audit.events import DEFAULT_TZ, Event, MalformedLine
 from audit.fastlines import BlockCounts, count_dovecot_block
 from audit.fastpostfix import count_postfix_block
 from audit.fastroundcube import count_roundcube_block
+from audit.markers import find_markers, first_form, line_form, markers_for
 from audit.programs import (
     DOVECOT_MARKERS,
-    POSTFIX_MARKERS,
     ROUNDCUBE_MARKERS,
     DovecotLines,
     PostfixLines,
@@ -36,7 +36,7 @@ from audit.programs import (
     unknown,
 )
 from audit.tally import DailyTally
-from audit.timestamps import MONTHS, Clock, Stamp
+from audit.timestamps import Clock, Stamp
 
 MAX_EXAMPLES = 20  # malformed lines kept as examples, with their line numbers
 EXAMPLE_CHARS = 300  # an example is cut here: enough to see what went wrong, never a whole runaway line
@@ -44,7 +44,6 @@ QUEUE_CAP = 20_000  # Postfix queue ids waiting for their qmgr line; a live serv
 QUEUE_MAX_AGE = timedelta(hours=1)  # qmgr takes a message in within seconds, minutes on a jammed server
 _BATCH_LINES = 8192  # lines joined into one block by LogParser.parse_lines
 FAST_RUN_CHARS = 8 << 20  # blocks of Dovecot's file counted together: fewer, larger rows to add up
-_ALL_MARKERS = DOVECOT_MARKERS + POSTFIX_MARKERS + ROUNDCUBE_MARKERS
 
 
 class LogParser:
@@ -145,7 +144,7 @@ class LogParser:
         while batch := list(islice(it, _BATCH_LINES)):
             joiner = "" if batch[0].endswith("\n") else "\n"
             # Lines given one by one may mix forms (a file never does): each run of one form is a block.
-            for _, run in groupby(batch, key=_line_form):
+            for _, run in groupby(batch, key=line_form):
                 lines_of_run = list(run)
                 text = joiner.join(lines_of_run)
                 if not text.endswith("\n"):
@@ -180,7 +179,7 @@ class LogParser:
         for text in blocks:
             if not text.endswith("\n"):
                 text += "\n"
-            form = _first_form(text) if same_zone else None
+            form = first_form(text) if same_zone else None
             if fast and form is DOVECOT_MARKERS:
                 run.append(text)
                 if sum(map(len, run)) >= FAST_RUN_CHARS:
@@ -215,9 +214,7 @@ class LogParser:
     def _count_postfix(self, text: str, count: int, tally: DailyTally) -> bool:
         """Count a block of classic syslog the fast way of :mod:`audit.fastpostfix`; False if it needs the reader."""
         postfix = self._postfix
-        found = count_postfix_block(
-            text, _markers_for(text), self._clock.syslog, postfix.queue_cap, postfix.webmail_ips
-        )
+        found = count_postfix_block(text, markers_for(text), self._clock.syslog, postfix.queue_cap, postfix.webmail_ips)
         if found is None:
             return False
         self.lines += count
@@ -259,7 +256,7 @@ class LogParser:
         follow_qmgr = bool(queue)
         self.lines += count
         last_start = -1
-        for hit in _find_markers(text, follow_qmgr):
+        for hit in find_markers(text, follow_qmgr):
             if hit & 1 and not queue:
                 continue
             pos = hit >> 1
@@ -329,88 +326,6 @@ class LogParser:
         if tag.startswith("roundcube"):
             return roundcube_line(stamp, clock, line, tag_end + 2)
         return None
-
-
-def _line_form(line: str) -> tuple[str, ...] | None:
-    """The markers worth looking for in a file whose lines look like this one; None if it looks like none."""
-    if line[:1] == "[" and "]: " in line:
-        return ROUNDCUBE_MARKERS
-    if line[4:5] == "-" and line[7:8] == "-" and line[13:14] == ":":
-        separator = line[10:11]
-        if separator == " ":
-            return DOVECOT_MARKERS  # Dovecot's own file
-        if separator == "T":
-            return ()  # RFC 3339 syslog: decided by the programs present
-    elif line[:3] in MONTHS and line[3:4] == " " and line[9:10] == ":":
-        return ()  # classic syslog
-    return None
-
-
-def _first_form(text: str) -> tuple[str, ...] | None:
-    """The form (see :func:`_line_form`) of the block's first readable line among its first eight; else None."""
-    start = 0
-    for _ in range(8):
-        end = text.find("\n", start)
-        form = _line_form(text[start : end if end >= 0 else len(text)])
-        if form is not None:
-            return form
-        if end < 0:
-            return None
-        start = end + 1
-    return None
-
-
-def is_dovecot_file(text: str) -> bool:
-    """Whether a block is in Dovecot's own file form (by its first readable line)."""
-    return _first_form(text) is DOVECOT_MARKERS
-
-
-def follows_qmgr(text: str) -> bool:
-    """Whether the parser reads a block's qmgr lines for a submission that waits (it holds Postfix's lines)."""
-    return POSTFIX_MARKERS[0] in _markers_for(text)
-
-
-def _markers_for(text: str) -> tuple[str, ...]:
-    """The markers to look for in a block, from the form of its first readable line.
-
-    A file is written in one form: Dovecot's file holds only Dovecot's lines, Roundcube's only Roundcube's.
-    A syslog file mixes programs (and may mix classic and RFC 3339 timestamps, both syslog), so each
-    program's markers are looked for only if its name appears (the test stops at the first occurrence, and
-    spares several scans of a block that has none).
-    """
-    form = _first_form(text)
-    if form is None:
-        return _ALL_MARKERS
-    if form:
-        return form
-    markers: tuple[str, ...] = ()
-    if "postfix" in text:
-        markers += POSTFIX_MARKERS
-    if " dovecot" in text:  # the syslog tag, after the host (not "private/dovecot-lmtp" in Postfix's lines)
-        markers += DOVECOT_MARKERS
-    if "roundcube" in text:
-        markers += ROUNDCUBE_MARKERS
-    return markers
-
-
-def _find_markers(text: str, with_qmgr: bool) -> list[int]:
-    """Positions of the markers in ``text``, sorted, shifted left one bit; qmgr positions have the low bit set."""
-    hits: list[int] = []
-    append = hits.append
-    find = text.find
-    markers = _markers_for(text)
-    for marker in markers:
-        i = find(marker)
-        while i >= 0:
-            append(i << 1)
-            i = find(marker, i + 1)
-    if with_qmgr and POSTFIX_MARKERS[0] in markers:
-        i = find("/qmgr[")
-        while i >= 0:
-            append(i << 1 | 1)
-            i = find("/qmgr[", i + 1)
-    hits.sort()
-    return hits
 
 
 def parse_lines(lines: Iterable[str], *, reference: datetime, tz: tzinfo = DEFAULT_TZ) -> Iterator[Event]:

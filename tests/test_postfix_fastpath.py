@@ -8,7 +8,8 @@ import pytest
 
 from audit.events import DEFAULT_TZ
 from audit.fastpostfix import count_postfix_block
-from audit.parsing import LogParser, _markers_for
+from audit.markers import markers_for
+from audit.parsing import LogParser
 from audit.tally import DailyTally
 from audit.timestamps import Clock
 from tests.test_logs_fastpath import held
@@ -86,7 +87,7 @@ def _both_ways(blocks: list[str], queue_cap: int = 20_000) -> tuple[tuple[object
 
 
 def _fast(block: str) -> object:
-    return count_postfix_block(block, _markers_for(block), Clock(DEFAULT_TZ, REF).syslog, 20_000, [WEBMAIL])
+    return count_postfix_block(block, markers_for(block), Clock(DEFAULT_TZ, REF).syslog, 20_000, [WEBMAIL])
 
 
 def test_the_usual_lines_go_the_fast_way_and_count_the_same() -> None:
