@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, literal_column, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from audit import report_store
 from audit.mailbox_figures import MEASURES, with_shares
@@ -19,8 +19,8 @@ from audit.report import subtree_trend, trend
 from core.actors import Actor
 from core.db import utcnow
 from core.outbox import MailJob, MailStatus
-from meetings.attendance import point_attendance
-from meetings.models import Meeting, MeetingPoint
+from meetings.attendance import points_attended
+from meetings.models import Meeting
 from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
 from provisioning.queries import read_paths, visible_staff
 
@@ -39,9 +39,19 @@ class AdminHealth:
     hot_spots: list[tuple[Staff, int]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MeetingRow:
+    """What the dashboard shows of a meeting (read as a plain row, not the meeting's objects)."""
+
+    id: int
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
 @dataclass
 class MeetingLine:
-    meeting: Meeting
+    meeting: MeetingRow
     planned: int
     attended: int
     has_started: bool = False  # attendance means something only once it has
@@ -103,26 +113,22 @@ def admin_health(session: Session, actor: Actor, now: dt.datetime) -> AdminHealt
     return health
 
 
-def meetings_between(session: Session, start: dt.datetime, end: dt.datetime) -> list[MeetingLine]:
-    found = session.scalars(
-        select(Meeting)
-        .where(Meeting.starts_at >= start, Meeting.starts_at < end, Meeting.is_cancelled.is_(False))
-        .order_by(Meeting.starts_at)
-        .limit(50)
-        # what point_attendance reads, in four queries for all of them rather than four per meeting
-        .options(
-            selectinload(Meeting.points).selectinload(MeetingPoint.point),
-            selectinload(Meeting.attendance),
-            selectinload(Meeting.roll_calls),
+def meetings_between(session: Session, start: dt.datetime, end: dt.datetime, limit: int = 50) -> list[MeetingLine]:
+    """The first ``limit`` meetings (not cancelled) starting in [start, end), each with its points planned and
+    attended (:func:`meetings.attendance.points_attended`)."""
+    m = Meeting
+    found = [
+        MeetingRow(*row)
+        for row in session.execute(
+            select(m.id, m.title, m.starts_at, m.ends_at)
+            .where(m.starts_at >= start, m.starts_at < end, m.is_cancelled.is_(False))
+            .order_by(m.starts_at, m.id)
+            .limit(limit)
         )
-    ).all()
-    lines = []
+    ]
+    counts = points_attended(session, [row.id for row in found])
     now = utcnow()
-    for meeting in found:
-        attendance = point_attendance(meeting)
-        attended = sum(a.attended for a in attendance)
-        lines.append(MeetingLine(meeting, len(attendance), attended, meeting.starts_at <= now))
-    return lines
+    return [MeetingLine(row, *counts[row.id], row.starts_at <= now) for row in found]
 
 
 def subtree_figures(rows: list[dict[str, Any]]) -> dict[str, Any] | None:

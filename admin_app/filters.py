@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask
 from flask_babel import format_decimal
+from markupsafe import Markup, escape
 
 
 def local(value: dt.datetime) -> dt.datetime:
@@ -84,6 +87,20 @@ def status_label(status: str) -> str:
     return labels.get(status, status)
 
 
+def unit_options(
+    units: Iterable[Any], selected: int | str | None = None, *, code: bool = False, depth: bool = False
+) -> Markup:
+    """The ``<option>`` of each unit (its id; its name, with ``code`` its code after it, with ``depth`` a dot per
+    level before it), ``selected`` chosen: the same HTML as a template loop writes, written once in Python, since
+    a province's 367 units in two lists of a page cost a Jinja loop several milliseconds each."""
+    parts = []
+    for unit in units:
+        label = f"{'· ' * unit.depth if depth else ''}{unit.name}{f' ({unit.code})' if code else ''}"
+        chosen = " selected" if selected is not None and unit.id == selected else ""
+        parts.append(f'<option value="{unit.id}"{chosen}>{escape(label)}</option>')
+    return Markup("".join(parts))  # noqa: S704 - every label escaped above, ids are integers
+
+
 def reject_page(args: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in args.items() if k != "page"}
 
@@ -99,5 +116,5 @@ def register(app: Flask) -> None:
         app.add_template_filter(fn, fn.__name__.removesuffix("_filter"))
     for fn in (local, domain_message, reject_page):
         app.add_template_filter(fn)
-    for fn in (current_actor, get_locale, weekday_name, weekday_short, unit_kind_label, status_label):
+    for fn in (current_actor, get_locale, weekday_name, weekday_short, unit_kind_label, status_label, unit_options):
         app.add_template_global(fn)

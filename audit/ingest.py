@@ -37,7 +37,7 @@ from audit.markers import is_dovecot_file
 from audit.models import LogSource, UnknownAddressDay
 from audit.parallel import TASK_BLOCKS, ParallelReader, default_workers, make_pool
 from audit.parsing import LogParser
-from audit.tally import COUNTERS, DailyTally, TallyRows
+from audit.tally import COUNTERS, RowTally, TallyRows
 from audit.usage_upserts import upsert, upsert_days, upsert_last_seen
 from core.db import unit_of_work, utcnow
 from provisioning.models import MailAlias, Staff
@@ -187,7 +187,7 @@ def ingest_file(
         result.worker_seconds, result.worker_peak_kib = merged.worker_seconds, merged.worker_peak_kib
     else:
         parser = LogParser(tz=tz, reference=reference)
-        tally = DailyTally(tz)
+        tally = RowTally(tz)
         group: list[str] = []  # blocks counted together (a run of Dovecot's file goes the fast way as one)
         waiting = 0  # their lines
         for block in blocks:
@@ -200,7 +200,7 @@ def ingest_file(
             if parser.lines - store.lines >= chunk_lines:
                 # The blocks handed out so far are all in the tally: store them with the offset after them.
                 store.commit(where(), tally, parser.lines, parser.events, parser.malformed)
-                tally = DailyTally(tz)
+                tally = RowTally(tz)
         parser.count_blocks(group, tally, first_line=parser.lines + 1)
         if parser.lines > store.lines:
             store.commit(where(), tally, parser.lines, parser.events, parser.malformed)

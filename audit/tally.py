@@ -229,7 +229,8 @@ def add_rows(into: dict[tuple[str, date], list[int]], rows: dict[tuple[str, date
 
 
 class RowTally(DailyTally):
-    """A :class:`DailyTally` for a worker of the parallel path, which hands its counters back as rows.
+    """A :class:`DailyTally` that hands its counters back as rows: what ingestion counts into, in this process
+    (:func:`audit.ingest.ingest_file`'s sequential path) and in each worker of the parallel path.
 
     Blocks counted the fast way are added as rows straight away (``(address, day) -> counts``, a list per row)
     instead of a :class:`DayUsage` each: in a city of 300,000 mailboxes nearly every event of a task is a row of

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from meetings import presence
 from meetings.jitsi import JitsiConfig, bare_room
-from meetings.models import Attendance, Meeting, PresenceEvent
+from meetings.models import Attendance, Meeting, MeetingPoint, PresenceEvent, RollCall
 
 EVENTS = ("room/created", "room/destroyed", "occupant/joined", "occupant/left")
 
@@ -245,4 +245,37 @@ def point_attendance(meeting: Meeting) -> list[PointAttendance]:
                 mark.marked_at if mark is not None else None,
             )
         )
+    return out
+
+
+def points_attended(session: Session, meeting_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per meeting: (points planned, of them those that attended), as :func:`point_attendance` counts them (a
+    roll-call mark overrides what Jitsi saw), from three plain queries for all the meetings (at most 900 ids)
+    instead of each meeting's objects: what a list of meetings shows beside each."""
+    if not meeting_ids:
+        return {}
+    planned = session.execute(
+        select(MeetingPoint.meeting_id, MeetingPoint.point_id).where(MeetingPoint.meeting_id.in_(meeting_ids))
+    ).all()
+    seen = {
+        (meeting_id, point_id)
+        for meeting_id, point_id in session.execute(
+            select(Attendance.meeting_id, Attendance.point_id)
+            .where(Attendance.meeting_id.in_(meeting_ids), Attendance.point_id.is_not(None))
+            .distinct()
+        )
+    }
+    marks = {
+        (meeting_id, point_id): present
+        for meeting_id, point_id, present in session.execute(
+            select(RollCall.meeting_id, RollCall.point_id, RollCall.is_present).where(
+                RollCall.meeting_id.in_(meeting_ids)
+            )
+        )
+    }
+    out = dict.fromkeys(meeting_ids, (0, 0))
+    for meeting_id, point_id in planned:
+        key = (meeting_id, point_id)
+        points, attended = out[meeting_id]
+        out[meeting_id] = (points + 1, attended + bool(marks.get(key, key in seen)))
     return out

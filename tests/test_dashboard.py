@@ -85,6 +85,40 @@ def test_a_meeting_under_way_shows_its_points_attended_in_the_weeks_list(
     assert "1 / 2 điểm cầu tham gia" in line  # the one the host's secretary marked present, of the two planned
 
 
+def test_the_lists_count_attended_points_as_the_meetings_page_does(
+    db: Session, runtime: Any, client_as: Any, create_point: Any, create_meeting: Any
+) -> None:
+    """Seen by Jitsi, seen but marked absent, marked present unseen, neither: two of four attended, on the
+    dashboard as on the meeting's own page (meetings.attendance.point_attendance)."""
+    from core.actors import SYSTEM
+    from meetings.attendance import point_attendance, points_attended
+    from meetings.models import Attendance
+    from meetings.operations.roll_call import mark_roll_call
+
+    now = dt.datetime.now(runtime.meeting_env.tz).replace(second=0, microsecond=0)
+    seen, seen_absent, marked, nothing = (create_point() for _ in range(4))
+    meeting = create_meeting(
+        [seen, seen_absent, marked, nothing],
+        start=max(now - dt.timedelta(minutes=20), now.replace(hour=0, minute=0)),
+        end=now + dt.timedelta(minutes=40),
+        title="Họp bốn điểm cầu",
+    )
+    for point in (seen, seen_absent):
+        db.add(Attendance(meeting_id=meeting.id, point_id=point.id, occupant_jid=f"p{point.id}", joined_at=now))
+    db.flush()
+    mark_roll_call(db, SYSTEM, meeting, seen_absent.id, False)
+    mark_roll_call(db, SYSTEM, meeting, marked.id, True)
+    db.flush()
+    db.expire(meeting)
+    assert [p.attended for p in point_attendance(meeting)].count(True) == 2
+    assert points_attended(db, [meeting.id]) == {meeting.id: (4, 2)}
+    page = client_as("secretary").get("/").get_data(as_text=True)
+    week = re.search(r'<ul id="week-meetings">(.*?)</ul>', page, re.S)
+    assert week is not None
+    line = next(li for li in week.group(1).split("<li>") if "Họp bốn điểm cầu" in li)
+    assert "2 / 4 điểm cầu tham gia" in line
+
+
 def test_an_auditor_sees_the_figures_the_trend_and_the_units_ranked(
     db: Session, client_as: Any, create_unit: Any
 ) -> None:
