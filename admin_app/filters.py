@@ -96,7 +96,7 @@ def unit_options(
     parts = []
     for unit in units:
         label = f"{'· ' * unit.depth if depth else ''}{unit.name}{f' ({unit.code})' if code else ''}"
-        chosen = " selected" if selected is not None and unit.id == selected else ""
+        chosen = " selected" if unit.id == selected else ""
         parts.append(f'<option value="{unit.id}"{chosen}>{escape(label)}</option>')
     return Markup("".join(parts))  # noqa: S704 - every label escaped above, ids are integers
 
