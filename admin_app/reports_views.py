@@ -207,7 +207,10 @@ def report_detail(report_id: int) -> Any:
     unit_id = unit_filter(data)
     page = clean_int(request.args.get("page") or "1", "page", maximum=10**6)
     chosen = next((u for u in data["units"] if u["id"] == unit_id), None)
-    points = unit_trend(db(), data, unit_id, definitions()) if unit_id is not None else []
+    points: list[dict[str, Any]] = []
+    if unit_id is not None:
+        stored = report_store.stored_trend(db(), report.id, unit_id)
+        points = stored if stored is not None else unit_trend(db(), data, unit_id, definitions())
     return render_template(
         "report.html",
         report=report,

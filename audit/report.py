@@ -49,6 +49,7 @@ from audit.months import (
 )
 from audit.permissions import can_read_reports
 from audit.report_history import month_tree, unit_fates
+from audit.unit_trend import unit_trends
 from audit.usage_months import month_usage
 from core import changelog
 from core.actors import Actor, PermissionDenied
@@ -207,7 +208,8 @@ def build_report(session: Session, month: str, definitions: Definitions) -> dict
 
 
 def generate(session: Session, actor: Actor, month: str, definitions: Definitions) -> MonthlyReport:
-    """Build the report and store it as a new version (earlier versions stay)."""
+    """Build the report and store it as a new version (earlier versions stay), with every unit's 12-month
+    trend."""
     if not can_read_reports(actor):
         raise PermissionDenied(f"{actor.name} may not generate the usage report")
     month = parse_month(month)
@@ -226,6 +228,7 @@ def generate(session: Session, actor: Actor, month: str, definitions: Definition
     )
     session.add(report)
     session.flush()
+    report_store.write_trends(session, report.id, unit_trends(session, data, definitions))
     changelog.record(
         session,
         actor,

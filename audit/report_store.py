@@ -11,7 +11,10 @@ migration 0016:
   of the snapshot but the units and the inactive list;
 * ``monthly_report_units``: one row per unit of the snapshot, in the snapshot's order;
 * ``monthly_report_inactive``: one row per counted mailbox with no activity, in the snapshot's order, with its
-  unit's id (or, for a snapshot made before the rows carried it, its unit's name: ``is_by_name``).
+  unit's id (or, for a snapshot made before the rows carried it, its unit's name: ``is_by_name``);
+* ``monthly_report_trends``: one row per unit, its 12-month trend (audit.unit_trend) as worked out when the
+  version was generated (by audit.report.generate, in its transaction; snapshots stored before have none, and
+  their unit pages work the trend out when asked).
 """
 
 from __future__ import annotations
@@ -80,6 +83,19 @@ class ReportInactiveRow(Base):
         return f"<ReportInactiveRow report={self.report_id} {self.email}>"
 
 
+class ReportTrend(Base):
+    """One unit's 12-month trend for a report version, as audit.unit_trend.unit_trends gave it."""
+
+    __tablename__ = "monthly_report_trends"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("monthly_reports.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    points: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    def __repr__(self) -> str:
+        return f"<ReportTrend report={self.report_id} unit={self.unit_id}>"
+
+
 # -- writing ---------------------------------------------------------------------------------------------------
 
 
@@ -119,6 +135,15 @@ def write_parts(conn: Connection, report_id: int, data: dict[str, Any]) -> None:
         )
 
 
+def write_trends(session: Session, report_id: int, trends: dict[int, list[dict[str, Any]]]) -> None:
+    """Store every unit's trend of report ``report_id`` (one insert)."""
+    if trends:
+        session.execute(
+            insert(ReportTrend),
+            [{"report_id": report_id, "unit_id": unit_id, "points": points} for unit_id, points in trends.items()],
+        )
+
+
 @event.listens_for(MonthlyReport, "after_insert")
 def _store_parts(_mapper: Mapper[Any], conn: Connection, report: MonthlyReport) -> None:
     write_parts(conn, report.id, report.data or {})
@@ -137,6 +162,13 @@ def page_data(session: Session, report_id: int) -> dict[str, Any]:
     if head is None:
         return {"units": list(units), "inactive_count": 0}
     return {**head.head, "units": list(units), "inactive_count": head.inactive_count}
+
+
+def stored_trend(session: Session, report_id: int, unit_id: int) -> list[dict[str, Any]] | None:
+    """The trend of ``unit_id`` stored with report ``report_id``; None if the version was stored without trends."""
+    return session.scalar(
+        select(ReportTrend.points).where(ReportTrend.report_id == report_id, ReportTrend.unit_id == unit_id)
+    )
 
 
 def inactive_page(

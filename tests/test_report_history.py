@@ -62,6 +62,11 @@ def _move(db: Session, person: Staff, unit: Unit) -> None:
 
 @pytest.fixture
 def world(db: Session, create_unit: Any, create_staff: Any) -> dict[str, Any]:
+    return build_world(db, create_unit, create_staff)
+
+
+def build_world(db: Session, create_unit: Any, create_staff: Any) -> dict[str, Any]:
+    """The districts of June and the communes of July (the module's docstring), with their usage."""
     parent = create_unit(name="Vùng Thử lịch sử", kind=UnitKind.OFFICE)
     a = create_unit(name="Huyện Thử Ia Hrung", kind=UnitKind.DISTRICT, parent=parent)
     b = create_unit(name="Huyện Thử Chư Bă", kind=UnitKind.DISTRICT, parent=parent)
