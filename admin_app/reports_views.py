@@ -23,6 +23,7 @@ from sqlalchemy.orm import defer, object_session
 
 from admin_app.auth import current_actor, login_required
 from admin_app.context import db, runtime_of
+from admin_app.report_rows import unit_choices, unit_rows
 from audit import exports, report_store, report_tasks
 from audit.definitions import definitions_from
 from audit.document import ReportDocument, document_from
@@ -223,6 +224,8 @@ def report_detail(report_id: int) -> Any:
         inactive=report_store.inactive_page(db(), report.id, data["units"], unit_id, page, INACTIVE_PAGE_SIZE),
         chosen=chosen,
         fate_text=fate_text,
+        unit_rows=unit_rows,
+        unit_choices=unit_choices,
         unit_trend=points,
         unit_trend_chart=line_chart(trend_points(points), fm) if points else "",
     )
