@@ -33,7 +33,7 @@ from admin_app.points_views import (
     points,
 )
 from admin_app.url_patterns import addresses
-from admin_app.week_board import BoardLine, week_lines
+from admin_app.week_board import BoardLine, board_rows, meeting_rows, week_lines
 from core.actors import Actor, PermissionDenied
 from core.db import utcnow
 from meetings import invitations
@@ -111,6 +111,8 @@ def board() -> Any:
         next_week=monday + dt.timedelta(days=7),
         may_book=can_book(signed_in_actor()),
         calendar_url=addresses("meetings.point_calendar", "point_id", date=monday.isoformat()),
+        board_rows=board_rows,
+        meeting_rows=meeting_rows,
     )
 
 

@@ -446,3 +446,23 @@ def test_attendance_says_not_yet_held_before_and_in_progress_during_the_meeting(
     meeting.starts_at, meeting.ends_at = now - dt.timedelta(hours=2), now - dt.timedelta(hours=1)
     db.flush()
     assert cells() == ["Không", "Không"]  # over, and Jitsi saw neither point
+
+
+def test_the_week_board_shows_a_meeting_that_began_the_night_before(
+    client_as: Callable[..., FlaskClient], create_meeting: Callable[..., Meeting], points: Points, db: Session
+) -> None:
+    """The board asks only for meetings that began at most MAX_MEETING_HOURS before the week (no meeting lasts
+    longer): the longest meeting allowed, from Sunday 19:00 to Monday 07:00, is in the week's list (the cells are
+    the days meetings start on); one that ended as the week began is not."""
+    tz = dt.timezone(dt.timedelta(hours=7))
+    sunday = dt.datetime(2027, 4, 4, 19, 0, tzinfo=tz)
+    night = create_meeting(
+        [points.hall, points.chupah], start=sunday, end=sunday + dt.timedelta(hours=12), title="Trực ban đêm"
+    )
+    ended = create_meeting([points.iapa], start=sunday - dt.timedelta(hours=4), end=sunday + dt.timedelta(hours=5))
+    db.flush()
+    board = client_as(Role.AUDITOR).get(f"/meetings?week={DAY}").get_data(as_text=True)
+    listed = board.split('<h2>')[-1]
+    assert f'href="/meetings/{night.id}">Trực ban đêm</a>' in listed
+    assert "04/04/2027 19:00–07:00" in listed
+    assert f"/meetings/{ended.id}" not in board
