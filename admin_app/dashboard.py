@@ -22,7 +22,7 @@ from core.outbox import MailJob, MailStatus
 from meetings.attendance import points_attended
 from meetings.models import Meeting
 from provisioning.models import AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff, Unit
-from provisioning.queries import read_paths, visible_staff
+from provisioning.queries import read_paths, staff_in_scope
 
 HOT_SPOTS = 5
 
@@ -60,7 +60,7 @@ class MeetingLine:
 def admin_health(session: Session, actor: Actor, now: dt.datetime) -> AdminHealth:
     """For a system admin the whole province; for a unit admin their subtree (mail queues: province only)."""
     health = AdminHealth()
-    mine = visible_staff(actor).order_by(None).with_only_columns(Staff.id)
+    mine = staff_in_scope(actor, Staff.id)
     scoped = read_paths(actor) is not None
     jobs = select(DirectoryJob.status, func.count()).group_by(DirectoryJob.status)
     if scoped:
@@ -80,21 +80,12 @@ def admin_health(session: Session, actor: Actor, now: dt.datetime) -> AdminHealt
             ).all()
         )
         health.mail_pending, health.mail_failed = mail.get(MailStatus.PENDING, 0), mail.get(MailStatus.FAILED, 0)
-    statuses = visible_staff(actor).order_by(None).with_only_columns(Staff.status, func.count()).group_by(Staff.status)
+    statuses = staff_in_scope(actor, Staff.status, func.count()).group_by(Staff.status)
     health.by_status = dict(session.execute(statuses).all())
     since = now - dt.timedelta(days=30)
     recent = select(LastSeen.staff_id).where(LastSeen.at >= since)
-    health.inactive_30 = (
-        session.scalar(
-            select(func.count()).select_from(
-                visible_staff(actor)
-                .order_by(None)
-                .where(Staff.status == AccountStatus.ACTIVE, ~Staff.id.in_(recent))
-                .subquery()
-            )
-        )
-        or 0
-    )
+    idle = staff_in_scope(actor, func.count()).where(Staff.status == AccountStatus.ACTIVE, ~Staff.id.in_(recent))
+    health.inactive_30 = session.scalar(idle) or 0
     week = (now - dt.timedelta(days=7)).date()
     failures = (
         select(UsageDay.staff_id, func.sum(UsageDay.failed_logins).label("n"))

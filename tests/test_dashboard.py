@@ -196,3 +196,29 @@ def test_a_system_admin_sees_waiting_jobs_mail_last_sync_and_mailboxes_by_status
     assert by_status is not None
     assert re.search(r"Đã khóa: [\d.]+", by_status.group(1))  # mailboxes by status
     assert "lần ghi thư mục gần nhất" in page  # the last successful sync, in Vietnamese
+
+
+def test_a_unit_admin_counts_mailboxes_by_status_and_idle_in_their_subtree_only(
+    db: Session, create_unit: Any, create_staff: Any, client_as: Any
+) -> None:
+    """The mailbox counts of a unit admin's dashboard are their subtree's (a commune under their district
+    included), a province-wide admin's the whole province's."""
+    from audit.models import LastSeen
+
+    district = create_unit(kind="district")
+    commune = create_unit(kind="commune", parent=district)
+    elsewhere = create_unit(kind="district")
+    seen, idle, locked = create_staff(district), create_staff(commune), create_staff(commune)
+    locked.status = "disabled"
+    outside = [create_staff(elsewhere) for _ in range(3)]
+    now = dt.datetime.now(dt.UTC)
+    db.add(LastSeen(staff_id=seen.id, channel="imap", at=now - dt.timedelta(days=2)))
+    db.add(LastSeen(staff_id=idle.id, channel="imap", at=now - dt.timedelta(days=45)))
+    db.flush()
+    page = client_as("unit_admin", unit=district).get("/").get_data(as_text=True)  # the admin sits in the district
+    assert _figure(page, "inactive-30") == "2"  # idle and the admin (no mail sign-in); not seen, not the three
+    by_status = re.search(r'<p class="muted" id="by-status">(.*?)</p>', page, re.S)
+    assert by_status is not None
+    assert re.sub(r"\s+", " ", by_status.group(1)).strip() == "Đang hoạt động: 3 · Đã khóa: 1"
+    province = client_as("system_admin").get("/").get_data(as_text=True)
+    assert int(_figure(province, "inactive-30").replace(".", "")) >= 1 + len(outside)

@@ -462,7 +462,7 @@ def test_the_week_board_shows_a_meeting_that_began_the_night_before(
     ended = create_meeting([points.iapa], start=sunday - dt.timedelta(hours=4), end=sunday + dt.timedelta(hours=5))
     db.flush()
     board = client_as(Role.AUDITOR).get(f"/meetings?week={DAY}").get_data(as_text=True)
-    listed = board.split('<h2>')[-1]
+    listed = board.split("<h2>")[-1]
     assert f'href="/meetings/{night.id}">Trực ban đêm</a>' in listed
     assert "04/04/2027 19:00–07:00" in listed
     assert f"/meetings/{ended.id}" not in board
