@@ -150,6 +150,7 @@ def staff_list() -> Any:
     if q:  # a search orders and counts its first thousand matches (in one query); a broader one asks for more words
         row = first_matches(stmt, SEARCH_CAP)
         stmt = select(row).order_by(row.full_name.concat(""), row.id)
+    counted = stmt  # an order changes no count: the count never joins the last sign-ins
     if sort == "given":  # Vietnamese order: by given name, then family and middle name (the key sorts bytewise)
         key = row.sort_key.collate("C") if db().get_bind().dialect.name == "postgresql" else row.sort_key
         stmt = stmt.order_by(None).order_by(key, row.id)
@@ -169,7 +170,7 @@ def staff_list() -> Any:
         total, more = min(matched, SEARCH_CAP), matched > SEARCH_CAP
         rows = [person for person, _ in found][: max(0, total - offset)]
     else:
-        total, more = db().scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0, False
+        total, more = db().scalar(select(func.count()).select_from(counted.order_by(None).subquery())) or 0, False
         rows = db().scalars(stmt.offset(offset).limit(PAGE_SIZE)).all()
     filters = {"q": q, "status": status, "kind": kind, "idle": idle or "", "unit": unit_id or "", "sort": sort}
     units = db().scalars(visible_units(actor)).all()

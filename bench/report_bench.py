@@ -17,7 +17,9 @@ figures (counted, active, regular, engaged), on the same database in the same ru
    column, meetings, channels, inactive list, hot spots), each run in a fresh unit of work.
 4. Alternating runs of the two (median of ``--runs`` each), the ratio report / baseline, and a check that the
    report's province figures are the sums of the baseline's rows.
-5. With ``--upsert-cost``: what keeping the months adds to ingestion's upsert of the days (``store_tally`` of ten
+5. Every unit's 12-month trend for the month (``audit.unit_trend.unit_trends``, median of 3): what generating a
+   version adds to ``build_report`` since the trends are stored with it (not in the ratio, which is the report's).
+6. With ``--upsert-cost``: what keeping the months adds to ingestion's upsert of the days (``store_tally`` of ten
    days for every mailbox, with the months and without them, in transactions rolled back).
 
 Prints the figures; asserts nothing.
@@ -54,6 +56,7 @@ from audit.ingest import address_book, store_tally  # noqa: E402
 from audit.models import UsageDay  # noqa: E402
 from audit.months import month_bounds, month_span  # noqa: E402
 from audit.report import Definitions, build_report  # noqa: E402
+from audit.unit_trend import unit_trends  # noqa: E402
 from audit.usage_months import month_rows  # noqa: E402
 from core.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from meetings.availability import working_days  # noqa: E402
@@ -230,6 +233,16 @@ def run_on(label: str, url: str, month: str, runs: int, profile: bool, upsert: b
         f"  ratio report / baseline       {ours / base:6.2f}×  (target ≤ 2×)\n"
         f"  figures agree: {'yes' if province == sums else f'NO: report {province}, baseline {sums}'} "
         f"(active {sums['active']:,}, regular {sums['regular']:,}, engaged {sums['engaged']:,})"
+    )
+    trend_times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        with unit_of_work(factory) as session:
+            trends = unit_trends(session, data, DEFINITIONS)
+        trend_times.append(time.perf_counter() - started)
+    print(
+        f"  every unit's 12-month trend   {statistics.median(trend_times):6.3f} s   ({len(trends)} units; part of "
+        f"generating a version, not of build_report: audit.report.generate stores them with it)"
     )
     if upsert:
         upsert_cost(engine)
