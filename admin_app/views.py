@@ -25,7 +25,7 @@ from provisioning.actors import actor_for_staff
 from provisioning.entries import list_address
 from provisioning.models import AccountKind, AccountStatus, DirectoryJob, DirectoryJobStatus, Role, Staff
 from provisioning.people import actor_names
-from provisioning.queries import first_matches, get_unit_for, read_paths, visible_staff, visible_units
+from provisioning.queries import first_matches, get_unit_for, read_paths, unit_choices, visible_staff, visible_units
 from provisioning.roles import DELEGABLE, holds_equal_or_wider, visible_grants
 from provisioning.second_factor import has_second_factor
 
@@ -173,7 +173,7 @@ def staff_list() -> Any:
         total, more = db().scalar(select(func.count()).select_from(counted.order_by(None).subquery())) or 0, False
         rows = db().scalars(stmt.offset(offset).limit(PAGE_SIZE)).all()
     filters = {"q": q, "status": status, "kind": kind, "idle": idle or "", "unit": unit_id or "", "sort": sort}
-    units = db().scalars(visible_units(actor)).all()
+    units = unit_choices(db(), actor)
     admin_units = [u for u in units if actor.can(Role.UNIT_ADMIN, u)]
     return render_template(
         "staff.html",
@@ -227,7 +227,7 @@ def staff_page_context(actor: Actor, person: Staff) -> dict[str, Any]:
     """What a mailbox's page needs besides the person: may the actor change it (not someone with a role as
     wide as theirs), where it may move, the roles it holds and the roles the actor may give."""
     can_admin = actor.can(Role.UNIT_ADMIN, person.unit) and not holds_equal_or_wider(actor, person)
-    admin_units = [u for u in db().scalars(visible_units(actor)) if actor.can(Role.UNIT_ADMIN, u)] if can_admin else []
+    admin_units = [u for u in unit_choices(db(), actor) if actor.can(Role.UNIT_ADMIN, u)] if can_admin else []
     return {
         "can_admin": can_admin,
         "move_targets": [u for u in admin_units if u.id != person.unit_id],
@@ -264,7 +264,7 @@ def audit_trail() -> Any:
         actor_names=actor_names(session, {e.actor for e in page.entries}),
         page=page,
         actions=known_actions(session),
-        units=session.scalars(visible_units(actor)).all(),
+        units=unit_choices(session, actor),
         filters=filters.form_values(),
         kept={k: v for k, v in request.args.items() if k not in CURSOR_ARGS},
     )
