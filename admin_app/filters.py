@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
@@ -52,38 +52,59 @@ def time_filter(value: dt.datetime | None) -> str:
     return local(value).strftime("%H:%M")
 
 
+def _words(name: str, translate: Callable[[], Any]) -> Any:
+    """The words ``translate`` gives, once per request and language (a page of fifty meetings asked for seven
+    weekday names each time it wrote one)."""
+    from flask import g
+    from flask_babel import get_locale
+
+    cache = g.setdefault("_filter_words", {})
+    key = (name, str(get_locale()))
+    if key not in cache:
+        cache[key] = translate()
+    return cache[key]
+
+
 def weekday_name(value: dt.datetime | dt.date) -> str:
     from flask_babel import gettext as _
 
     if isinstance(value, dt.datetime):
         value = local(value)
-    names = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
+    names = _words(
+        "weekdays",
+        lambda: (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")),
+    )
     return names[value.weekday()]
 
 
 def weekday_short(index: int) -> str:
     from flask_babel import gettext as _
 
-    return (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))[index]
+    return _words("weekdays_short", lambda: (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")))[
+        index
+    ]
 
 
 def unit_kind_label(kind: str) -> str:
     from flask_babel import gettext as _
 
-    labels = {
-        "province": _("Province"),
-        "office": _("Office"),
-        "department": _("Department"),
-        "district": _("District"),
-        "commune": _("Commune"),
-    }
+    labels = _words(
+        "unit_kinds",
+        lambda: {
+            "province": _("Province"),
+            "office": _("Office"),
+            "department": _("Department"),
+            "district": _("District"),
+            "commune": _("Commune"),
+        },
+    )
     return labels.get(kind, kind)
 
 
 def status_label(status: str) -> str:
     from flask_babel import gettext as _
 
-    labels = {"active": _("Active"), "disabled": _("Disabled"), "archived": _("Archived")}
+    labels = _words("statuses", lambda: {"active": _("Active"), "disabled": _("Disabled"), "archived": _("Archived")})
     return labels.get(status, status)
 
 

@@ -75,6 +75,7 @@ def dashboard() -> Any:
         health=health,
         today=meetings_between(session, local_today, local_today + dt.timedelta(days=1)) if is_secretary else None,
         this_week=meetings_between(session, start, end) if is_secretary else None,
+        meeting_url=addresses("meetings.meeting_detail", "meeting_id"),
         figures=figures,
         spark=sparkline([v for _m, v in figures["trend"]]) if figures else "",
         show_ranking=actor.has_role(Role.AUDITOR) or actor.is_system_admin,
