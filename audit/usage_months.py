@@ -69,8 +69,7 @@ def months_usage(
     """:func:`month_usage` of each month starting on one of ``firsts`` (``work``: the working days of all of
     them), in one query per ``FEW`` mailboxes of ``only`` for all the months together (a unit's 12-month trend)."""
     m = UsageMonth
-    query = select(
-        m.month,
+    figures = (
         m.staff_id,
         m.imap_logins,
         m.pop3_logins,
@@ -79,12 +78,19 @@ def months_usage(
         m.failed_logins,
         m.sent_messages,
         m.active_days,
-    ).where(m.month.in_(sorted(firsts)))
+    )
     found: Iterable[Any]
     if only is not None and len(only) <= BY_ID:
-        found = rows_by_id(session, query, m.staff_id, only)
+        found = rows_by_id(session, select(m.month, *figures).where(m.month.in_(sorted(firsts))), m.staff_id, only)
     else:
-        found = session.execute(query)
+        # A month's whole rollup (30,000 rows): one query a month, so no row carries its month to be parsed, read
+        # through the session's connection, without the ORM's per-row work (0.9 s instead of 1.5–1.8 s for 12
+        # months of 30,000 mailboxes). The flush first, as the session's own query would.
+        session.flush()
+        conn = session.connection()
+        found = (
+            (first, *row) for first in sorted(firsts) for row in conn.execute(select(*figures).where(m.month == first))
+        )
     work_bits = {
         first: day_mask([d for d in work if d.year == first.year and d.month == first.month]) for first in firsts
     }
