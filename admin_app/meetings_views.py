@@ -95,8 +95,11 @@ def board() -> Any:
     for line in lines:
         if line.is_cancelled:
             continue
-        for point_id in line.point_ids:
-            grid.setdefault((point_id, line.day), []).append(line)
+        day = line.day
+        while day <= line.last_day:  # each day of the meeting, past midnight too
+            for point_id in line.point_ids:
+                grid.setdefault((point_id, day), []).append(line)
+            day += dt.timedelta(days=1)
     return render_template(
         "meetings_board.html",
         sections=point_sections([p for p in every_point if p.is_active], kind, text),

@@ -32,6 +32,7 @@ class BoardLine:
     point_ids: list[int]
     url: str
     day: dt.date
+    last_day: dt.date  # the local day it ends on (a meeting may run past midnight: it is in both days' cells)
     starts: str
     ends: str
     when: str
@@ -81,6 +82,7 @@ def week_lines(
                 point_ids=points[meeting_id],
                 url=detail(meeting_id),
                 day=starts.date(),
+                last_day=(ends - dt.timedelta(microseconds=1)).date(),
                 starts=starts.strftime("%H:%M"),
                 ends=ends.strftime("%H:%M"),
                 when=starts.strftime("%d/%m/%Y %H:%M"),

@@ -58,6 +58,7 @@ def _line(i: int, title: str, host: int, points: list[int], day: dt.date, **extr
         point_ids=points,
         url=f"/meetings/{i}?a=1&b=2",
         day=day,
+        last_day=day,
         starts="08:00",
         ends="11:30",
         when=f"{day:%d/%m/%Y} 08:00",

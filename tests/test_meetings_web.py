@@ -452,8 +452,8 @@ def test_the_week_board_shows_a_meeting_that_began_the_night_before(
     client_as: Callable[..., FlaskClient], create_meeting: Callable[..., Meeting], points: Points, db: Session
 ) -> None:
     """The board asks only for meetings that began at most MAX_MEETING_HOURS before the week (no meeting lasts
-    longer): the longest meeting allowed, from Sunday 19:00 to Monday 07:00, is in the week's list (the cells are
-    the days meetings start on); one that ended as the week began is not."""
+    longer): the longest meeting allowed, from Sunday 19:00 to Monday 07:00, is in the week's list and in Monday's
+    cells of its two points; one that ended as the week began is not."""
     tz = dt.timezone(dt.timedelta(hours=7))
     sunday = dt.datetime(2027, 4, 4, 19, 0, tzinfo=tz)
     night = create_meeting(
@@ -466,3 +466,6 @@ def test_the_week_board_shows_a_meeting_that_began_the_night_before(
     assert f'href="/meetings/{night.id}">Trực ban đêm</a>' in listed
     assert "04/04/2027 19:00–07:00" in listed
     assert f"/meetings/{ended.id}" not in board
+    cells = board.split("<h2>")[0]
+    assert cells.count(f'href="/meetings/{night.id}" title="Trực ban đêm">19:00–07:00</a>') == 2
+    assert f'class="slot host" href="/meetings/{night.id}"' in cells  # the hall hosts it
