@@ -55,7 +55,7 @@ def unit_rows(units: Iterable[dict[str, Any]], fm: Formats, fate_text: Callable[
     return Markup("".join(parts))  # noqa: S704 - every value escaped above
 
 
-def unit_choices(units: Iterable[dict[str, Any]], selected: int | None) -> Markup:
+def snapshot_options(units: Iterable[dict[str, Any]], selected: int | None) -> Markup:
     """The ``<option>`` of each unit of a snapshot, indented by its depth, ``selected`` chosen."""
     parts = []
     for u in units:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import defer, object_session
 
 from admin_app.auth import current_actor, login_required
 from admin_app.context import db, runtime_of
-from admin_app.report_rows import unit_choices, unit_rows
+from admin_app.report_rows import snapshot_options, unit_rows
 from audit import exports, report_store, report_tasks
 from audit.definitions import definitions_from
 from audit.document import ReportDocument, document_from
@@ -225,7 +225,7 @@ def report_detail(report_id: int) -> Any:
         chosen=chosen,
         fate_text=fate_text,
         unit_rows=unit_rows,
-        unit_choices=unit_choices,
+        snapshot_options=snapshot_options,
         unit_trend=points,
         unit_trend_chart=line_chart(trend_points(points), fm) if points else "",
     )

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.dashboard import admin_health, headline, is_admin, meetings_between, scope_unit_ids, sparkline
-from admin_app.filters import status_label
 from admin_app.lookups import staff_or_abort, unit_or_abort
 from admin_app.trail_pages import CURSOR_ARGS, TrailFilters, known_actions, trail_page, trail_query
 from admin_app.url_patterns import addresses
@@ -190,8 +189,8 @@ def staff_list() -> Any:
         unit_names={u.id: u.name for u in units},  # the rows' units without a lazy load each
         move_targets=admin_units,
         can_bulk=bool(admin_units),
-        # what each row would translate or build again: its status's word, its box's label, its page's address
-        status_names={s.value: status_label(s.value) for s in AccountStatus},
+        # what each row would translate or build again: its box's label, its page's address (status words are
+        # translated once per request by admin_app.filters.status_label itself)
         choose_label=gettext("Choose %(name)s"),
         person_url=addresses("console.staff_detail", "staff_id"),
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string, session
 
-from admin_app.report_rows import unit_choices, unit_rows
+from admin_app.report_rows import snapshot_options, unit_rows
 from admin_app.reports_views import fate_text, formats
 
 ROWS = """  <tbody>
@@ -74,4 +74,4 @@ def test_the_rows_and_lists_are_what_the_template_loops_wrote(app: Flask, lang: 
         assert "&lt;Tài&gt; &amp; &#34;Kế&#34; &#39;hoạch&#39;" in got
         assert "Xã &lt;Hợp&gt; Nhất" in got
         for selected in (None, 2, 4):
-            assert unit_choices(UNITS, selected) == render_template_string(OPTIONS, units=UNITS, selected=selected)
+            assert snapshot_options(UNITS, selected) == render_template_string(OPTIONS, units=UNITS, selected=selected)
