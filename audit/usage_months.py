@@ -67,7 +67,8 @@ def months_usage(
     session: Session, firsts: Collection[dt.date], work: Collection[dt.date], only: Collection[int] | None = None
 ) -> dict[dt.date, dict[int, tuple[int, ...]]]:
     """:func:`month_usage` of each month starting on one of ``firsts`` (``work``: the working days of all of
-    them), in one query per ``FEW`` mailboxes of ``only`` for all the months together (a unit's 12-month trend)."""
+    them): for a few mailboxes of ``only`` (a unit's 12-month trend) one query per ``FEW`` of them for all the
+    months together; else one query per month, each month's rows whole."""
     m = UsageMonth
     figures = (
         m.staff_id,
