@@ -57,6 +57,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, engine: Engine | N
     )
     csrf.init_app(app)
     Babel(app, locale_selector=context.select_locale, timezone_selector=lambda: settings.timezone)
+    context.install_gettext(app)
 
     from admin_app import (
         accounts_views,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask_babel
 from flask import current_app, g, request, session
 from sqlalchemy.orm import Session
 
@@ -56,3 +57,31 @@ def close_session(exc: BaseException | None) -> None:
     work: UnitOfWork | None = g.pop("uow", None)
     if work is not None:  # the view raised: nothing it did is kept or applied
         work.rollback()
+
+
+def translations() -> Any:
+    """The request's translations, as flask_babel.get_translations gives them, looked up once per request and
+    locale: Flask-Babel looks them up again for every string (about 7 µs each; a report page asks for a hundred).
+    A changed locale (flask_babel.force_locale, refresh) is a new locale object, so it looks up again."""
+    ctx = g.get("_flask_babel")
+    locale = getattr(ctx, "babel_locale", None)
+    if locale is None:  # the request's first string: Flask-Babel selects the locale now
+        return flask_babel.get_translations()
+    held = getattr(ctx, "congvu_translations", None)
+    if held is not None and held[0] is locale:
+        return held[1]
+    found = flask_babel.get_translations()
+    ctx.congvu_translations = (locale, found)
+    return found
+
+
+def install_gettext(app: Any) -> None:
+    """The templates' ``_``, ``ngettext``, ``pgettext`` and ``npgettext`` through :func:`translations`
+    (Jinja's newstyle gettext as Flask-Babel installs it: autoescaped, with ``%`` variables)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )

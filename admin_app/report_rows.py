@@ -63,3 +63,13 @@ def snapshot_options(units: Iterable[dict[str, Any]], selected: int | None) -> M
         indent = "&nbsp;&nbsp;" * u["depth"]
         parts.append(f'<option value="{_e(u["id"])}"{chosen}>{indent}{_e(u["name"])}</option>')
     return Markup("".join(parts))  # noqa: S704 - the names escaped above, the indent is markup of ours
+
+
+def with_selected(options: Markup, selected: int | None) -> Markup:
+    """``options`` (:func:`snapshot_options` with nothing chosen) with unit ``selected`` chosen: the same HTML
+    as ``snapshot_options(units, selected)``, from a list written once for every choice."""
+    if selected is None:
+        return options
+    wanted = f'<option value="{int(selected)}">'
+    # on the text: Markup's own replace would escape the two tags
+    return Markup(str(options).replace(wanted, f'<option value="{int(selected)}" selected>', 1))  # noqa: S704 - ours

@@ -10,6 +10,7 @@ people across a reorganisation (audit.unit_trend)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +19,13 @@ from babel.numbers import format_decimal, format_percent, get_group_symbol
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import defer, object_session
 
 from admin_app.auth import current_actor, login_required
 from admin_app.context import db, runtime_of
-from admin_app.report_rows import snapshot_options, unit_rows
+from admin_app.report_rows import snapshot_options, unit_rows, with_selected
 from audit import exports, report_store, report_tasks
 from audit.definitions import definitions_from
 from audit.document import ReportDocument, document_from
@@ -36,6 +38,7 @@ from audit.report import Definitions, ReportError, parse_month, previous_month, 
 from audit.report_history import MOST_NAMED, with_fates
 from audit.unit_trend import trend_points, unit_trend
 from core.actors import Actor
+from core.memo import frozen
 from core.validation import clean_int
 
 bp = Blueprint("reports", __name__)
@@ -187,12 +190,30 @@ def _report(report_id: int, *, whole: bool = True) -> MonthlyReport:
     return report
 
 
+def _snapshot(report: MonthlyReport) -> dict[str, Any]:
+    """The parts of ``report`` its page reads (audit.report_store.page_data), read and parsed once per process
+    and frozen: a stored version never changes. Keyed by its creation time too, so that a version read from
+    another database under the same id is not taken for it."""
+    key = ("page", report.id, report.version, report.created_at)
+    return runtime_of().snapshots.get(key, lambda: frozen(report_store.page_data(db(), report.id)))
+
+
+def _written(report: MonthlyReport, data: dict[str, Any], fm: Formats) -> tuple[Markup, Markup]:
+    """The page's tree of units and its list of units to choose from (nothing chosen), written once per process
+    for a version, language and the units' fates of today (a later reorganisation changes those)."""
+    fates = json.dumps([u.get("fate") for u in data["units"]], sort_keys=True)
+    key = ("written", report.id, report.version, report.created_at, fm.locale, fates)
+    return runtime_of().snapshots.get(
+        key, lambda: (unit_rows(data["units"], fm, fate_text), snapshot_options(data["units"], None))
+    )
+
+
 @bp.route("/reports/<int:report_id>")
 @login_required
 def report_detail(report_id: int) -> Any:
     _actor()
     report = _report(report_id, whole=False)
-    data = with_fates(db(), report_store.page_data(db(), report.id))
+    data = with_fates(db(), _snapshot(report))
     history = trend(db(), report.month)
     versions = (
         db()
@@ -212,6 +233,7 @@ def report_detail(report_id: int) -> Any:
     if unit_id is not None:
         stored = report_store.stored_trend(db(), report.id, unit_id)
         points = stored if stored is not None else unit_trend(db(), data, unit_id, definitions())
+    tree, options = _written(report, data, fm)
     return render_template(
         "report.html",
         report=report,
@@ -224,8 +246,9 @@ def report_detail(report_id: int) -> Any:
         inactive=report_store.inactive_page(db(), report.id, data["units"], unit_id, page, INACTIVE_PAGE_SIZE),
         chosen=chosen,
         fate_text=fate_text,
-        unit_rows=unit_rows,
-        snapshot_options=snapshot_options,
+        tree=tree,
+        options=options,
+        with_selected=with_selected,
         unit_trend=points,
         unit_trend_chart=line_chart(trend_points(points), fm) if points else "",
     )

@@ -20,6 +20,7 @@ from config import Settings, ensure_secret_file, parse_holidays, parse_working_h
 from core.actors import SYSTEM
 from core.boundary import Boundary
 from core.db import make_engine, make_session_factory
+from core.memo import Memo
 from core.outbox import MailJob, Renderer, SendResult, SmtpConfig, send_pending
 from core.tasks import Worker, submit
 from meetings.env import MeetingEnv
@@ -48,6 +49,11 @@ class Runtime:
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
+
+    @cached_property
+    def snapshots(self) -> Memo:
+        """Stored report versions as their pages read them, parsed once per process (a version never changes)."""
+        return Memo(size=24)
 
     @cached_property
     def directory(self) -> Directory:

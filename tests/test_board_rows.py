@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from flask import Flask, render_template_string, session
 
-from admin_app.week_board import BoardLine, board_rows, meeting_rows
+from admin_app.week_board import BoardLine, board_rows, clock, day_text, meeting_rows
 
 ROWS = """  {% for p in section %}
     <tr>
@@ -97,3 +97,11 @@ def test_the_board_and_the_list_are_what_the_template_loops_wrote(app: Flask, la
             want = render_template_string(LIST, meetings=meetings)
             assert render_template_string(NEW_LIST, meetings=meetings, meeting_rows=meeting_rows) == want
         assert 'class="cancelled"' in render_template_string(NEW_LIST, meetings=LINES, meeting_rows=meeting_rows)
+
+
+def test_the_times_are_written_as_strftime_writes_them() -> None:
+    moments = [dt.datetime(2026, 12, 4, 0, 0), dt.datetime(2026, 1, 9, 7, 5), dt.datetime(2027, 4, 5, 23, 59)]
+    moments += [dt.datetime(9999, 12, 31, 12, 30), dt.datetime(1, 1, 1, 9, 0), dt.datetime(999, 3, 1, 10, 10)]
+    for t in moments:
+        assert clock(t) == t.strftime("%H:%M")
+        assert day_text(t) == t.strftime("%d/%m/%Y")

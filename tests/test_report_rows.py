@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string, session
 
-from admin_app.report_rows import snapshot_options, unit_rows
+from admin_app.report_rows import snapshot_options, unit_rows, with_selected
 from admin_app.reports_views import fate_text, formats
 
 ROWS = """  <tbody>
@@ -73,5 +73,8 @@ def test_the_rows_and_lists_are_what_the_template_loops_wrote(app: Flask, lang: 
         assert got == want
         assert "&lt;Tài&gt; &amp; &#34;Kế&#34; &#39;hoạch&#39;" in got
         assert "Xã &lt;Hợp&gt; Nhất" in got
+        unchosen = snapshot_options(UNITS, None)
         for selected in (None, 2, 4):
-            assert snapshot_options(UNITS, selected) == render_template_string(OPTIONS, units=UNITS, selected=selected)
+            wanted = render_template_string(OPTIONS, units=UNITS, selected=selected)
+            assert snapshot_options(UNITS, selected) == wanted
+            assert with_selected(unchosen, selected) == wanted  # the list written once, a unit chosen after
