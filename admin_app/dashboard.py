@@ -18,6 +18,7 @@ from audit.models import LastSeen, MonthlyReport, UsageDay
 from audit.report import subtree_trend, trend
 from core.actors import Actor
 from core.db import utcnow
+from core.memo import Memo, frozen
 from core.outbox import MailJob, MailStatus
 from meetings.attendance import points_attended
 from meetings.models import Meeting
@@ -136,12 +137,15 @@ def scope_unit_ids(session: Session, paths: list[str]) -> list[int]:
     return list(session.scalars(select(Unit.id).where(Unit.path.in_(tops)))) if tops else []
 
 
-def headline(session: Session, month: str, unit_ids: Collection[int] | None = None) -> dict[str, Any]:
+def headline(
+    session: Session, month: str, unit_ids: Collection[int] | None = None, memo: Memo | None = None
+) -> dict[str, Any]:
     """The figures of the latest stored report up to ``month`` (the province's, or with ``unit_ids`` those of a
     unit admin's subtree), the 12-month trend of the regular-use share, and the units ranked by it (best first).
-    A subtree's trend reads each month's stored report, so a month before the unit existed has no point."""
+    A subtree's trend reads each month's stored report, so a month before the unit existed has no point. The
+    units ranked are worked out once per version if ``memo`` is given (a stored version never changes)."""
     latest = session.execute(
-        select(MonthlyReport.id, MonthlyReport.month)
+        select(MonthlyReport.id, MonthlyReport.month, MonthlyReport.version, MonthlyReport.created_at)
         .where(MonthlyReport.month <= month)
         .order_by(MonthlyReport.month.desc(), MonthlyReport.version.desc())
         .limit(1)
@@ -157,12 +161,18 @@ def headline(session: Session, month: str, unit_ids: Collection[int] | None = No
     units: list[dict[str, Any]] = []
     province = None
     if latest is not None:
-        rows = [
-            u
-            for u in report_store.unit_rows(session, [latest.id], depth=1)[latest.id]
-            if isinstance(u, dict) and (u.get("subtree") or {}).get("counted")
-        ]
-        units = sorted(rows, key=lambda u: (-(u["subtree"].get("regular_share") or 0), u.get("name", "")))
+        report_id = latest.id
+
+        def ranked() -> list[dict[str, Any]]:
+            rows = [
+                u
+                for u in report_store.unit_rows(session, [report_id], depth=1)[report_id]
+                if isinstance(u, dict) and (u.get("subtree") or {}).get("counted")
+            ]
+            return sorted(rows, key=lambda u: (-(u["subtree"].get("regular_share") or 0), u.get("name", "")))
+
+        key = ("ranked", latest.id, latest.version, latest.created_at)
+        units = memo.get(key, lambda: frozen(ranked())) if memo is not None else ranked()
         province = points[-1]["province"] if points and points[-1]["month"] == latest.month else None
     return {"report": latest, "province": province, "trend": shares, "units": units, "is_subtree": False}
 

@@ -62,7 +62,7 @@ def dashboard() -> Any:
     paths = read_paths(actor)
     # A unit admin (or an auditor of some units) sees the figures of their subtree, the province's readers its own.
     mine = scope_unit_ids(session, paths) if paths else None
-    figures = headline(session, local_today.strftime("%Y-%m"), mine) if paths != [] else None
+    figures = headline(session, local_today.strftime("%Y-%m"), mine, runtime_of().snapshots) if paths != [] else None
     health = admin_health(session, actor, now) if is_admin(actor) else None
     if health is not None and scope is actor:  # the same mailboxes: the health counted them by status
         mailbox_count = health.by_status.get(AccountStatus.ACTIVE, 0)
