@@ -121,10 +121,12 @@ def _plan(url: str, path: Path, cookies: list[str]) -> None:
     engine.dispose()
     today = dt.datetime.now(TZ).date()
     weeks = [today + dt.timedelta(weeks=w) for w in range(-8, 3)]
-    words = ["Cán bộ 012", "cb.0", "00042", "bộ 2", "nguyen", "Cán"]
+    # as people search: a family and middle name, a family name typed without its marks, a middle and given name,
+    # a staff number's beginning, a given name, an address's beginning (the names are drawn as a province's are)
+    words = ["Nguyễn Văn", "tran", "Thị Hoa", "C00004", "hoa", "user0004"]
     staff = ["/staff", "/staff?status=active", "/staff?kind=functional", "/staff?sort=given", "/staff?idle=30"]
     staff += [f"/staff?q={w}" for w in words] + [f"/staff?unit={u}" for u in districts[:5]]
-    staff += ["/staff?page=3", "/staff?q=Cán&status=active&page=2", "/staff?sort=last_seen"]
+    staff += ["/staff?page=3", "/staff?q=Nguyễn&status=active&page=2", "/staff?sort=last_seen"]
     trail = ["/audit", "/audit?action=staff.update", "/audit?action=meeting.book", "/audit?actor=it3@"]
     trail += [f"/audit?unit={u}" for u in districts[:3]] + ["/audit?from=2026-06-01&to=2026-06-30"]
     trail += [f"/audit?before={rng.randrange(1000, head)}" for _ in range(6)]

@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -44,7 +45,9 @@ from audit.ingest import ingest_file  # noqa: E402
 from audit.report import Definitions, build_report  # noqa: E402
 from core.actors import SYSTEM  # noqa: E402
 from core.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
+from demo.names import highlands_name, kinh_name  # noqa: E402
 from provisioning.models import Staff, UnitKind  # noqa: E402
+from provisioning.names import search_key_of, split_name, staff_sort_key  # noqa: E402
 from provisioning.operations import create_unit  # noqa: E402
 
 TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
@@ -96,25 +99,34 @@ def build_database(url: str, mailboxes: int) -> None:
                 ).id
             )
     created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    rows = [
-        {
-            "unit_id": leaves[i % len(leaves)],
-            "full_name": f"Cán bộ {i:05d}",
-            "email": address,
-            "kind": "personal" if i % 50 else "functional",
-            "status": "active",
-            "status_reason": "",
-            "quota_mb": 2048,
-            "created_at": created,
-            "updated_at": created,
-            "family_name": "",
-            "middle_name": "",
-            "given_name": "",
-            "title": "",
-            "phone": "",
-        }
-        for i, address in enumerate(synthetic_addresses(mailboxes))
-    ]
+    rng = random.Random(7)
+    rows = []
+    for i, address in enumerate(synthetic_addresses(mailboxes)):
+        # names as the province's are (a tenth of the Highlands' peoples), with the keys the console sorts and
+        # searches by, as provisioning.models writes them for every person it stores
+        name = highlands_name(rng) if rng.random() < 0.1 else kinh_name(rng)
+        parts = split_name(name)
+        rows.append(
+            {
+                "unit_id": leaves[i % len(leaves)],
+                "full_name": name,
+                "email": address,
+                "kind": "personal" if i % 50 else "functional",
+                "status": "active",
+                "status_reason": "",
+                "quota_mb": 2048,
+                "created_at": created,
+                "updated_at": created,
+                "family_name": parts.family,
+                "middle_name": parts.middle,
+                "given_name": parts.given,
+                "sort_key": staff_sort_key(parts.given, parts.family, parts.middle),
+                "search_key": search_key_of(name, address),
+                "staff_number": f"C{i:06d}",
+                "title": "Chuyên viên",
+                "phone": "",
+            }
+        )
     engine = make_engine(url)
     with engine.begin() as conn:
         for start in range(0, len(rows), 5000):

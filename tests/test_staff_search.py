@@ -2,14 +2,17 @@
 start, staff numbers and odd characters are found as typed, and a search that matches too many people shows
 the first ones found and asks for more words instead of counting a city's every "Nguyễn"."""
 
+import html
 import re
 
 from admin_app import views
+from core.actors import SYSTEM
+from provisioning import accounts
 from provisioning.models import Role
 
 
 def _names(page: str) -> list[str]:
-    return re.findall(r'<td><a href="/staff/\d+">([^<]+)</a></td>', page)
+    return [html.unescape(n) for n in re.findall(r'<td><a href="/staff/\d+">([^<]+)</a></td>', page)]
 
 
 def test_a_search_ignores_case_and_diacritics_and_matches_words_at_their_start(
@@ -65,3 +68,29 @@ def test_a_broad_search_shows_its_first_matches_and_asks_for_more_words(
     past = client.get("/staff", query_string={"q": "pham", "unit": unit.id, "page": 7}).get_data(as_text=True)
     assert _names(past) == []
     assert "Có hơn 3 hộp thư khớp" in past  # a page past them still says how many there are
+
+
+def test_a_search_follows_each_change_of_a_name_at_once(db, create_unit, create_staff, client_as) -> None:
+    """A renamed, new or removed person is found, or not, right after the change (the folded key is written with
+    the row, whoever writes it), and a word of one letter counts as the others do."""
+    unit = create_unit()
+    person = create_staff(unit, full_name="Rơ Châm H'Yao")
+    create_staff(unit, full_name="Nay Blum")
+    client = client_as(Role.SYSTEM_ADMIN)
+
+    def found(q: str) -> list[str]:
+        return _names(client.get("/staff", query_string={"q": q, "unit": unit.id}).get_data(as_text=True))
+
+    assert found("ro cham") == ["Rơ Châm H'Yao"]
+    accounts.update_staff(db, SYSTEM, person, {"full_name": "Ksor Y Phước"})
+    db.commit()
+    assert found("ro cham") == []
+    assert found("ksor phuoc") == ["Ksor Y Phước"]
+    assert found("ksor y") == ["Ksor Y Phước"]  # "y": one letter
+    late = create_staff(unit, full_name="Siu H'Mai")
+    db.commit()
+    assert found("siu hmai") == ["Siu H'Mai"]
+    db.delete(late)
+    db.commit()
+    assert found("siu") == []
+    assert found("nay blum") == ["Nay Blum"]  # the others' entries untouched
