@@ -189,19 +189,19 @@ def ingest_file(
         parser = LogParser(tz=tz, reference=reference)
         tally = RowTally(tz)
         group: list[str] = []  # blocks counted together (a run of Dovecot's file goes the fast way as one)
-        waiting = 0  # their lines
+        group_lines: list[int] = []  # their lines, counted once
         for block in blocks:
             group.append(block)  # type: ignore[arg-type]
-            waiting += block.count("\n")  # type: ignore[arg-type]
-            if len(group) < TASK_BLOCKS and parser.lines + waiting - store.lines < chunk_lines:
+            group_lines.append(block.count("\n"))  # type: ignore[arg-type]
+            if len(group) < TASK_BLOCKS and parser.lines + sum(group_lines) - store.lines < chunk_lines:
                 continue
-            parser.count_blocks(group, tally, first_line=parser.lines + 1)
-            group, waiting = [], 0
+            parser.count_blocks(group, tally, first_line=parser.lines + 1, line_counts=group_lines)
+            group, group_lines = [], []
             if parser.lines - store.lines >= chunk_lines:
                 # The blocks handed out so far are all in the tally: store them with the offset after them.
                 store.commit(where(), tally, parser.lines, parser.events, parser.malformed)
                 tally = RowTally(tz)
-        parser.count_blocks(group, tally, first_line=parser.lines + 1)
+        parser.count_blocks(group, tally, first_line=parser.lines + 1, line_counts=group_lines)
         if parser.lines > store.lines:
             store.commit(where(), tally, parser.lines, parser.events, parser.malformed)
         lines, events, malformed, examples = parser.lines, parser.events, parser.malformed, parser.examples

@@ -100,12 +100,12 @@ def count_task(task: Task) -> TaskResult:
     block_lines = [text.count("\n") for text in texts]
     if all(is_dovecot_file(text) for text in texts):
         # Counted together (see LogParser.count_blocks); no Postfix submission can wait in such blocks.
-        parser.count_blocks(texts, tally)
+        parser.count_blocks(texts, tally, line_counts=block_lines)
         latest: list[datetime | None] = [None] * (len(texts) - 1) + [parser.latest]
     else:
         latest = []
-        for text in texts:
-            parser.count_blocks([text], tally, first_line=parser.lines + 1)
+        for text, count in zip(texts, block_lines, strict=True):
+            parser.count_blocks([text], tally, first_line=parser.lines + 1, line_counts=[count])
             latest.append(parser.latest)
     return TaskResult(
         rows=TallyRows.of(tally),

@@ -162,7 +162,14 @@ class LogParser:
             yield from self._block(text, number, count)
             number += count
 
-    def count_blocks(self, blocks: Iterable[str], tally: DailyTally, *, first_line: int = 1) -> None:
+    def count_blocks(
+        self,
+        blocks: Iterable[str],
+        tally: DailyTally,
+        *,
+        first_line: int = 1,
+        line_counts: Iterable[int] | None = None,
+    ) -> None:
         """Add the events of blocks of whole lines to ``tally``: the same as ``tally.add_all(parse_blocks(…))``.
 
         Runs of blocks of Dovecot's own file are counted together the fast way (:mod:`audit.fastlines`) when
@@ -171,41 +178,48 @@ class LogParser:
         Blocks of Roundcube's file go the fast way of :mod:`audit.fastroundcube` and blocks of classic syslog
         that of :mod:`audit.fastpostfix` (no submission waiting from an earlier block) (``tally`` in the
         parser's zone), one by one.
+
+        ``line_counts``, if given, are the blocks' ``count("\\n")`` as given (a caller that counted them already
+        spares a second scan of every block).
         """
         number = first_line - 1
         same_zone = tally.tz is self.tz
         fast = not self._dovecot.webmail_ips and same_zone
         run: list[str] = []
+        run_counts: list[int] = []
+        counts = iter(line_counts) if line_counts is not None else None
         for text in blocks:
+            count = next(counts) if counts is not None else text.count("\n")
             if not text.endswith("\n"):
                 text += "\n"
+                count += 1
             form = first_form(text) if same_zone else None
             if fast and form is DOVECOT_MARKERS:
                 run.append(text)
+                run_counts.append(count)
                 if sum(map(len, run)) >= FAST_RUN_CHARS:
-                    number = self._count_run(run, number, tally)
-                    run = []
+                    number = self._count_run(run, run_counts, number, tally)
+                    run, run_counts = [], []
                 continue
-            number = self._count_run(run, number, tally)
-            run = []
-            count = text.count("\n")
+            number = self._count_run(run, run_counts, number, tally)
+            run, run_counts = [], []
             if form == () and not self._postfix.queue and self._count_postfix(text, count, tally):
                 number += count
                 continue
             if form is not ROUNDCUBE_MARKERS or not self._count_fast(text, count, tally, self._roundcube_block):
                 tally.add_all(self._block(text, number, count))
             number += count
-        self._count_run(run, number, tally)
+        self._count_run(run, run_counts, number, tally)
 
-    def _count_run(self, run: list[str], number: int, tally: DailyTally) -> int:
-        """Count blocks of Dovecot's file form, together if the fast way can; the lines before the next."""
+    def _count_run(self, run: list[str], counts: list[int], number: int, tally: DailyTally) -> int:
+        """Count blocks of Dovecot's file form (``counts``: their lines), together if the fast way can; the lines
+        before the next."""
         if len(run) > 1 and not self._postfix.queue:
             text = "".join(run)
-            count = text.count("\n")
+            count = sum(counts)
             if self._count_fast(text, count, tally, count_dovecot_block):
                 return number + count
-        for text in run:
-            count = text.count("\n")
+        for text, count in zip(run, counts, strict=True):
             if not self._count_fast(text, count, tally, count_dovecot_block):
                 tally.add_all(self._block(text, number, count))
             number += count

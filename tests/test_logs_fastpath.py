@@ -130,6 +130,20 @@ def test_blocks_counted_together_equal_blocks_counted_one_by_one() -> None:
     assert together.examples == one_by_one.examples == [(len(STANDARD) * 2 + 1, UNUSUAL["a login without a user"])]
 
 
+def test_line_counts_given_by_the_caller_count_what_the_parser_counts_itself() -> None:
+    """A caller that counted each block's newlines hands them over (audit.ingest, audit.parallel); the lines, line
+    numbers and counters are those of a parser counting them itself, a last block without its newline included."""
+    odd = "\n".join([*STANDARD, UNUSUAL["a login without a user"]]) + "\n"
+    blocks = ["\n".join(STANDARD) + "\n", odd, "\n".join(STANDARD)]  # the last one ends without a newline
+    itself, given = LogParser(reference=REF), LogParser(reference=REF)
+    expected, tally = DailyTally(DEFAULT_TZ), DailyTally(DEFAULT_TZ)
+    itself.count_blocks(blocks, expected)
+    given.count_blocks(blocks, tally, line_counts=[b.count("\n") for b in blocks])
+    assert given.lines == itself.lines == len(STANDARD) * 3 + 1
+    assert (tally.days, tally.last_seen) == (expected.days, expected.last_seen)
+    assert given.examples == itself.examples == [(len(STANDARD) * 2 + 1, UNUSUAL["a login without a user"])]
+
+
 # -- Roundcube's file: the same, one pattern for its login lines ------------------------------------------
 
 ROUNDCUBE = [
