@@ -222,3 +222,35 @@ def test_a_unit_admin_counts_mailboxes_by_status_and_idle_in_their_subtree_only(
     assert re.sub(r"\s+", " ", by_status.group(1)).strip() == "Đang hoạt động: 3 · Đã khóa: 1"
     province = client_as("system_admin").get("/").get_data(as_text=True)
     assert int(_figure(province, "inactive-30").replace(".", "")) >= 1 + len(outside)
+
+
+def test_the_province_wide_idle_count_is_every_active_mailbox_without_a_recent_sign_in(
+    db: Session, create_unit: Any, create_staff: Any, client_as: Any
+) -> None:
+    """The province's count is worked out as the active mailboxes less those signed in since (plus back those of
+    them not active): it equals counting each active mailbox without a sign-in on any channel for 30 days, with a
+    mailbox locked after signing in, one seen on two channels (one of them long ago), one never seen."""
+    from sqlalchemy import func, select
+
+    from audit.models import LastSeen
+    from provisioning.models import Staff
+
+    unit = create_unit(kind="commune")
+    recent, two_channels, old, _never, locked = (create_staff(unit) for _ in range(5))
+    locked.status = "disabled"
+    now = dt.datetime.now(dt.UTC)
+    for person, channel, days in (
+        (recent, "imap", 1),
+        (two_channels, "imap", 90),
+        (two_channels, "webmail", 3),
+        (old, "pop3", 31),
+        (locked, "smtp", 2),
+    ):
+        db.add(LastSeen(staff_id=person.id, channel=channel, at=now - dt.timedelta(days=days)))
+    db.flush()
+    page = client_as("system_admin").get("/").get_data(as_text=True)
+    since = now - dt.timedelta(days=30)
+    signed_in = select(LastSeen.staff_id).where(LastSeen.at >= since)
+    expected = db.scalar(select(func.count()).where(Staff.status == "active", ~Staff.id.in_(signed_in)))
+    assert int(_figure(page, "inactive-30").replace(".", "")) == expected
+    assert expected >= 2  # "old" and "never" at least (and the admin, who never signed in to mail)
