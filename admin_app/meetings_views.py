@@ -23,11 +23,11 @@ from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.error_words import domain_message
 from admin_app.points_views import (
-    all_points,
     day_arg,
     local_range,
     monday_of,
     point_calendar,
+    point_rows,
     point_sections,
     point_update,
     points,
@@ -89,7 +89,7 @@ def board() -> Any:
     start, end = local_range(monday, 7)
     tz = runtime_of().settings.tz
     days = [monday + dt.timedelta(days=i) for i in range(7)]
-    every_point = all_points()
+    every_point = point_rows()
     lines = week_lines(db(), start, end, tz, {p.id: p.name for p in every_point})
     grid: dict[tuple[int, dt.date], list[BoardLine]] = {}
     for line in lines:
@@ -175,7 +175,7 @@ def _form_context(form: Any, error: str | None = None, conflicts: list[Any] | No
             select(Unit).where(Unit.id.in_(select(BridgePoint.unit_id)), Unit.ended_on.is_(None)).order_by(Unit.name)
         )
     )
-    points = [p for p in all_points() if p.is_active]
+    points = [p for p in point_rows() if p.is_active]
     return {
         "points": points,
         "point_sections": point_sections(points),
