@@ -13,7 +13,7 @@ from admin_app.auth import login_required, signed_in_actor
 from admin_app.context import db, runtime_of
 from admin_app.dashboard import admin_health, headline, is_admin, meetings_between, scope_unit_ids, sparkline
 from admin_app.lookups import staff_or_abort, unit_or_abort
-from admin_app.staff_rows import staff_rows
+from admin_app.staff_list_rows import staff_rows
 from admin_app.trail_pages import CURSOR_ARGS, TrailFilters, known_actions, trail_page, trail_query
 from admin_app.url_patterns import addresses
 from audit.models import LastSeen

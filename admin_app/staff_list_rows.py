@@ -1,6 +1,6 @@
 """The staff list's rows written once in Python: a page of a hundred mailboxes, eight values each, cost its Jinja
 loop about a third of the page. The HTML is exactly what the template's loop wrote (each value escaped as Jinja
-escapes it; tests/test_staff_rows.py holds the loop and compares)."""
+escapes it; tests/test_staff_list_rows.py holds the loop and compares)."""
 
 from __future__ import annotations
 

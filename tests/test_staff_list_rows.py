@@ -1,4 +1,4 @@
-"""The staff list's rows are written in Python (admin_app.staff_rows): the HTML is what the template's loop wrote,
+"""The staff list's rows are written in Python (admin_app.staff_list_rows): the HTML is what the template's loop wrote,
 for names, addresses, titles and units that need escaping, with and without the boxes to choose people, a person
 never signed in, a unit named only by the person's own unit, every status, in both languages."""
 
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from flask import Flask, render_template_string, session
 
-from admin_app.staff_rows import staff_rows
+from admin_app.staff_list_rows import staff_rows
 
 LOOP = """  {% set never = _("never") %}{% for person in staff %}
     <tr>{% if can_bulk %}<td><input type="checkbox" name="staff_id" value="{{ person.id }}" \
