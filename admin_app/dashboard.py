@@ -106,14 +106,15 @@ def admin_health(session: Session, actor: Actor, now: dt.datetime) -> AdminHealt
 def _idle(session: Session, actor: Actor, since: dt.datetime, active: int, scoped: bool) -> int:
     """Active mailboxes of the actor's scope without a sign-in on any channel since ``since``.
 
-    For a province-wide reader: the active mailboxes, less those signed in since (the last sign-ins grouped by
-    person, read in the order of their key), plus back those of them that are not active (few: found from the
-    status index). Not every active mailbox tested against the sign-ins: 2.7 ms instead of 6–9 ms for 30,000."""
+    For a province-wide reader: the active mailboxes, less the people signed in since (distinct in the last
+    sign-ins), plus back those of them that are not active (few: found from the status index). Not every active
+    mailbox tested against the sign-ins: for 30,000, 2.7 ms instead of 6–9 ms on SQLite, 5 instead of 26 on
+    PostgreSQL."""
     recent = select(LastSeen.staff_id).where(LastSeen.at >= since)
     if scoped:
         idle = staff_in_scope(actor, func.count()).where(Staff.status == AccountStatus.ACTIVE, ~Staff.id.in_(recent))
         return session.scalar(idle) or 0
-    seen = session.scalar(select(func.count()).select_from(recent.group_by(LastSeen.staff_id).subquery())) or 0
+    seen = session.scalar(select(func.count(LastSeen.staff_id.distinct())).where(LastSeen.at >= since)) or 0
     others = [status for status in AccountStatus if status != AccountStatus.ACTIVE]
     signed_in = select(LastSeen.staff_id).where(LastSeen.staff_id == Staff.id, LastSeen.at >= since).exists()
     seen_inactive = session.scalar(select(func.count()).where(Staff.status.in_(others), signed_in))

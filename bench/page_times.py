@@ -1,7 +1,7 @@
 """Console pages timed in process, one client: where a page's own time goes, without gunicorn, locust or the
 queue of twenty clients (bench/console_load.py measures those).
 
-    .venv/bin/python bench/page_times.py [--data DIR] URL [URL ...] [--runs 15] [--profile] [--sql]
+    .venv/bin/python bench/page_times.py [--data DIR] URL [URL ...] [--runs 15] [--profile] [--sql] [--database-url URL]
 
 Opens the console on the database bench/console_load.py built (``--data``, default /root/logs/HLOAD/data), signs
 in through the login form as its break-glass admin, asks for each URL three times to warm up, then ``--runs``
@@ -35,9 +35,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sql", action="store_true")
+    parser.add_argument(
+        "--database-url", help="another database console_load.py built (its PostgreSQL one: …/congvu_console_load)"
+    )
     args = parser.parse_args()
     os.environ["CONGVU_INSTANCE_PATH"] = f"{args.data}/instance-SQLite"
-    os.environ["CONGVU_DATABASE_URL"] = f"sqlite:///{args.data}/console.db"
+    os.environ["CONGVU_DATABASE_URL"] = args.database_url or f"sqlite:///{args.data}/console.db"
     os.environ.setdefault("CONGVU_SECRET_KEY", "bench-page-times-" + "0" * 48)
     sys.path.insert(0, os.getcwd())
     from admin_app import create_app
