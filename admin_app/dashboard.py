@@ -187,7 +187,7 @@ def headline(
             ]
             return sorted(rows, key=lambda u: (-(u["subtree"].get("regular_share") or 0), u.get("name", "")))
 
-        key = ("ranked", latest.id, latest.version, latest.created_at)
+        key = ("ranked", *report_store.version_key(latest))
         units = memo.get(key, lambda: frozen(ranked())) if memo is not None else ranked()
         province = points[-1]["province"] if points and points[-1]["month"] == latest.month else None
     return {"report": latest, "province": province, "trend": shares, "units": units, "is_subtree": False}

@@ -192,9 +192,8 @@ def _report(report_id: int, *, whole: bool = True) -> MonthlyReport:
 
 def _snapshot(report: MonthlyReport) -> dict[str, Any]:
     """The parts of ``report`` its page reads (audit.report_store.page_data), read and parsed once per process
-    and frozen: a stored version never changes. Keyed by its creation time too, so that a version read from
-    another database under the same id is not taken for it."""
-    key = ("page", report.id, report.version, report.created_at)
+    and frozen: a stored version never changes."""
+    key = ("page", *report_store.version_key(report))
     return runtime_of().snapshots.get(key, lambda: frozen(report_store.page_data(db(), report.id)))
 
 
@@ -202,7 +201,7 @@ def _written(report: MonthlyReport, data: dict[str, Any], fm: Formats) -> tuple[
     """The page's tree of units and its list of units to choose from (nothing chosen), written once per process
     for a version, language and the units' fates of today (a later reorganisation changes those)."""
     fates = json.dumps([u.get("fate") for u in data["units"]], sort_keys=True)
-    key = ("written", report.id, report.version, report.created_at, fm.locale, fates)
+    key = ("written", *report_store.version_key(report), fm.locale, fates)
     return runtime_of().snapshots.get(
         key, lambda: (unit_rows(data["units"], fm, fate_text), snapshot_options(data["units"], None))
     )

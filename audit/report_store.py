@@ -152,6 +152,13 @@ def _store_parts(_mapper: Mapper[Any], conn: Connection, report: MonthlyReport) 
 # -- reading ---------------------------------------------------------------------------------------------------
 
 
+def version_key(report: Any) -> tuple[Any, ...]:
+    """What names a stored version for what is worked out from it once (``core.memo``): its id, number and
+    creation time (``report``: a MonthlyReport or a row with those columns), so that a version of another
+    database under the same id is not taken for it."""
+    return (report.id, report.version, report.created_at)
+
+
 def page_data(session: Session, report_id: int) -> dict[str, Any]:
     """The snapshot of report ``report_id`` as its page reads it: every key but the inactive list, whose length
     is ``inactive_count`` (two queries; the inactive rows are read a page at a time by :func:`inactive_page`)."""

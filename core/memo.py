@@ -42,10 +42,6 @@ class Memo:
     def __len__(self) -> int:
         return len(self._values)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
 
 def frozen(value: Any) -> Any:
     """``value`` (JSON-shaped: dicts, lists, scalars) read-only all the way down: dicts as mapping proxies,
